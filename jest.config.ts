@@ -1,0 +1,13 @@
+import type { Config } from 'jest';
+
+// Tests run from TypeScript sources; `tsc -b` (run first by `npm test`) does the type checking,
+// so ts-jest only transpiles.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', target: 'ES2022', esModuleInterop: true, experimentalDecorators: true } }] },
+  moduleNameMapper: { '^@relaylab/(core|pki|mta|lab|cli)$': '<rootDir>/packages/$1/src/index.ts' },
+  testTimeout: 30000,
+};
+export default config;

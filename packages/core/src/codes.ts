@@ -1,0 +1,65 @@
+/**
+ * Every SMTP reply relaylab gives or records, in one catalogue. Codes tagged [field] or [lab] in
+ * EXCHANGE.md are relaylab's best reading of real traces; correct them here and only here.
+ */
+
+export interface SmtpReply {
+  code: number;
+  enhanced: string;
+  text: string;
+}
+
+const reply = (code: number, enhanced: string, text: string): SmtpReply => ({ code, enhanced, text });
+
+export const REPLIES = {
+  // Exchange Online, delivery through a connector failed (all temporary) [doc]
+  dnsFailed: reply(450, '4.4.312', 'DNS query failed'),
+  connectionTimedOut: reply(450, '4.4.315', 'Connection timed out'),
+  connectionRefused: reply(450, '4.4.316', 'Connection refused'),
+  cannotConnect: reply(450, '4.4.317', 'Cannot connect to remote server'),
+  connectionClosed: reply(450, '4.4.318', 'Connection was closed abruptly'),
+  certificateValidationFailed: reply(450, '4.7.320', 'Certificate validation failed'),
+  // after retries expire [field]
+  queueExpired: reply(550, '4.4.7', 'QUEUE.Expired; message expired'),
+
+  // inbound refusals
+  startTlsRequired: reply(451, '5.7.3', 'STARTTLS is required to send mail'), // [field]; Partner RequireTls [lab]
+  tenantInboundAttribution: reply(
+    550,
+    '5.7.51',
+    "TenantInboundAttribution; There is a partner connector configured that matched the message's recipient domain. The connector had either the RestrictDomainsToIPAddresses or RestrictDomainsToCertificate set",
+  ), // [field]
+  tenantRelayDenied: reply(550, '5.7.64', 'TenantAttribution; Relay Access Denied'), // [doc]
+  relayDenied: reply(550, '5.7.54', 'SMTP; Unable to relay recipient in non-accepted domain'), // [doc]
+  recipientNotFoundOnline: reply(550, '5.1.10', 'RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup'), // [doc]
+  recipientNotFound: reply(550, '5.1.1', 'User unknown'), // [lab]
+  noRoute: reply(550, '5.4.4', 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain'), // [doc]
+  noReceiveConnector: reply(554, '5.7.1', 'No receive connector accepts connections from this address'), // [lab]
+
+  messageTooLarge: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
+  acceptFailed: reply(451, '4.3.0', 'Temporary failure while accepting the message'), // [lab]
+
+  // acceptance
+  queued: reply(250, '2.6.0', 'Queued mail for delivery'),
+  recipientOk: reply(250, '2.1.5', 'Recipient OK'),
+  senderOk: reply(250, '2.1.0', 'Sender OK'),
+} as const;
+
+export type ReplyName = keyof typeof REPLIES;
+
+/** `450 4.7.320 Certificate validation failed` */
+export function formatReply(r: SmtpReply, detail?: string): string {
+  const base = `${r.code} ${r.enhanced} ${r.text}`;
+  return detail ? `${base} [${detail}]` : base;
+}
+
+/** Parse `550 5.7.51 text` (the first line of a reply) back into its parts. */
+export function parseReply(line: string): SmtpReply | undefined {
+  const m = /^(\d{3})[ -](?:(\d\.\d{1,3}\.\d{1,3})\s+)?(.*)$/s.exec(line.trim());
+  if (!m) return undefined;
+  return { code: Number(m[1]), enhanced: m[2] ?? '', text: m[3] ?? '' };
+}
+
+export function isTemporary(r: SmtpReply): boolean {
+  return r.code >= 400 && r.code < 500;
+}

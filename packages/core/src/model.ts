@@ -1,0 +1,138 @@
+/**
+ * The topology as scenario authors write it. Connector objects keep Exchange's own parameter
+ * names so that the output of Get-InboundConnector / Get-SendConnector can be pasted in.
+ */
+
+export type RoleName =
+  | 'exchange-online'
+  | 'exchange-server'
+  | 'edge'
+  | 'partner'
+  | 'internet'
+  | 'appliance'
+  | 'device';
+
+export type TlsSettings = 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
+
+export interface AuthoritySpec {
+  commonName: string;
+  /** Whether nodes trust this CA by default (a public CA). An untrusted CA models a private one. */
+  trusted?: boolean;
+}
+
+export type Validity = 'valid' | 'expired' | 'not-yet-valid';
+
+export interface CertificateSpec {
+  subject: string;
+  sans?: string[];
+  /** Name of an authority, or `self` for a self-signed certificate. */
+  issuer: string;
+  validity?: Validity;
+  revoked?: boolean;
+}
+
+export interface Organization {
+  /** Accepted domains. */
+  domains: string[];
+  tenantId?: string;
+}
+
+/** Exchange Online inbound connector (New-InboundConnector). */
+export interface InboundConnector {
+  Name: string;
+  ConnectorType: 'OnPremises' | 'Partner';
+  Enabled?: boolean;
+  SenderDomains?: string[];
+  SenderIPAddresses?: string[];
+  TlsSenderCertificateName?: string;
+  RequireTls?: boolean;
+  RestrictDomainsToCertificate?: boolean;
+  RestrictDomainsToIPAddresses?: boolean;
+  CloudServicesMailEnabled?: boolean;
+}
+
+/** Exchange Online outbound connector (New-OutboundConnector). */
+export interface OutboundConnector {
+  Name: string;
+  ConnectorType?: 'OnPremises' | 'Partner';
+  Enabled?: boolean;
+  RecipientDomains?: string[];
+  AllAcceptedDomains?: boolean;
+  UseMXRecord?: boolean;
+  SmartHosts?: string[];
+  TlsSettings?: TlsSettings | null;
+  TlsDomain?: string;
+  IsTransportRuleScoped?: boolean;
+  RouteAllMessagesViaOnPremises?: boolean;
+  CloudServicesMailEnabled?: boolean;
+}
+
+/** On-premises receive connector (New-ReceiveConnector); also used for non-Exchange MTAs. */
+export interface ReceiveConnector {
+  Name: string;
+  Enabled?: boolean;
+  Bindings?: string[];
+  RemoteIPRanges?: string[];
+  TransportRole?: 'FrontendTransport' | 'HubTransport';
+  PermissionGroups?: string[];
+  AuthMechanism?: string[];
+  RequireTLS?: boolean;
+  TlsCertificateName?: string;
+  TlsDomainCapabilities?: string[];
+  Fqdn?: string;
+}
+
+/** On-premises send connector (New-SendConnector); also used for non-Exchange MTAs. */
+export interface SendConnector {
+  Name: string;
+  Enabled?: boolean;
+  AddressSpaces: string[];
+  DNSRoutingEnabled?: boolean;
+  SmartHosts?: string[];
+  RequireTLS?: boolean;
+  TlsAuthLevel?: TlsSettings | null;
+  TlsDomain?: string;
+  TlsCertificateName?: string;
+  CloudServicesMailEnabled?: boolean;
+  Fqdn?: string;
+}
+
+export interface NodeSpec {
+  role: RoleName;
+  /** FQDN: EHLO name, A record, and what Received headers show. */
+  hostname: string;
+  /** 127.x.y.z address of its own. */
+  address: string;
+  port?: number;
+  organization?: string;
+  /** Name of a certificate in `certificates`. */
+  certificate?: string;
+  /** Whether the listener offers STARTTLS (default true when it has a certificate). */
+  starttls?: boolean;
+  mailboxes?: string[];
+  /** Authorities this node trusts; defaults to every authority with `trusted` not false. */
+  trust?: string[];
+  inboundConnectors?: InboundConnector[];
+  outboundConnectors?: OutboundConnector[];
+  receiveConnectors?: ReceiveConnector[];
+  sendConnectors?: SendConnector[];
+}
+
+export interface MxRecord {
+  exchange: string;
+  preference: number;
+}
+
+export interface DnsSpec {
+  mx?: Record<string, Array<string | MxRecord>>;
+  a?: Record<string, string>;
+}
+
+export interface Topology {
+  name?: string;
+  authorities?: Record<string, AuthoritySpec>;
+  certificates?: Record<string, CertificateSpec>;
+  organizations?: Record<string, Organization>;
+  nodes: Record<string, NodeSpec>;
+  dns?: DnsSpec;
+}

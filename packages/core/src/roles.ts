@@ -1,0 +1,91 @@
+import type { ReplyName } from './codes';
+import type { ReceiveConnector, RoleName } from './model';
+
+/**
+ * Role presets are data: what differs between Exchange Online, an Exchange server and a plain
+ * MTA is which connector model applies, how Received headers look and which replies it gives.
+ */
+export interface RolePreset {
+  /** Which Exchange parameter set the node's connectors use. */
+  connectorModel: 'online' | 'server';
+  receivedStyle: 'exchange' | 'postfix';
+  /** Where mail goes that no connector claims: by MX, or nowhere (an Exchange server needs a send connector). */
+  defaultRoute: 'mx' | 'none';
+  recipientNotFound: ReplyName;
+  relayDenied: ReplyName;
+  /** Receive connectors a node of this role has when the topology lists none. */
+  defaultReceiveConnectors: ReceiveConnector[];
+  retry: RetrySchedule;
+}
+
+/** Exchange Server defaults [doc]; Exchange Online keeps retrying for 24 hours [doc], at intervals [lab]. */
+export interface RetrySchedule {
+  quickRetries: number;
+  quickIntervalMs: number;
+  intervalMs: number;
+  expiryMs: number;
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const mailboxServerRetry: RetrySchedule = { quickRetries: 6, quickIntervalMs: 5 * MIN, intervalMs: 10 * MIN, expiryMs: 48 * HOUR };
+const edgeRetry: RetrySchedule = { ...mailboxServerRetry, intervalMs: 30 * MIN };
+const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR };
+// Postfix defaults: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d
+const postfixRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 5 * MIN, intervalMs: 4000_000, expiryMs: 5 * 24 * HOUR };
+
+export function retryDelay(schedule: RetrySchedule, attempts: number): number {
+  return attempts <= schedule.quickRetries ? schedule.quickIntervalMs : schedule.intervalMs;
+}
+
+const anonymousDefault = (name: string): ReceiveConnector => ({
+  Name: name,
+  Bindings: ['0.0.0.0:25'],
+  RemoteIPRanges: ['0.0.0.0-255.255.255.255'],
+  PermissionGroups: ['AnonymousUsers'],
+  AuthMechanism: ['Tls'],
+});
+
+const plainMta: RolePreset = {
+  connectorModel: 'server',
+  receivedStyle: 'postfix',
+  defaultRoute: 'mx',
+  recipientNotFound: 'recipientNotFound',
+  relayDenied: 'relayDenied',
+  defaultReceiveConnectors: [anonymousDefault('smtpd')],
+  retry: postfixRetry,
+};
+
+export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
+  'exchange-online': {
+    connectorModel: 'online',
+    receivedStyle: 'exchange',
+    defaultRoute: 'mx',
+    recipientNotFound: 'recipientNotFoundOnline',
+    relayDenied: 'tenantRelayDenied',
+    defaultReceiveConnectors: [],
+    retry: onlineRetry,
+  },
+  'exchange-server': {
+    connectorModel: 'server',
+    receivedStyle: 'exchange',
+    defaultRoute: 'none',
+    recipientNotFound: 'recipientNotFound',
+    relayDenied: 'relayDenied',
+    defaultReceiveConnectors: [anonymousDefault('Default Frontend')],
+    retry: mailboxServerRetry,
+  },
+  edge: {
+    connectorModel: 'server',
+    receivedStyle: 'exchange',
+    defaultRoute: 'none',
+    recipientNotFound: 'recipientNotFound',
+    relayDenied: 'relayDenied',
+    defaultReceiveConnectors: [anonymousDefault('Default internal receive connector')],
+    retry: edgeRetry,
+  },
+  partner: plainMta,
+  internet: plainMta,
+  appliance: plainMta,
+  device: plainMta,
+};

@@ -1,0 +1,60 @@
+import { REPLIES, type SmtpReply } from './codes';
+import { outboundRoutes, selectOutboundRoute, type OutboundRoute } from './connectors';
+import type { NodeSpec, Organization, RoleName } from './model';
+import { domainOf, normalizeName } from './names';
+import { ROLE_PRESETS, type RolePreset } from './roles';
+
+/** A node as policy sees it: its spec plus what follows from its role and organization. */
+export interface NodeContext {
+  name: string;
+  spec: NodeSpec;
+  preset: RolePreset;
+  acceptedDomains: string[];
+  routes: OutboundRoute[];
+  mailboxes: Set<string>;
+}
+
+export function nodeContext(name: string, spec: NodeSpec, organizations: Record<string, Organization> = {}): NodeContext {
+  const acceptedDomains = spec.organization ? organizations[spec.organization]?.domains.map(normalizeName) ?? [] : [];
+  return {
+    name,
+    spec,
+    preset: ROLE_PRESETS[spec.role as RoleName],
+    acceptedDomains,
+    routes: outboundRoutes(spec, acceptedDomains),
+    mailboxes: new Set((spec.mailboxes ?? []).map((m) => m.toLowerCase())),
+  };
+}
+
+export type RecipientDecision =
+  | { kind: 'local'; mailbox: string; reason: string }
+  | { kind: 'relay'; route: OutboundRoute; reason: string }
+  | { kind: 'unroutable'; reply: SmtpReply; reason: string }
+  | { kind: 'refuse'; reply: SmtpReply; reason: string };
+
+/**
+ * Where a recipient goes from this node: a local mailbox, a connector, or a refusal. A recipient
+ * in an accepted domain without a local mailbox follows a connector for that domain (the shared
+ * namespace of a hybrid); outside the accepted domains only sessions allowed to relay may send.
+ */
+export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed: boolean, relayReason: string): RecipientDecision {
+  const address = recipient.toLowerCase();
+  if (ctx.mailboxes.has(address)) return { kind: 'local', mailbox: address, reason: `${address} is a mailbox on ${ctx.spec.hostname}` };
+  const domain = domainOf(address);
+  const accepted = ctx.acceptedDomains.includes(domain);
+  const route = selectOutboundRoute(ctx.routes, domain, ctx.preset);
+  if (accepted) {
+    if (route && route.kind !== 'Default') {
+      return { kind: 'relay', route, reason: `${domain} is an accepted domain without a mailbox for ${address} here; connector ${route.connector} covers it` };
+    }
+    const reply = REPLIES[ctx.preset.recipientNotFound];
+    return { kind: 'refuse', reply, reason: `${address} is in accepted domain ${domain} but has no mailbox on ${ctx.spec.hostname} and no connector covers it` };
+  }
+  if (!relayAllowed) {
+    return { kind: 'refuse', reply: REPLIES[ctx.preset.relayDenied], reason: `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relayReason})` };
+  }
+  if (!route) {
+    return { kind: 'unroutable', reply: REPLIES.noRoute, reason: `no send connector on ${ctx.spec.hostname} has an address space covering ${domain}` };
+  }
+  return { kind: 'relay', route, reason: `relay to ${domain} through ${route.connector} (${relayReason})` };
+}

@@ -1,0 +1,95 @@
+import { REPLIES, type SmtpReply } from './codes';
+import { identityNames, type CertificateInfo } from './certificate';
+import { findMatchingName } from './names';
+import type { TlsFacts } from './tls-facts';
+import { checkChain, type ChainCheck, type TrustStore } from './trust';
+
+export type TlsRequirement = 'Opportunistic' | 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
+
+export interface OutboundTlsPolicy {
+  requirement: TlsRequirement;
+  /** `TlsSettings` (Exchange Online) or `TlsAuthLevel`/`RequireTLS` (send connector), for reasons. */
+  settingName: string;
+  tlsDomain?: string;
+}
+
+export interface CertificateVerdict {
+  chain?: ChainCheck;
+  /** The certificate name that satisfied TlsDomain, when the name was checked and matched. */
+  verifiedName?: string;
+}
+
+export type OutboundTlsVerdict = CertificateVerdict &
+  (
+    | { action: 'send'; reason: string }
+    | { action: 'retry-plaintext'; reason: string }
+    | { action: 'defer'; reply: SmtpReply; reason: string }
+  );
+
+export interface OutboundTlsInput {
+  policy: OutboundTlsPolicy;
+  /** Host name the connection was made to (smart host or MX), for reasons and the TlsDomain fallback. */
+  destination: string;
+  facts: TlsFacts;
+  trust: TrustStore;
+  now: Date;
+}
+
+function describeSetting(policy: OutboundTlsPolicy): string {
+  return `${policy.settingName} ${policy.requirement}`;
+}
+
+function namesOf(leaf: CertificateInfo): string {
+  const names = identityNames(leaf);
+  return names.length ? names.join(', ') : '(no DNS names)';
+}
+
+/**
+ * The sending side's decision after EHLO/STARTTLS, from the certificate actually received
+ * (EXCHANGE.md, "TLS: what each setting demands").
+ */
+export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
+  const { policy, destination, facts } = input;
+  const setting = describeSetting(policy);
+  const chain = facts.peerChain.length ? checkChain(facts.peerChain, input.trust, input.now) : undefined;
+
+  if (!facts.secure) {
+    if (facts.handshakeError) {
+      if (policy.requirement === 'Opportunistic') {
+        return { action: 'retry-plaintext', reason: `TLS handshake with ${destination} failed (${facts.handshakeError}); opportunistic TLS retries in plaintext` };
+      }
+      return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}` };
+    }
+    if (policy.requirement === 'Opportunistic') {
+      return { action: 'send', reason: `${destination} did not offer STARTTLS; opportunistic TLS sends in plaintext` };
+    }
+    return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; ${destination} did not offer STARTTLS` };
+  }
+
+  const tlsLine = `${facts.protocol ?? 'TLS'} with ${destination}`;
+  if (policy.requirement === 'Opportunistic' || policy.requirement === 'EncryptionOnly') {
+    const note = chain && !chain.valid ? ` (certificate not checked: ${chain.problems.join('; ')})` : '';
+    return { action: 'send', chain, reason: `${tlsLine}; ${setting} accepts any certificate${note}` };
+  }
+  if (!chain) {
+    return { action: 'defer', reply: REPLIES.certificateValidationFailed, reason: `${setting}: ${destination} presented no certificate` };
+  }
+  if (!chain.valid) {
+    return { action: 'defer', chain, reply: REPLIES.certificateValidationFailed, reason: `${setting}: ${chain.problems.join('; ')}` };
+  }
+  if (policy.requirement === 'CertificateValidation') {
+    return { action: 'send', chain, reason: `${tlsLine}; ${setting}: chain to ${chain.path[chain.path.length - 1]} verified` };
+  }
+  const expected = policy.tlsDomain ?? destination;
+  const source = policy.tlsDomain ? 'TlsDomain' : 'the destination host name (TlsDomain not set)';
+  const matched = findMatchingName(expected, identityNames(chain.leaf));
+  if (!matched) {
+    return {
+      action: 'defer',
+      chain,
+      reply: REPLIES.certificateValidationFailed,
+      reason: `${setting}: certificate names ${namesOf(chain.leaf)} do not match ${source} ${expected}`,
+    };
+  }
+  return { action: 'send', chain, verifiedName: matched, reason: `${tlsLine}; ${setting}: certificate name ${matched} matches ${source} ${expected}` };
+}

@@ -1,0 +1,133 @@
+import type { CertificateInfo } from './certificate';
+
+/** Trace events: structured facts per hop that assertions and reports consume (logs are not traces). */
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface TlsSummary {
+  starttlsOffered: boolean;
+  secure: boolean;
+  protocol?: string;
+  cipher?: string;
+  handshakeError?: string;
+  peerCertificate?: Pick<CertificateInfo, 'subject' | 'sans' | 'issuer' | 'serial' | 'notAfter'>;
+  localCertificate?: Pick<CertificateInfo, 'subject' | 'sans' | 'issuer' | 'serial' | 'notAfter'>;
+}
+
+interface Base {
+  at: string;
+  node: string;
+}
+
+export interface SubmittedEvent extends Base {
+  type: 'submitted';
+  messageId: string;
+  from: string;
+  to: string[];
+}
+
+/** The receiving side accepted a message over SMTP. */
+export interface ReceivedEvent extends Base {
+  type: 'received';
+  sessionId: string;
+  messageId: string;
+  from: string;
+  to: string[];
+  local: Endpoint;
+  remote: Endpoint;
+  ehlo: string;
+  tls: TlsSummary;
+  /** Client certificate chain checked by this node. */
+  clientCertificateVerified?: boolean;
+  clientCertificateProblems?: string[];
+  connector?: string;
+  connectorType?: string;
+  connectorMatchedBy?: string;
+  reason: string;
+  replies: string[];
+}
+
+/** The receiving side refused a command. */
+export interface RefusedEvent extends Base {
+  type: 'refused';
+  sessionId: string;
+  command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA';
+  from?: string;
+  recipient?: string;
+  remote: Endpoint;
+  reply: string;
+  reason: string;
+}
+
+export interface HeaderEditEvent extends Base {
+  type: 'header';
+  messageId: string;
+  op: 'prepend' | 'remove';
+  name: string;
+  value?: string;
+  reason: string;
+}
+
+/** The sending side tried one delivery over one connection. */
+export interface AttemptEvent extends Base {
+  type: 'attempt';
+  messageId: string;
+  recipients: string[];
+  connector: string;
+  connectorKind: string;
+  destination: { host: string; ip: string; port: number };
+  local: Endpoint;
+  connectionId: string;
+  /** Messages this connection carried before this one. */
+  reusedConnection: number;
+  tls: TlsSummary;
+  tlsRequirement: string;
+  tlsDecision: string;
+  certificateVerified?: boolean;
+  certificateProblems?: string[];
+  verifiedName?: string;
+  outcome: 'sent' | 'refused' | 'deferred';
+  replies: string[];
+}
+
+export interface DeliveredEvent extends Base {
+  type: 'delivered';
+  messageId: string;
+  recipient: string;
+  mailbox: string;
+}
+
+export interface FinalFailureEvent extends Base {
+  type: 'rejected' | 'bounced' | 'deferred';
+  messageId: string;
+  recipients: string[];
+  reply: string;
+  reason: string;
+  /** For rejected: the node whose reply refused the message. */
+  by?: string;
+  nextAttempt?: string;
+}
+
+export type TraceEvent =
+  | SubmittedEvent
+  | ReceivedEvent
+  | RefusedEvent
+  | HeaderEditEvent
+  | AttemptEvent
+  | DeliveredEvent
+  | FinalFailureEvent;
+
+/** Where nodes write events: in memory for embedded labs, a JSON-lines stream across processes. */
+export interface TraceSink {
+  emit(event: TraceEvent): void;
+}
+
+export class MemoryTrace implements TraceSink {
+  readonly events: TraceEvent[] = [];
+  emit(event: TraceEvent): void {
+    this.events.push(event);
+  }
+}

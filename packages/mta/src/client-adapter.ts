@@ -1,0 +1,128 @@
+import type { TLSSocket } from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { TlsFacts } from '@relaylab/core';
+import { cipherFacts, localChain, peerChain } from './tls-socket';
+
+/**
+ * The one place that knows nodemailer's internals: the TLS socket lives in the private
+ * `_socket`. A test (client-adapter.test.ts) breaks if a nodemailer release moves it.
+ */
+export function socketOf(connection: SMTPConnection): TLSSocket | undefined {
+  const socket = (connection as unknown as { _socket?: TLSSocket })._socket;
+  return socket && typeof socket.getPeerCertificate === 'function' ? socket : undefined;
+}
+
+export interface OpenOptions {
+  host: string;
+  port: number;
+  servername: string;
+  localAddress: string;
+  ehloName: string;
+  key?: string;
+  cert?: string;
+  /** Do not attempt STARTTLS (the opportunistic retry after a failed handshake). */
+  plaintext?: boolean;
+  timeoutMs?: number;
+}
+
+export interface OpenConnection {
+  connection: SMTPConnection;
+  facts: TlsFacts;
+  local: { ip: string; port: number };
+}
+
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    /** The server's reply, when it answered with a refusal. */
+    readonly response: string | undefined,
+    /** The handshake itself failed: the caller's TLS policy decides what happens next. */
+    readonly tlsFailure: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Connect, EHLO, STARTTLS when offered, EHLO again; report what the handshake showed. */
+export function openConnection(o: OpenOptions): Promise<OpenConnection> {
+  const connection = new SMTPConnection({
+    host: o.host,
+    port: o.port,
+    localAddress: o.localAddress,
+    name: o.ehloName,
+    servername: o.servername,
+    ignoreTLS: !!o.plaintext,
+    allowInternalNetworkInterfaces: true,
+    connectionTimeout: o.timeoutMs ?? 10_000,
+    greetingTimeout: o.timeoutMs ?? 10_000,
+    socketTimeout: 60_000,
+    tls: { rejectUnauthorized: false, key: o.key, cert: o.cert, servername: o.servername },
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error & { code?: string; response?: string }) => {
+      if (settled) return;
+      settled = true;
+      connection.close();
+      reject(new ConnectError(err.message, err.code, err.response, err.code === 'ETLS'));
+    };
+    connection.once('error', fail);
+    connection.connect((err?: Error) => {
+      if (err) return fail(err as Error & { code?: string });
+      settled = true;
+      connection.removeListener('error', fail);
+      // Later socket errors are reported through send(); keep one listener so they never crash the process.
+      connection.on('error', () => undefined);
+      const socket = socketOf(connection);
+      const secure = !!connection.secure && !!socket;
+      const raw = (connection as unknown as { _socket?: { localAddress?: string; localPort?: number } })._socket;
+      resolve({
+        connection,
+        local: { ip: raw?.localAddress ?? o.localAddress, port: raw?.localPort ?? 0 },
+        facts: secure
+          ? { starttlsOffered: true, secure: true, ...cipherFacts(socket!), peerChain: peerChain(socket!), localChain: localChain(socket!) }
+          : { starttlsOffered: false, secure: false, peerChain: [], localChain: [] },
+      });
+    });
+  });
+}
+
+export interface SendResult {
+  ok: boolean;
+  /** The server's final reply line(s). */
+  response: string;
+  rejected: string[];
+  /** Replies for individual rejected recipients. */
+  rejectedResponses: Record<string, string>;
+  /** The connection broke or timed out rather than the server answering. */
+  connectionLost: boolean;
+}
+
+export function sendMessage(connection: SMTPConnection, from: string, to: string[], raw: Buffer): Promise<SendResult> {
+  return new Promise((resolve) => {
+    connection.send({ from, to }, raw, (err, info) => {
+      if (err) {
+        const e = err as Error & { responseCode?: number; response?: string; rejected?: string[]; rejectedErrors?: Array<{ recipient?: string; response?: string }>; code?: string };
+        const rejectedResponses: Record<string, string> = {};
+        for (const r of e.rejectedErrors ?? []) if (r.recipient) rejectedResponses[r.recipient] = r.response ?? '';
+        resolve({
+          ok: false,
+          response: e.response ?? e.message,
+          rejected: e.rejected ?? to,
+          rejectedResponses,
+          connectionLost: !e.responseCode,
+        });
+        return;
+      }
+      const rejectedResponses: Record<string, string> = {};
+      for (const r of (info?.rejectedErrors ?? []) as Array<{ recipient?: string; response?: string }>) if (r.recipient) rejectedResponses[r.recipient] = r.response ?? '';
+      resolve({ ok: true, response: info?.response ?? '', rejected: info?.rejected ?? [], rejectedResponses, connectionLost: false });
+    });
+  });
+}
+
+/** RSET between messages on a reused connection. */
+export function resetConnection(connection: SMTPConnection): Promise<boolean> {
+  return new Promise((resolve) => connection.reset((err) => resolve(!err)));
+}

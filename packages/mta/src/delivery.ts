@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import {
+  decideOutboundTls,
+  domainOf,
+  formatReply,
+  parseReply,
+  REPLIES,
+  summarizeTls,
+  type AttemptEvent,
+  type Clock,
+  type OutboundRoute,
+  type Resolver,
+  type SmtpReply,
+  type TraceSink,
+  type TrustStore,
+} from '@relaylab/core';
+import { ConnectError, openConnection, resetConnection, sendMessage } from './client-adapter';
+import type { ConnectionPool, PooledConnection } from './pool';
+
+export interface SenderIdentity {
+  node: string;
+  hostname: string;
+  address: string;
+  key?: string;
+  cert?: string;
+}
+
+export interface DeliveryJob {
+  messageId: string;
+  from: string;
+  recipients: string[];
+  raw: Buffer;
+  route: OutboundRoute;
+}
+
+export type RecipientOutcome =
+  | { recipient: string; kind: 'sent'; reply: string }
+  | { recipient: string; kind: 'rejected' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number } };
+
+export interface DeliveryDeps {
+  identity: SenderIdentity;
+  resolver: Resolver;
+  clock: Clock;
+  trust: TrustStore;
+  pool: ConnectionPool;
+  trace: TraceSink;
+  /** The port the lab's node on this address listens on. */
+  portOf(ip: string): number;
+}
+
+interface Target {
+  host: string;
+  ip: string;
+  port: number;
+}
+
+const all = (recipients: string[], kind: 'rejected' | 'deferred', reply: string, reason: string, by?: Target): RecipientOutcome[] =>
+  recipients.map((recipient) => ({ recipient, kind, reply, reason, by: by && { ip: by.ip, port: by.port } }));
+
+function connectFailure(err: ConnectError): SmtpReply {
+  if (err.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(err.message)) return REPLIES.connectionRefused;
+  if (err.code === 'ETIMEDOUT' || /timed? ?out/i.test(err.message)) return REPLIES.connectionTimedOut;
+  if (err.code === 'ECONNRESET' || /closed|reset/i.test(err.message)) return REPLIES.connectionClosed;
+  return REPLIES.cannotConnect;
+}
+
+/** Carries one queued job to its next hop over a pooled connection, under the connector's TLS policy. */
+export class Deliverer {
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  private async targets(job: DeliveryJob): Promise<Target[]> {
+    const hosts = job.route.smartHosts.length
+      ? job.route.smartHosts
+      : (await this.deps.resolver.mx(domainOf(job.recipients[0]))).map((r) => r.exchange);
+    const targets: Target[] = [];
+    for (const host of hosts) {
+      for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip) });
+    }
+    return targets;
+  }
+
+  private async open(job: DeliveryJob, target: Target, plaintext: boolean): Promise<PooledConnection> {
+    const key = `${job.route.connector}|${target.ip}:${target.port}|${plaintext ? 'plain' : 'tls'}`;
+    const reused = this.deps.pool.take(key);
+    if (reused) return reused;
+    const { identity } = this.deps;
+    try {
+      const open = await openConnection({
+        host: target.ip,
+        port: target.port,
+        servername: target.host,
+        localAddress: identity.address,
+        ehloName: identity.hostname,
+        key: identity.key,
+        cert: identity.cert,
+        plaintext,
+      });
+      const verdict = decideOutboundTls({ policy: job.route.tls, destination: target.host, facts: open.facts, trust: this.deps.trust, now: this.deps.clock.now() });
+      return { ...open, id: randomBytes(4).toString('hex'), key, messages: 0, verdict, destination: target };
+    } catch (err) {
+      if (err instanceof ConnectError && err.tlsFailure) {
+        const facts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
+        const verdict = decideOutboundTls({ policy: job.route.tls, destination: target.host, facts, trust: this.deps.trust, now: this.deps.clock.now() });
+        throw Object.assign(err, { verdict, facts });
+      }
+      throw err;
+    }
+  }
+
+  async deliver(job: DeliveryJob): Promise<RecipientOutcome[]> {
+    let targets: Target[];
+    try {
+      targets = await this.targets(job);
+    } catch (err) {
+      return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `${(err as Error).message}`);
+    }
+    if (!targets.length) return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `no address for the next hop of ${job.route.connector}`);
+
+    let last: RecipientOutcome[] = [];
+    for (const target of targets) {
+      const outcome = await this.tryTarget(job, target, false);
+      if (outcome !== 'next-host') return outcome;
+      last = all(job.recipients, 'deferred', formatReply(REPLIES.connectionRefused), `no host of ${job.route.connector} accepted a connection`);
+    }
+    return last;
+  }
+
+  private async tryTarget(job: DeliveryJob, target: Target, plaintext: boolean): Promise<RecipientOutcome[] | 'next-host'> {
+    let pc: PooledConnection;
+    try {
+      pc = await this.open(job, target, plaintext);
+    } catch (err) {
+      const e = err as ConnectError & { verdict?: ReturnType<typeof decideOutboundTls>; facts?: Parameters<typeof summarizeTls>[0] };
+      if (e.verdict?.action === 'retry-plaintext') {
+        this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
+        return this.tryTarget(job, target, true);
+      }
+      if (e.verdict?.action === 'defer') {
+        this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
+        return all(job.recipients, 'deferred', formatReply(e.verdict.reply), e.verdict.reason, target);
+      }
+      if (e.response && parseReply(e.response)) {
+        const reply = parseReply(e.response)!;
+        return all(job.recipients, reply.code >= 500 ? 'rejected' : 'deferred', e.response, `${target.host} refused the connection: ${e.response}`, target);
+      }
+      if (e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message)) return 'next-host';
+      const reply = connectFailure(e);
+      return all(job.recipients, 'deferred', formatReply(reply), `${target.host} (${target.ip}:${target.port}): ${e.message}`, target);
+    }
+
+    const { verdict } = pc;
+    if (verdict.action !== 'send') {
+      const reply = verdict.action === 'defer' ? verdict.reply : REPLIES.cannotConnect;
+      this.emitAttempt(job, target, pc, pc.facts, verdict.reason, 'deferred', []);
+      this.deps.pool.release(pc, false);
+      return all(job.recipients, 'deferred', formatReply(reply), verdict.reason, target);
+    }
+
+    const reusedCount = pc.messages;
+    const result = await sendMessage(pc.connection, job.from, job.recipients, job.raw);
+    pc.messages++;
+    if (result.connectionLost) {
+      this.emitAttempt(job, target, pc, pc.facts, verdict.reason, 'deferred', [result.response], reusedCount);
+      this.deps.pool.release(pc, false);
+      return all(job.recipients, 'deferred', formatReply(REPLIES.connectionClosed), `${target.host}: ${result.response}`, target);
+    }
+    const outcomes: RecipientOutcome[] = job.recipients.map((recipient) => {
+      const refusal = result.rejectedResponses[recipient] ?? (!result.ok || result.rejected.includes(recipient) ? result.response : undefined);
+      if (refusal === undefined) return { recipient, kind: 'sent', reply: result.response };
+      const code = parseReply(refusal)?.code ?? 451;
+      return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port } };
+    });
+    const sent = outcomes.some((o) => o.kind === 'sent');
+    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, sent ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount);
+    if (result.ok) {
+      this.deps.pool.release(pc, true);
+    } else {
+      const reusable = await resetConnection(pc.connection);
+      this.deps.pool.release(pc, reusable);
+    }
+    return outcomes;
+  }
+
+  private emitAttempt(
+    job: DeliveryJob,
+    target: Target,
+    pc: PooledConnection | undefined,
+    facts: Parameters<typeof summarizeTls>[0],
+    decision: string,
+    outcome: AttemptEvent['outcome'],
+    replies: string[],
+    reused = 0,
+  ): void {
+    const chain = pc?.verdict.chain;
+    this.deps.trace.emit({
+      type: 'attempt',
+      at: this.deps.clock.now().toISOString(),
+      node: this.deps.identity.node,
+      messageId: job.messageId,
+      recipients: job.recipients,
+      connector: job.route.connector,
+      connectorKind: job.route.kind,
+      destination: target,
+      local: pc?.local ?? { ip: this.deps.identity.address, port: 0 },
+      connectionId: pc?.id ?? 'none',
+      reusedConnection: reused,
+      tls: summarizeTls(facts),
+      tlsRequirement: `${job.route.tls.settingName} ${job.route.tls.requirement}`,
+      tlsDecision: decision,
+      certificateVerified: chain?.valid,
+      certificateProblems: chain?.problems,
+      verifiedName: pc?.verdict.verifiedName,
+      outcome,
+      replies,
+    });
+  }
+}

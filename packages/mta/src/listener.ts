@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import {
+  checkChain,
+  decideReceiveConnector,
+  domainOf,
+  formatReply,
+  matchInboundConnector,
+  PLAINTEXT,
+  REPLIES,
+  routeRecipient,
+  selectReceiveConnector,
+  summarizeTls,
+  type ChainCheck,
+  type Clock,
+  type Endpoint,
+  type InboundDecision,
+  type NodeContext,
+  type ReceiveConnector,
+  type RecipientDecision,
+  type SessionFacts,
+  type TlsFacts,
+  type TraceSink,
+  type TrustStore,
+} from '@relaylab/core';
+import { smtpError } from './smtp-error';
+import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
+
+export interface SessionState {
+  id: string;
+  local: Endpoint;
+  remote: Endpoint;
+  ehlo: string;
+  receiveConnector?: ReceiveConnector;
+  tls: TlsFacts;
+  cipher: CipherFacts;
+  clientCertificate?: ChainCheck;
+  inbound?: InboundDecision;
+  relayAllowed: boolean;
+  relayReason: string;
+  decisions: Map<string, RecipientDecision>;
+}
+
+export interface ListenerDeps {
+  ctx: NodeContext;
+  key?: string;
+  chainPem?: string;
+  trust: TrustStore;
+  clock: Clock;
+  trace: TraceSink;
+  logger: Logger;
+  maxMessageBytes: number;
+  listenPort(): number;
+  /** The node takes over an accepted message before the 250 reply. */
+  accept(session: SessionState, from: string, raw: Buffer): string;
+}
+
+const endpoint = (ip: string | undefined, port: number | undefined): Endpoint => ({ ip: (ip ?? '').replace(/^::ffff:/, ''), port: port ?? 0 });
+
+/** Relay rights follow what matched: the hybrid OnPremises connector, or a receive connector for Exchange servers. */
+function relayRights(ctx: NodeContext, s: SessionState): { allowed: boolean; reason: string } {
+  if (ctx.preset.connectorModel === 'online') {
+    return s.inbound?.connectorType === 'OnPremises'
+      ? { allowed: true, reason: `OnPremises connector ${s.inbound.connector}` }
+      : { allowed: false, reason: s.inbound?.connector ? `${s.inbound.connectorType} connector ${s.inbound.connector} does not allow relay` : 'no OnPremises connector matched' };
+  }
+  const c = s.receiveConnector;
+  const groups = c?.PermissionGroups ?? [];
+  const mechanisms = c?.AuthMechanism ?? [];
+  if (groups.includes('ExchangeServers') || mechanisms.includes('ExternalAuthoritative')) {
+    return { allowed: true, reason: `receive connector ${c!.Name} grants ${groups.includes('ExchangeServers') ? 'ExchangeServers' : 'ExternalAuthoritative'}` };
+  }
+  return { allowed: false, reason: `receive connector ${c?.Name ?? '(none)'} grants ${groups.join(', ') || 'nothing'}` };
+}
+
+export function createListener(deps: ListenerDeps): SMTPServer {
+  const { ctx } = deps;
+  const sessions = new Map<string, SessionState>();
+  const state = (session: SMTPServerSession): SessionState => sessions.get(session.id)!;
+  const offersTls = !!deps.key && !!deps.chainPem && ctx.spec.starttls !== false;
+  const receiveConnectors = ctx.spec.receiveConnectors?.length ? ctx.spec.receiveConnectors : ctx.preset.defaultReceiveConnectors;
+
+  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA', reply: Parameters<typeof smtpError>[0], reason: string, extra: { from?: string; recipient?: string } = {}) => {
+    deps.trace.emit({ type: 'refused', at: deps.clock.now().toISOString(), node: ctx.name, sessionId: s.id, command, remote: s.remote, reply: formatReply(reply), reason, ...extra });
+    deps.logger.info({ sessionId: s.id, command, reply: formatReply(reply) }, reason);
+    return smtpError(reply);
+  };
+
+  const server = new SMTPServer({
+    name: ctx.spec.hostname,
+    banner: ctx.preset.receivedStyle === 'exchange' ? 'Microsoft ESMTP MAIL Service ready' : 'ESMTP relaylab',
+    secure: false,
+    key: deps.key,
+    cert: deps.chainPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    hideSTARTTLS: !offersTls,
+    disabledCommands: offersTls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    disableReverseLookup: true,
+    size: deps.maxMessageBytes,
+    logger: false,
+
+    onConnect(session, callback) {
+      const s: SessionState = {
+        id: randomBytes(6).toString('hex'),
+        local: endpoint(session.localAddress, session.localPort),
+        remote: endpoint(session.remoteAddress, session.remotePort),
+        ehlo: '',
+        tls: PLAINTEXT,
+        cipher: {},
+        relayAllowed: false,
+        relayReason: '',
+        decisions: new Map(),
+      };
+      sessions.set(session.id, s);
+      if (ctx.preset.connectorModel === 'server') {
+        s.receiveConnector = selectReceiveConnector(receiveConnectors, { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port }, deps.listenPort());
+        if (!s.receiveConnector) {
+          return callback(refuse(s, 'CONNECT', REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`));
+        }
+      }
+      callback();
+    },
+
+    onSecure(socket, session, callback) {
+      const s = state(session);
+      const tls = socket as TLSSocket;
+      const chain = peerChain(tls);
+      s.cipher = cipherFacts(tls);
+      s.tls = { starttlsOffered: true, secure: true, protocol: s.cipher.protocol, cipher: s.cipher.cipher, peerChain: chain, localChain: localChain(tls) };
+      s.clientCertificate = chain.length ? checkChain(chain, deps.trust, deps.clock.now()) : undefined;
+      callback();
+    },
+
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      const s = state(session);
+      s.ehlo = session.hostNameAppearsAs ?? '';
+      s.decisions.clear();
+      const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
+      s.inbound =
+        ctx.preset.connectorModel === 'online'
+          ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
+          : decideReceiveConnector(s.receiveConnector, facts);
+      if (s.inbound.verdict.action === 'refuse') {
+        return callback(refuse(s, 'MAIL FROM', s.inbound.verdict.reply, s.inbound.verdict.reason, { from: address.address }));
+      }
+      const rights = relayRights(ctx, s);
+      s.relayAllowed = rights.allowed;
+      s.relayReason = rights.reason;
+      callback();
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      const s = state(session);
+      const decision = routeRecipient(ctx, address.address, s.relayAllowed, s.relayReason);
+      if (decision.kind === 'refuse') {
+        return callback(refuse(s, 'RCPT TO', decision.reply, decision.reason, { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address }));
+      }
+      s.decisions.set(address.address, decision);
+      callback();
+    },
+
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const s = state(session);
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (stream.sizeExceeded) {
+          return callback(refuse(s, 'DATA', REPLIES.messageTooLarge, `message larger than ${deps.maxMessageBytes} bytes`));
+        }
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        try {
+          const messageId = deps.accept(s, from, Buffer.concat(chunks));
+          callback(null, `2.6.0 ${messageId} Queued mail for delivery`);
+        } catch (err) {
+          deps.logger.error({ err }, 'accepting a message failed');
+          callback(smtpError(REPLIES.acceptFailed));
+        }
+      });
+    },
+
+    onClose(session) {
+      sessions.delete(session.id);
+    },
+  });
+  server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
+  return server;
+}
+
+export { summarizeTls };

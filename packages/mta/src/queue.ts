@@ -1,0 +1,131 @@
+import { formatReply, REPLIES, retryDelay, type Clock, type OutboundRoute, type RetrySchedule, type TraceSink } from '@relaylab/core';
+import type { Deliverer, RecipientOutcome } from './delivery';
+
+export interface QueueItem {
+  id: string;
+  messageId: string;
+  from: string;
+  recipients: string[];
+  raw: Buffer;
+  route: OutboundRoute;
+  /** Exchange keeps one queue per next hop; so do we, for concurrency and reuse. */
+  nextHop: string;
+  enqueuedAt: Date;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastReply?: string;
+  lastReason?: string;
+}
+
+export interface QueueOptions {
+  node: string;
+  clock: Clock;
+  trace: TraceSink;
+  retry: RetrySchedule;
+  /** Parallel connections per next hop (Exchange's MaxPerDomainOutboundConnections, scaled down). */
+  maxConnectionsPerHop: number;
+  /** Maps a refusing address back to a node name for the trace. */
+  nodeAt(ip: string, port: number): string | undefined;
+}
+
+/** Messages waiting for their next hop, retried on the lab clock until they expire. */
+export class DeliveryQueue {
+  private readonly items: QueueItem[] = [];
+  private readonly activeByHop = new Map<string, number>();
+  private active = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly deliverer: Deliverer, private readonly o: QueueOptions) {}
+
+  start(): void {
+    // Real-time ticks drive retries in a long-running lab; scenarios move the clock and kick().
+    this.timer = setInterval(() => this.kick(), 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  enqueue(item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'>): void {
+    const now = this.o.clock.now();
+    this.items.push({ ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now });
+    this.kick();
+  }
+
+  /** Nothing is being delivered and nothing is due now. */
+  isIdle(): boolean {
+    const now = this.o.clock.now();
+    return this.active === 0 && !this.items.some((i) => i.nextAttemptAt <= now);
+  }
+
+  pending(): readonly QueueItem[] {
+    return this.items;
+  }
+
+  kick(): void {
+    const now = this.o.clock.now();
+    for (const item of [...this.items]) {
+      if (item.nextAttemptAt > now) continue;
+      const busy = this.activeByHop.get(item.nextHop) ?? 0;
+      if (busy >= this.o.maxConnectionsPerHop) continue;
+      this.items.splice(this.items.indexOf(item), 1);
+      this.activeByHop.set(item.nextHop, busy + 1);
+      this.active++;
+      void this.attempt(item).finally(() => {
+        this.activeByHop.set(item.nextHop, (this.activeByHop.get(item.nextHop) ?? 1) - 1);
+        this.active--;
+        this.kick();
+      });
+    }
+  }
+
+  private async attempt(item: QueueItem): Promise<void> {
+    let outcomes: RecipientOutcome[];
+    try {
+      outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route });
+    } catch (err) {
+      outcomes = item.recipients.map((recipient) => ({ recipient, kind: 'deferred', reply: formatReply(REPLIES.cannotConnect), reason: `delivery failed: ${(err as Error).message}` }));
+    }
+    const at = this.o.clock.now();
+    const deferred = outcomes.filter((o) => o.kind === 'deferred');
+    for (const o of outcomes) {
+      if (o.kind === 'rejected') {
+        this.o.trace.emit({ type: 'rejected', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port) });
+      }
+    }
+    if (!deferred.length) return;
+    const first = deferred[0] as { reply: string; reason: string };
+    const next: QueueItem = {
+      ...item,
+      recipients: deferred.map((o) => o.recipient),
+      attempts: item.attempts + 1,
+      lastReply: first.reply,
+      lastReason: first.reason,
+      nextAttemptAt: new Date(at.getTime() + retryDelay(this.o.retry, item.attempts + 1)),
+    };
+    if (at.getTime() - item.enqueuedAt.getTime() >= this.o.retry.expiryMs) {
+      this.o.trace.emit({
+        type: 'bounced',
+        at: at.toISOString(),
+        node: this.o.node,
+        messageId: item.messageId,
+        recipients: next.recipients,
+        reply: formatReply(REPLIES.queueExpired, `LastError: ${first.reply}`),
+        reason: `retried ${next.attempts} times since ${item.enqueuedAt.toISOString()}; last: ${first.reason}`,
+      });
+      return;
+    }
+    this.o.trace.emit({
+      type: 'deferred',
+      at: at.toISOString(),
+      node: this.o.node,
+      messageId: item.messageId,
+      recipients: next.recipients,
+      reply: first.reply,
+      reason: first.reason,
+      nextAttempt: next.nextAttemptAt.toISOString(),
+    });
+    this.items.push(next);
+  }
+}
