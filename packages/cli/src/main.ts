@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadScenarios, runScenarios, type Scenario } from '@relaylab/lab';
+import { formatResult, summaryLine } from './format';
+
+const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on loopback
+
+Usage:
+  relaylab run [paths...] [options]   run scenario files or folders (default: scenarios/)
+
+Options for run:
+  --list               print the scenarios with their description and exit
+  --grep <regex>       run only scenarios whose name or description matches
+  --concurrency <n>    scenarios run side by side (default 4)
+  --certs <dir>        certificate cache (default: ./certs, or $RELAYLAB_CERTS)
+  --verbose            node logs (pino) on stderr
+  -h, --help           this help
+
+Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 bad input or usage
+(a malformed scenario is reported with file:line:column and the field, before anything starts).
+`;
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    out.write(HELP);
+    return command ? 0 : 2;
+  }
+  if (command !== 'run') {
+    err.write(`relaylab: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  let args;
+  try {
+    args = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        list: { type: 'boolean' },
+        grep: { type: 'string' },
+        concurrency: { type: 'string' },
+        certs: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    err.write(`relaylab run: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.values.help) {
+    out.write(HELP);
+    return 0;
+  }
+  const paths = args.positionals.length ? args.positionals : ['scenarios'];
+  let loaded;
+  try {
+    loaded = loadScenarios(paths);
+  } catch (e) {
+    err.write(`relaylab run: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (loaded.errors.length) {
+    for (const e of loaded.errors) err.write(`${e.message}\n`);
+    err.write(`relaylab run: ${loaded.errors.length} file(s) are not valid; nothing was run\n`);
+    return 2;
+  }
+  let scenarios: Scenario[] = loaded.scenarios;
+  if (args.values.grep) {
+    const re = new RegExp(args.values.grep, 'i');
+    scenarios = scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
+  }
+  if (args.values.list) {
+    for (const s of scenarios) out.write(`${s.name}\t${(s.description ?? '').split('\n')[0]}\n`);
+    return 0;
+  }
+  if (!scenarios.length) {
+    err.write(`relaylab run: no scenarios found in ${paths.join(', ')}${args.values.grep ? ` matching /${args.values.grep}/` : ''}\n`);
+    return 2;
+  }
+  const concurrency = Number(args.values.concurrency ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    err.write(`relaylab run: --concurrency expects a positive whole number, got "${args.values.concurrency}"\n`);
+    return 2;
+  }
+  const certsDir = resolve(args.values.certs ?? process.env.RELAYLAB_CERTS ?? 'certs');
+  const logger = args.values.verbose ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
+  const useColor = !!(out as NodeJS.WriteStream).isTTY && !process.env.NO_COLOR;
+  const results = await runScenarios(scenarios, {
+    certsDir,
+    logger,
+    concurrency,
+    onResult: (r) => out.write(`${formatResult(r, useColor)}\n`),
+  });
+  out.write(`\n${summaryLine(results)}\n`);
+  return results.every((r) => r.passed) ? 0 : 1;
+}

@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import {
+  MemoryTrace,
+  nodeContext,
+  StaticResolver,
+  VirtualClock,
+  type Topology,
+  type TraceSink,
+} from '@relaylab/core';
+import { Pki, trustStoreFor, type LabCertificates } from '@relaylab/pki';
+import { MailNode, type Submission } from '@relaylab/mta';
+
+export interface LabOptions {
+  /** Certificate cache, `certs/` by default. */
+  certsDir: string;
+  /** `ephemeral`: every node on a free port, so labs can run side by side; `topology`: the ports the topology gives. */
+  ports?: 'ephemeral' | 'topology';
+  clock?: VirtualClock;
+  trace?: TraceSink & { events?: unknown[] };
+  logger?: Logger;
+  pki?: Pki;
+}
+
+export const DEFAULT_PORT = 2525;
+
+/** A running topology: every node listening on its own loopback address, one clock, one trace. */
+export class Lab {
+  readonly nodes = new Map<string, MailNode>();
+  readonly clock: VirtualClock;
+  readonly trace: MemoryTrace;
+  private readonly byAddress = new Map<string, MailNode>();
+
+  private constructor(readonly topology: Topology, readonly certificates: LabCertificates, clock: VirtualClock, trace: MemoryTrace) {
+    this.clock = clock;
+    this.trace = trace;
+  }
+
+  static async start(topology: Topology, options: LabOptions): Promise<Lab> {
+    const clock = options.clock ?? new VirtualClock();
+    const pki = options.pki ?? new Pki({ dir: options.certsDir, now: () => clock.now() });
+    const certificates = await pki.forTopology(topology);
+    const lab = new Lab(topology, certificates, clock, (options.trace as MemoryTrace) ?? new MemoryTrace());
+    const resolver = new StaticResolver(topology.dns, topology.nodes);
+    const directory = {
+      portOf: (ip: string) => lab.byAddress.get(ip)?.port ?? DEFAULT_PORT,
+      nodeAt: (ip: string, port: number) => {
+        const node = lab.byAddress.get(ip);
+        return node && (node.port === port || port === 0) ? node.name : undefined;
+      },
+    };
+    for (const [name, spec] of Object.entries(topology.nodes)) {
+      const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
+      const node = new MailNode({
+        ctx: nodeContext(name, spec, topology.organizations),
+        material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(certificates, spec.trust) },
+        resolver,
+        clock,
+        trace: lab.trace,
+        directory,
+        logger: options.logger,
+        port: options.ports === 'topology' ? spec.port ?? DEFAULT_PORT : 0,
+      });
+      lab.nodes.set(name, node);
+      lab.byAddress.set(spec.address, node);
+    }
+    try {
+      await Promise.all([...lab.nodes.values()].map((n) => n.start()));
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+    return lab;
+  }
+
+  node(name: string): MailNode {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`no node named ${name} in this lab`);
+    return node;
+  }
+
+  nodeAt(ip: string, port?: number): string | undefined {
+    const node = this.byAddress.get(ip);
+    return node && (port === undefined || port === 0 || node.port === port) ? node.name : undefined;
+  }
+
+  submit(nodeName: string, message: Submission): string {
+    return this.node(nodeName).submit(message);
+  }
+
+  isIdle(): boolean {
+    return [...this.nodes.values()].every((n) => n.isIdle());
+  }
+
+  /** Wait until no node is delivering and nothing is due; false if that took longer than `timeoutMs`. */
+  async settle(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    while (Date.now() < deadline) {
+      quiet = this.isIdle() ? quiet + 1 : 0;
+      if (quiet >= 2) return true;
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    return false;
+  }
+
+  /** Move the lab clock and let every queue retry what is now due. */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+    for (const node of this.nodes.values()) node.queue.kick();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,289 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Topology } from '@relaylab/core';
+import type { MessageSpec, Scenario } from './scenario-model';
+import { didYouMean, validateScenario, validateTopology } from './validate';
+import type { MessageDocument, Report, ScenarioDocument } from './validate';
+import { formatFieldPath, parseYaml, pointerToPath, positionOf } from './yaml-positions';
+import type { FieldPath, ParsedYaml } from './yaml-positions';
+
+export interface FileIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted/bracketed path of the field, e.g. `nodes.eop.inboundConnectors[0].Name`. */
+  field: string;
+  message: string;
+}
+
+/** Every problem found in one scenario or topology file (and the topology file it names). */
+export class ScenarioFileError extends Error {
+  override readonly name = 'ScenarioFileError';
+
+  constructor(
+    /** The file that was being loaded; issues may also point into the topology file it names. */
+    readonly file: string,
+    readonly issues: FileIssue[],
+  ) {
+    super(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'));
+  }
+}
+
+export function loadTopologyFile(file: string): Topology {
+  const { topology, issues } = checkTopologyFile(file);
+  if (!topology) throw new ScenarioFileError(file, issues);
+  return topology;
+}
+
+export function loadScenarioFile(file: string): Scenario {
+  const source = readYamlFile(file);
+  const issues = [...source.issues];
+  if (!source.parsed) throw new ScenarioFileError(file, issues);
+  const { parsed } = source;
+  const report = reporter(file, parsed, issues);
+  const schemaOk = reportSchemaErrors(schemas().scenario, parsed, report);
+  const document = parsed.value as ScenarioDocument;
+
+  let topology: Topology | undefined;
+  let topologyFile: string | undefined;
+  // Read even when the schema failed, so that a broken topology file is reported in the same run.
+  const written = (parsed.value as { topology?: unknown } | null)?.topology;
+  if (typeof written === 'string' && written !== '') {
+    topologyFile = path.isAbsolute(written) ? written : path.join(path.dirname(file), written);
+    if (!isFile(topologyFile)) {
+      report(['topology'], `topology file not found: ${topologyFile}`);
+    } else {
+      const loaded = checkTopologyFile(topologyFile);
+      issues.push(...loaded.issues);
+      topology = loaded.topology;
+    }
+  } else if (schemaOk) {
+    topology = document.topology as Topology;
+    validateTopology(topology, report, ['topology']);
+  }
+  if (schemaOk) validateScenario(document, topology, report);
+
+  if (issues.length > 0 || !topology) throw new ScenarioFileError(file, sortIssues(issues));
+  return {
+    file,
+    name: document.name ?? path.basename(file, path.extname(file)),
+    ...(document.description !== undefined && { description: document.description }),
+    topology,
+    ...(topologyFile !== undefined && { topologyFile }),
+    messages: document.messages.map(toMessageSpec),
+    expect: document.expect,
+  };
+}
+
+/**
+ * Scenario files under `paths` (files or folders), sorted. Folders are walked recursively;
+ * `topologies` folders, `_`-prefixed files and hidden entries are skipped. A file named
+ * explicitly is always included.
+ */
+export function discoverScenarioFiles(paths: string[]): string[] {
+  const found = new Set<string>();
+  const visited = new Set<string>();
+  const walk = (dir: string): void => {
+    const real = fs.realpathSync(dir);
+    if (visited.has(real)) return; // a symlink loop would otherwise recurse forever
+    visited.add(real);
+    for (const entry of fs.readdirSync(dir)) {
+      if (entry.startsWith('.')) continue;
+      const full = path.join(dir, entry);
+      const stat = fs.statSync(full);
+      if (stat.isDirectory()) {
+        if (entry !== 'topologies') walk(full);
+      } else if (stat.isFile() && !entry.startsWith('_') && /\.ya?ml$/i.test(entry)) {
+        found.add(full);
+      }
+    }
+  };
+  for (const p of paths) {
+    if (!fs.existsSync(p)) throw new Error(`scenario path not found: ${p}`);
+    if (fs.statSync(p).isDirectory()) walk(p);
+    else found.add(path.normalize(p));
+  }
+  return [...found].sort();
+}
+
+/** Loads every scenario under `paths`; a bad file is reported in `errors` and does not stop the rest. */
+export function loadScenarios(paths: string[]): { scenarios: Scenario[]; errors: ScenarioFileError[] } {
+  const scenarios: Scenario[] = [];
+  const errors: ScenarioFileError[] = [];
+  for (const file of discoverScenarioFiles(paths)) {
+    try {
+      scenarios.push(loadScenarioFile(file));
+    } catch (error) {
+      if (!(error instanceof ScenarioFileError)) throw error;
+      errors.push(error);
+    }
+  }
+  return { scenarios, errors };
+}
+
+function toMessageSpec(message: MessageDocument): MessageSpec {
+  return { ...message, to: typeof message.to === 'string' ? [message.to] : message.to };
+}
+
+function checkTopologyFile(file: string): { topology?: Topology; issues: FileIssue[] } {
+  const source = readYamlFile(file);
+  const issues = [...source.issues];
+  if (!source.parsed) return { issues };
+  const report = reporter(file, source.parsed, issues);
+  if (reportSchemaErrors(schemas().topology, source.parsed, report)) {
+    validateTopology(source.parsed.value as Topology, report);
+  }
+  if (issues.length > 0) return { issues: sortIssues(issues) };
+  return { topology: source.parsed.value as Topology, issues };
+}
+
+function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    return { issues: [{ file, line: 1, column: 1, field: '(file)', message: `cannot read file: ${(error as Error).message}` }] };
+  }
+  const parsed = parseYaml(text);
+  if (parsed.syntaxErrors.length > 0) {
+    return { issues: parsed.syntaxErrors.map((e) => ({ file, line: e.line, column: e.column, field: '(yaml)', message: e.message })) };
+  }
+  return { parsed, issues: [] };
+}
+
+function reporter(file: string, parsed: ParsedYaml, issues: FileIssue[]): Report {
+  return (field, message, atKey) => {
+    const { line, column } = positionOf(parsed, field, atKey);
+    const issue = { file, line, column, field: formatFieldPath(field), message };
+    if (!issues.some((i) => i.line === line && i.field === issue.field && i.message === message)) issues.push(issue);
+  };
+}
+
+/** By position, keeping each file's issues together in the order the files came up. */
+function sortIssues(issues: FileIssue[]): FileIssue[] {
+  const files = [...new Set(issues.map((i) => i.file))];
+  return [...issues].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column);
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+let compiled: { topology: ValidateFunction; scenario: ValidateFunction } | undefined;
+
+function schemas(): { topology: ValidateFunction; scenario: ValidateFunction } {
+  if (compiled) return compiled;
+  // The schemas live at the repository root for editors (yaml-language-server); same depth from src/ and dist/.
+  const dir = path.resolve(__dirname, '../../../schemas');
+  const read = (name: string): object => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as object;
+  // verbose: error objects carry their schema, whose `properties` and `title` make better messages.
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+  // The scenario schema refers to the topology schema by file name, as an editor resolves it.
+  ajv.addSchema(read('topology.schema.json'), 'topology.schema.json');
+  compiled = { topology: ajv.getSchema('topology.schema.json') as ValidateFunction, scenario: ajv.compile(read('scenario.schema.json')) };
+  return compiled;
+}
+
+/** Reports schema errors in readable form; true when there were none. */
+function reportSchemaErrors(validate: ValidateFunction, parsed: ParsedYaml, report: Report): boolean {
+  if (validate(parsed.value)) return true;
+  const typeErrorAt = new Set<string>();
+  for (const error of validate.errors ?? []) {
+    // `if` and `propertyNames` only summarise the errors reported beside them.
+    if (error.keyword === 'if' || error.keyword === 'propertyNames') continue;
+    // A union type (string or mapping) also fails its `else` branch's type; the first says more.
+    if (error.keyword === 'type') {
+      if (typeErrorAt.has(error.instancePath)) continue;
+      typeErrorAt.add(error.instancePath);
+    }
+    const at = pointerToPath(error.instancePath, parsed.value);
+    const { field, message, atKey } = describeSchemaError(error, at);
+    report(field, message, atKey);
+  }
+  return false;
+}
+
+function describeSchemaError(error: ErrorObject, at: FieldPath): { field: FieldPath; message: string; atKey?: boolean } {
+  const params = error.params as Record<string, unknown>;
+  const parent = (typeof error.parentSchema === 'object' ? error.parentSchema : {}) as {
+    title?: string;
+    properties?: Record<string, unknown>;
+  };
+  const found = at.length === 0 && error.data == null ? 'found an empty file' : `found ${describeValue(error.data)}`;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const allowed = Object.keys(parent.properties ?? {});
+      const suggestion = didYouMean(name, allowed);
+      const hint = suggestion ? ` (did you mean "${suggestion}"?)` : `; expected one of ${allowed.join(', ')}`;
+      return { field: [...at, name], message: `unknown field "${name}"${hint}`, atKey: true };
+    }
+    case 'required':
+      return { field: [...at, String(params.missingProperty)], message: `missing required field "${String(params.missingProperty)}"` };
+    case 'type':
+      return { field: at, message: `expected ${describeTypes(params.type)}; ${found}` };
+    case 'enum': {
+      const allowed = params.allowedValues as unknown[];
+      const strings = allowed.filter((v): v is string => typeof v === 'string');
+      const suggestion = typeof error.data === 'string' ? didYouMean(error.data, strings) : undefined;
+      const hint = suggestion ? ` (did you mean "${suggestion}"?)` : '';
+      return { field: at, message: `expected one of ${allowed.map((v) => (v === null ? 'null' : String(v))).join(', ')}; ${found}${hint}` };
+    }
+    case 'pattern': {
+      const expected = parent.title ?? `a string matching ${String(params.pattern)}`;
+      if (error.propertyName !== undefined) {
+        return { field: [...at, error.propertyName], message: `expected ${expected}; found ${JSON.stringify(error.propertyName)}`, atKey: true };
+      }
+      return { field: at, message: `expected ${expected}; ${found}` };
+    }
+    case 'minLength':
+      return { field: at, message: `expected a non-empty string; ${found}` };
+    case 'minItems':
+      return { field: at, message: `expected at least ${plural(Number(params.limit), 'item')}; found ${plural((error.data as unknown[]).length, 'item')}` };
+    case 'minProperties':
+      return { field: at, message: `expected at least ${plural(Number(params.limit), 'entry', 'entries')}; found none` };
+    case 'minimum':
+    case 'maximum':
+      return { field: at, message: `expected a number ${params.comparison} ${String(params.limit)}; ${found}` };
+    case 'false schema': {
+      // Only `dependencies` use false schemas: this field cannot appear beside another one.
+      const other = /\/dependencies\/([^/]+)\//.exec(error.schemaPath)?.[1];
+      const message = other ? `cannot be used together with "${other}"` : 'field not allowed here';
+      return { field: at, message: `${message}; ${found}`, atKey: true };
+    }
+    default:
+      return { field: at, message: `${error.message ?? 'invalid'}; ${found}` };
+  }
+}
+
+function describeTypes(type: unknown): string {
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+    null: 'null',
+  };
+  return (Array.isArray(type) ? type : [type]).map((t) => names[String(t)] ?? String(t)).join(' or ');
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  return String(value);
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}

@@ -1,0 +1,125 @@
+import type { AttemptEvent, ReceivedEvent, TraceEvent } from '@relaylab/core';
+
+/** What happened to one recipient of one message, read back from the trace. */
+export interface Hop {
+  from: string;
+  to: string;
+  tls: string;
+  cipher?: string;
+  certificateVerified?: boolean;
+  certificateName?: string;
+  certificateProblems?: string[];
+  outboundConnector: string;
+  inboundConnector?: string;
+  tlsDecision: string;
+  inboundReason?: string;
+  reusedConnection: number;
+  serverCertificate?: string;
+  clientCertificate?: string;
+}
+
+export interface Fate {
+  state: 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'unaccounted';
+  node?: string;
+  mailbox?: string;
+  reply?: string;
+  reason?: string;
+  /** Every final event seen: more than one delivery is a duplicate. */
+  deliveries: number;
+  path: string[];
+  hops: Hop[];
+  /** Attempts that did not hand the message over, for failure context. */
+  failedAttempts: AttemptEvent[];
+}
+
+type NodeAt = (ip: string, port: number) => string | undefined;
+
+const includes = (list: string[], rcpt: string) => list.some((r) => r.toLowerCase() === rcpt.toLowerCase());
+
+function certLabel(c: AttemptEvent['tls']['peerCertificate']): string | undefined {
+  return c ? `${c.subject}${c.sans.length ? ` (SAN ${c.sans.join(', ')})` : ''}, issuer ${c.issuer}` : undefined;
+}
+
+function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | undefined): Hop {
+  return {
+    from: attempt.node,
+    to,
+    tls: attempt.tls.secure ? attempt.tls.protocol ?? 'TLS' : 'none',
+    cipher: attempt.tls.cipher,
+    certificateVerified: attempt.tls.secure ? attempt.certificateVerified ?? false : undefined,
+    certificateName: attempt.verifiedName,
+    certificateProblems: attempt.certificateProblems,
+    outboundConnector: attempt.connector,
+    inboundConnector: received?.connector,
+    tlsDecision: attempt.tlsDecision,
+    inboundReason: received?.reason,
+    reusedConnection: attempt.reusedConnection,
+    serverCertificate: certLabel(attempt.tls.peerCertificate),
+    clientCertificate: certLabel(attempt.tls.localCertificate),
+  };
+}
+
+export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
+  const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
+  const fate: Fate = { state: 'unaccounted', deliveries: 0, path: [], hops: [], failedAttempts: [] };
+  const submitted = mine.find((e) => e.type === 'submitted');
+  if (submitted) fate.path.push(submitted.node);
+  for (const e of mine) {
+    switch (e.type) {
+      case 'received':
+        if (includes(e.to, recipient)) fate.path.push(e.node);
+        break;
+      case 'attempt': {
+        if (!includes(e.recipients, recipient)) break;
+        if (e.outcome !== 'sent') {
+          fate.failedAttempts.push(e);
+          break;
+        }
+        const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
+        const received = mine.find(
+          (r): r is ReceivedEvent => r.type === 'received' && r.node === to && r.remote.port === e.local.port && includes(r.to, recipient),
+        );
+        fate.hops.push(hopOf(e, to, received));
+        break;
+      }
+      case 'delivered':
+        if (e.recipient.toLowerCase() !== recipient.toLowerCase()) break;
+        fate.deliveries++;
+        Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, reply: undefined, reason: undefined });
+        break;
+      case 'rejected':
+      case 'bounced':
+        if (!includes(e.recipients, recipient)) break;
+        Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason });
+        break;
+      case 'deferred':
+        if (!includes(e.recipients, recipient) || fate.state !== 'unaccounted') break;
+        Object.assign(fate, { state: 'deferred', node: e.node, reply: e.reply, reason: e.reason });
+        break;
+      default:
+        break;
+    }
+  }
+  // a later deferral supersedes an earlier one; a final state is never overwritten by a deferral
+  if (fate.state === 'deferred') {
+    const last = [...mine].reverse().find((e) => e.type === 'deferred' && includes(e.recipients, recipient));
+    if (last && last.type === 'deferred') Object.assign(fate, { node: last.node, reply: last.reply, reason: last.reason });
+  }
+  return fate;
+}
+
+/** A few lines that tell the story of a message, for failure messages. */
+export function describeFate(f: Fate): string[] {
+  const lines = [`path: ${f.path.join(' → ') || '(never submitted)'}`];
+  for (const h of f.hops) {
+    lines.push(
+      `  ${h.from} → ${h.to}: ${h.tls}${h.cipher ? ` ${h.cipher}` : ''}; out ${h.outboundConnector}; in ${h.inboundConnector ?? '(none)'}; certificate ${h.serverCertificate ?? '(none)'}${h.certificateVerified === undefined ? '' : h.certificateVerified ? ' verified' : ' not verified'}${h.certificateName ? ` for ${h.certificateName}` : ''}`,
+      `    ${h.tlsDecision}`,
+    );
+  }
+  for (const a of f.failedAttempts) {
+    lines.push(`  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`);
+  }
+  lines.push(`final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`);
+  return lines;
+}

@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import { MemoryTrace, VirtualClock, type TraceEvent } from '@relaylab/core';
+import type { Pki } from '@relaylab/pki';
+import { checkExpectation, type Failure } from './assertions';
+import { composeMessage, labMessageId } from './compose';
+import { Lab } from './lab';
+import { fateOf, type Fate } from './outcomes';
+import type { Scenario } from './scenario-model';
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  passed: boolean;
+  checks: number;
+  failures: Failure[];
+  /** A problem that stopped the scenario (ports, certificates, settling). */
+  error?: string;
+  /** Messages that ended in no final state or were delivered twice, by scenario message id. */
+  unaccounted: string[];
+  fates: Array<{ message: string; recipient: string; fate: Fate }>;
+  trace: TraceEvent[];
+  durationMs: number;
+}
+
+export interface RunOptions {
+  certsDir: string;
+  pki?: Pki;
+  logger?: Logger;
+  settleTimeoutMs?: number;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+  const started = Date.now();
+  const trace = new MemoryTrace();
+  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: trace.events, durationMs: 0 };
+  let lab: Lab | undefined;
+  try {
+    lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
+    const ids = new Map<string, string>();
+    for (const m of scenario.messages) {
+      const raw = composeMessage(m, scenario.name, lab.clock.now());
+      ids.set(m.id, lab.submit(m.via, { from: m.from, to: m.to, raw }));
+    }
+    const settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
+    if (!settled) result.error = `the lab did not settle within ${(options.settleTimeoutMs ?? 30_000) / 1000}s`;
+
+    const nodeAt = (ip: string, port: number) => lab!.nodeAt(ip, port);
+    for (const m of scenario.messages) {
+      const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
+      for (const recipient of m.to) {
+        const fate = fateOf(trace.events, messageId, recipient, nodeAt);
+        result.fates.push({ message: m.id, recipient, fate });
+        if (fate.state === 'unaccounted' || fate.deliveries > 1) result.unaccounted.push(`${m.id} → ${recipient}`);
+      }
+    }
+    for (const e of scenario.expect) {
+      const spec = scenario.messages.find((m) => m.id === e.message)!;
+      for (const recipient of e.recipient ? [e.recipient] : spec.to) {
+        const entry = result.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
+        if (!entry) {
+          result.failures.push({ subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] });
+          continue;
+        }
+        const { fate } = entry;
+        const delivered =
+          fate.state === 'delivered' && fate.node
+            ? lab.node(fate.node).mailboxes.get(fate.mailbox!).find((s) => s.messageId === ids.get(e.message))?.raw
+            : undefined;
+        const checked = checkExpectation(e, recipient, fate, delivered);
+        result.checks += checked.passed + checked.failures.length;
+        result.failures.push(...checked.failures);
+      }
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+  } finally {
+    await lab?.stop();
+  }
+  result.durationMs = Date.now() - started;
+  result.passed = !result.error && result.failures.length === 0 && result.unaccounted.length === 0;
+  return result;
+}
+
+/** Scenarios own their labs, so they share no node state and run side by side. */
+export async function runScenarios(scenarios: Scenario[], options: RunOptions & { concurrency?: number; onResult?: (r: ScenarioResult) => void }): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = new Array(scenarios.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < scenarios.length) {
+      const i = next++;
+      results[i] = await runScenario(scenarios[i], options);
+      options.onResult?.(results[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  return results;
+}

@@ -1,0 +1,201 @@
+/**
+ * Checks that a schema cannot express: cross references, uniqueness, and hostile header content.
+ * Input has already passed the JSON schema, so its shape is trusted here.
+ */
+import type { NodeSpec, RoleName, Topology } from '@relaylab/core';
+import type { Expectation } from './scenario-model';
+import type { FieldPath } from './yaml-positions';
+
+/** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
+export type Report = (path: FieldPath, message: string, atKey?: boolean) => void;
+
+/** A scenario file as written, after the schema: `topology` may still be a path, `to` a string. */
+export interface ScenarioDocument {
+  name?: string;
+  description?: string;
+  topology: string | Topology;
+  messages: MessageDocument[];
+  expect: Expectation[];
+}
+
+export interface MessageDocument {
+  id: string;
+  from: string;
+  to: string | string[];
+  via: string;
+  subject?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  raw?: string;
+}
+
+const CONNECTOR_LISTS = ['inboundConnectors', 'outboundConnectors', 'receiveConnectors', 'sendConnectors'] as const;
+const CLOUD_CONNECTORS: ReadonlyArray<(typeof CONNECTOR_LISTS)[number]> = ['inboundConnectors', 'outboundConnectors'];
+const SERVER_ROLES: RoleName[] = ['exchange-server', 'edge', 'partner', 'internet', 'appliance', 'device'];
+
+/** `at` is where the topology sits in its file: `[]` in a topology file, `['topology']` inline. */
+export function validateTopology(topology: Topology, report: Report, at: FieldPath = []): void {
+  const authorities = Object.keys(topology.authorities ?? {});
+  const certificates = Object.keys(topology.certificates ?? {});
+  const organizations = Object.keys(topology.organizations ?? {});
+
+  if (authorities.includes('self')) {
+    report([...at, 'authorities', 'self'], 'the authority name "self" is reserved: a certificate with issuer "self" is self-signed', true);
+  }
+  for (const [name, cert] of Object.entries(topology.certificates ?? {})) {
+    if (cert.issuer !== 'self') {
+      checkReference(report, [...at, 'certificates', name, 'issuer'], cert.issuer, authorities, 'authority', 'or "self" for a self-signed certificate');
+    }
+  }
+
+  const addressOwners = new Map<string, string>();
+  for (const [name, node] of Object.entries(topology.nodes)) {
+    const here = [...at, 'nodes', name];
+    if (node.organization !== undefined) {
+      checkReference(report, [...here, 'organization'], node.organization, organizations, 'organization');
+    }
+    if (node.certificate !== undefined) {
+      checkReference(report, [...here, 'certificate'], node.certificate, certificates, 'certificate');
+    }
+    node.trust?.forEach((authority, i) => checkReference(report, [...here, 'trust', i], authority, authorities, 'authority'));
+
+    const owner = addressOwners.get(node.address);
+    if (owner === undefined) addressOwners.set(node.address, name);
+    else report([...here, 'address'], `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own`);
+
+    checkConnectorSets(node, here, report);
+    checkConnectorNames(node, here, report);
+  }
+}
+
+function checkConnectorSets(node: NodeSpec, here: FieldPath, report: Report): void {
+  const cloud = node.role === 'exchange-online';
+  for (const list of CONNECTOR_LISTS) {
+    if (node[list] === undefined || CLOUD_CONNECTORS.includes(list) === cloud) continue;
+    const message = cloud
+      ? `${list} belong to ${SERVER_ROLES.join(', ')} nodes (New-${list === 'sendConnectors' ? 'Send' : 'Receive'}Connector); ` +
+        'an exchange-online node has inboundConnectors and outboundConnectors'
+      : `${list} belong to exchange-online nodes (New-${list === 'inboundConnectors' ? 'Inbound' : 'Outbound'}Connector); ` +
+        `a ${node.role} node has receiveConnectors and sendConnectors`;
+    report([...here, list], message, true);
+  }
+}
+
+function checkConnectorNames(node: NodeSpec, here: FieldPath, report: Report): void {
+  // Traces and expectations name connectors without saying which list they are in.
+  const seen = new Map<string, string>();
+  for (const list of CONNECTOR_LISTS) {
+    node[list]?.forEach((connector, i) => {
+      const first = seen.get(connector.Name);
+      if (first !== undefined) {
+        report([...here, list, i, 'Name'], `connector name "${connector.Name}" is already used by ${first} on this node; connector names must be unique per node`);
+      } else {
+        seen.set(connector.Name, `${list}[${i}]`);
+      }
+    });
+  }
+}
+
+/** `topology` is undefined when it could not be loaded; node references are then not checked. */
+export function validateScenario(scenario: ScenarioDocument, topology: Topology | undefined, report: Report): void {
+  const nodes = topology ? Object.keys(topology.nodes) : undefined;
+  const checkNode = (path: FieldPath, name: string | undefined): void => {
+    if (nodes && name !== undefined) checkReference(report, path, name, nodes, 'node');
+  };
+
+  const messages = new Map<string, MessageDocument>();
+  scenario.messages.forEach((message, i) => {
+    const here = ['messages', i];
+    const first = scenario.messages.findIndex((m) => m.id === message.id);
+    if (first !== i) report([...here, 'id'], `message id "${message.id}" is already used by messages[${first}]; ids must be unique`);
+    else messages.set(message.id, message);
+    checkNode([...here, 'via'], message.via);
+    if (message.subject !== undefined && /[\r\n]/.test(message.subject)) {
+      report([...here, 'subject'], `contains a line break (CR or LF), which would inject header fields; found ${JSON.stringify(message.subject)}`);
+    }
+    for (const [name, value] of Object.entries(message.headers ?? {})) checkHeader(report, [...here, 'headers', name], name, value);
+  });
+
+  scenario.expect.forEach((expectation, i) => {
+    const here = ['expect', i];
+    const message = messages.get(expectation.message);
+    if (!message) checkReference(report, [...here, 'message'], expectation.message, [...messages.keys()], 'message');
+    if (message && expectation.recipient !== undefined) {
+      const recipients = typeof message.to === 'string' ? [message.to] : message.to;
+      if (!recipients.some((r) => r.toLowerCase() === expectation.recipient?.toLowerCase())) {
+        report([...here, 'recipient'], `"${expectation.recipient}" is not a recipient of message "${message.id}"; its recipients are ${recipients.join(', ')}`);
+      }
+    }
+    checkNode([...here, 'node'], expectation.node);
+    expectation.path?.forEach((name, j) => checkNode([...here, 'path', j], name));
+    expectation.hops?.forEach((hop, j) => {
+      checkNode([...here, 'hops', j, 'from'], hop.from);
+      checkNode([...here, 'hops', j, 'to'], hop.to);
+    });
+    expectation.headers?.forEach((header, j) => {
+      const at = [...here, 'headers', j];
+      if (header.present === undefined && header.absent === undefined && header.equals === undefined && header.matches === undefined) {
+        report(at, `header expectation for "${header.name}" checks nothing; expected one of present, absent, equals, matches`);
+      }
+      if (header.matches !== undefined) {
+        try {
+          new RegExp(header.matches);
+        } catch (error) {
+          report([...at, 'matches'], `expected a regular expression; found ${JSON.stringify(header.matches)} (${(error as Error).message})`);
+        }
+      }
+    });
+  });
+}
+
+function checkHeader(report: Report, path: FieldPath, name: string, value: string): void {
+  // A line break in a header name or value would let a scenario smuggle extra header fields
+  // (or a premature body) past the node that builds the message.
+  if (/[\r\n]/.test(name)) {
+    report(path, `header name contains a line break (CR or LF), which would inject header fields; found ${JSON.stringify(name)}`, true);
+  } else if (!/^[!-9;-~]+$/.test(name)) {
+    report(path, `expected an RFC 5322 header field name (printable ASCII without spaces or colon); found ${JSON.stringify(name)}`, true);
+  }
+  if (/[\r\n]/.test(value)) {
+    report(path, `header value contains a line break (CR or LF), which would inject header fields; found ${JSON.stringify(value)}`);
+  }
+}
+
+function checkReference(report: Report, path: FieldPath, name: string, known: string[], kind: string, alternative?: string): void {
+  if (known.includes(name)) return;
+  const suggestion = didYouMean(name, known);
+  let message = `unknown ${kind} "${name}"`;
+  if (suggestion !== undefined) return report(path, `${message} (did you mean "${suggestion}"?)`);
+  if (known.length > 0) message += `; expected one of ${known.join(', ')}`;
+  else message += `; no ${kind === 'authority' ? 'authorities' : `${kind}s`} are defined`;
+  report(path, alternative ? `${message}, ${alternative}` : message);
+}
+
+/** The closest candidate within a few typos (case differences count as none), if any. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance with adjacent transpositions, which are the commonest typo. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
