@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadScenarios, runScenarios, type Scenario } from '@relaylab/lab';
+import { Pki } from '@relaylab/pki';
 import { formatResult, summaryLine } from './format';
 
 const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on loopback
@@ -87,12 +88,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const certsDir = resolve(args.values.certs ?? process.env.RELAYLAB_CERTS ?? 'certs');
   const logger = args.values.verbose ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
   const useColor = !!(out as NodeJS.WriteStream).isTTY && !process.env.NO_COLOR;
+  const pki = new Pki({ dir: certsDir });
   const results = await runScenarios(scenarios, {
     certsDir,
+    pki,
     logger,
     concurrency,
     onResult: (r) => out.write(`${formatResult(r, useColor)}\n`),
   });
+  out.write(`\ncertificates: ${pki.reused.length} reused from ${certsDir}, ${pki.generated.length} generated\n`);
   out.write(`\n${summaryLine(results)}\n`);
   return results.every((r) => r.passed) ? 0 : 1;
 }

@@ -41,7 +41,7 @@ export function headerValues(raw: Buffer, name: string): string[] {
 }
 
 export function prependHeader(raw: Buffer, name: string, value: string): Buffer {
-  if (/[\r\n]/.test(name) || /\r|\n(?![ \t])/.test(value)) throw new Error(`header ${name} would inject a line break`);
+  if (/[\r\n:]/.test(name) || /\r?\n(?![ \t])|\r(?!\n)/.test(value)) throw new Error(`header ${name} would inject a line break`);
   return Buffer.concat([Buffer.from(`${name}: ${value.replace(/\r?\n/g, '\r\n')}\r\n`, 'latin1'), raw]);
 }
 

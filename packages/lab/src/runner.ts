@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { MemoryTrace, VirtualClock, type TraceEvent } from '@relaylab/core';
-import type { Pki } from '@relaylab/pki';
+import { Pki } from '@relaylab/pki';
 import { checkExpectation, type Failure } from './assertions';
 import { composeMessage, labMessageId } from './compose';
 import { Lab } from './lab';
@@ -82,6 +82,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
 /** Scenarios own their labs, so they share no node state and run side by side. */
 export async function runScenarios(scenarios: Scenario[], options: RunOptions & { concurrency?: number; onResult?: (r: ScenarioResult) => void }): Promise<ScenarioResult[]> {
+  // One certificate factory for the run, so labs started side by side never mint the same CA twice.
+  options = { ...options, pki: options.pki ?? new Pki({ dir: options.certsDir }) };
   const results: ScenarioResult[] = new Array(scenarios.length);
   let next = 0;
   const worker = async () => {
