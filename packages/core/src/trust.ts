@@ -85,7 +85,7 @@ export function checkChain(presented: readonly Buffer[], store: TrustStore, now:
     const next = certs.find((c) => c !== current && c.fingerprint256 !== current.fingerprint256 && issuedBy(current, c));
     if (!next) {
       problems.push(
-        current.subject === current.issuer && issuedBy(current, current)
+        current.subject === current.issuer && current.verify(current.publicKey)
           ? `certificate ${describeCertificate(current).commonName ?? current.subject} is self-signed and not trusted`
           : `no trusted issuer found for ${current.issuer.replace(/\n/g, ', ')}`,
       );

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../src/main';
+
+const repo = resolve(__dirname, '../../..');
+const certs = mkdtempSync(join(tmpdir(), 'relaylab-cli-'));
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (d) => (o += d));
+  err.on('data', (d) => (e += d));
+  const code = await main(args, out, err);
+  return { code, out: o, err: e };
+}
+
+test('run prints each scenario and the summary line, and exits 0 when all pass', async () => {
+  const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs]);
+  expect(r.err).toBe('');
+  expect(r.out).toMatch(/✓ PASS partner-forced-tls-inbound/);
+  expect(r.out.trim().split('\n').pop()).toBe('1 passed, 0 failed');
+  expect(r.code).toBe(0);
+});
+
+test('a second run reuses the cached certificates', async () => {
+  const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs]);
+  expect(r.out).toMatch(/certificates: \d+ reused from .*, 0 generated/);
+});
+
+test('a failing scenario exits 1 and shows expected against actual', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-scn-'));
+  writeFileSync(
+    join(dir, 'wrong.yaml'),
+    [
+      'name: wrong',
+      `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`,
+      'messages:',
+      '  - { id: m1, from: carol@fabrikam.example, to: [bob@contoso.example], via: fabrikam-other }',
+      'expect:',
+      '  - { message: m1, state: delivered }',
+      '',
+    ].join('\n'),
+  );
+  const r = await run(['run', dir, '--certs', certs]);
+  expect(r.code).toBe(1);
+  expect(r.out).toMatch(/✗ FAIL wrong/);
+  expect(r.out).toMatch(/expected: delivered\n\s+actual:\s+rejected/);
+  expect(r.out.trim().split('\n').pop()).toBe('0 passed, 1 failed');
+});
+
+test('a malformed scenario exits 2 with file, line and field before anything runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-bad-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, ['name: bad', `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`, 'messages:', '  - { id: m1, from: a@fabrikam.example, to: [bob@contoso.example], via: nowhere }', 'expect:', '  - { message: m1, state: delivered }', ''].join('\n'));
+  const r = await run(['run', file, '--certs', certs]);
+  expect(r.code).toBe(2);
+  expect(r.out).toBe('');
+  expect(r.err).toContain(`${file}:4:`);
+  expect(r.err).toMatch(/messages\[0\]\.via/);
+});
+
+test('--list, --grep and --help', async () => {
+  const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'domain-validation']);
+  expect(list.code).toBe(0);
+  expect(list.out.trim().split('\n')).toEqual([expect.stringMatching(/^outbound-tls-domain-validation\tDomainValidation/)]);
+  const help = await run(['--help']);
+  expect(help.code).toBe(0);
+  expect(help.out).toMatch(/relaylab run \[paths\.\.\.\]/);
+  const unknown = await run(['fly']);
+  expect(unknown.code).toBe(2);
+});

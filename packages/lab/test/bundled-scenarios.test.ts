@@ -1,0 +1,84 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Pki } from '@relaylab/pki';
+import { formatFailure, loadScenarios, runScenarios, type ScenarioResult } from '@relaylab/lab';
+
+const scenariosDir = resolve(__dirname, '../../../scenarios');
+let results: ScenarioResult[];
+
+beforeAll(async () => {
+  const loaded = loadScenarios([scenariosDir]);
+  expect(loaded.errors.map((e) => e.message)).toEqual([]);
+  const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-bundled-'));
+  results = await runScenarios(loaded.scenarios, { certsDir, pki: new Pki({ dir: certsDir }), concurrency: 4 });
+}, 120_000);
+
+const byName = (name: string) => {
+  const r = results.find((x) => x.scenario.name === name);
+  if (!r) throw new Error(`scenario ${name} is not bundled`);
+  return r;
+};
+const fate = (scenario: string, message: string) => byName(scenario).fates.find((f) => f.message === message)!.fate;
+
+test('every bundled scenario passes, with every message accounted for', () => {
+  const report = results.filter((r) => !r.passed).map((r) => `${r.scenario.name}: ${r.error ?? ''}\n${r.failures.map(formatFailure).join('\n')}\n${r.unaccounted.join('\n')}`);
+  expect(report).toEqual([]);
+  expect(results.length).toBeGreaterThanOrEqual(5);
+});
+
+describe('partner forced TLS inbound, as the trace recorded it', () => {
+  test('the matching certificate is delivered through the Partner connector over TLS', () => {
+    const f = fate('partner-forced-tls-inbound', 'good-cert');
+    expect(f.state).toBe('delivered');
+    expect(f.hops[0]).toMatchObject({ from: 'fabrikam', to: 'eop', inboundConnector: 'Inbound from Fabrikam', certificateVerified: true });
+    expect(f.hops[0].tls).toMatch(/^TLSv1\.[23]$/);
+  });
+  test('another certificate name is refused with 550 5.7.51, naming both names', () => {
+    const f = fate('partner-forced-tls-inbound', 'wrong-cert');
+    expect(f.state).toBe('rejected');
+    expect(f.node).toBe('eop');
+    expect(f.reply).toMatch(/^550 5\.7\.51 TenantInboundAttribution/);
+    const refused = byName('partner-forced-tls-inbound').trace.find((e) => e.type === 'refused');
+    expect(refused).toMatchObject({ node: 'eop', command: 'MAIL FROM' });
+    expect(refused && 'reason' in refused && refused.reason).toMatch(/relay\.fabrikam-hosting\.example.*TlsSenderCertificateName: mail\.fabrikam\.example/);
+  });
+});
+
+describe('outbound TLS settings against each receiver certificate', () => {
+  const table: Array<[string, string, string, string | undefined]> = [
+    // scenario, message, state, code
+    ['outbound-tls-opportunistic', 'to-plain', 'delivered', undefined],
+    ['outbound-tls-opportunistic', 'to-selfsigned', 'delivered', undefined],
+    ['outbound-tls-encryption-only', 'to-expired', 'delivered', undefined],
+    ['outbound-tls-encryption-only', 'to-plain', 'deferred', '450 4.4.317'],
+    ['outbound-tls-certificate-validation', 'to-wrongname', 'delivered', undefined],
+    ['outbound-tls-certificate-validation', 'to-selfsigned', 'deferred', '450 4.7.320'],
+    ['outbound-tls-certificate-validation', 'to-expired', 'deferred', '450 4.7.320'],
+    ['outbound-tls-certificate-validation', 'to-revoked', 'deferred', '450 4.7.320'],
+    ['outbound-tls-certificate-validation', 'to-untrusted', 'deferred', '450 4.7.320'],
+    ['outbound-tls-domain-validation', 'to-valid', 'delivered', undefined],
+    ['outbound-tls-domain-validation', 'to-wrongname', 'deferred', '450 4.7.320'],
+    ['outbound-tls-domain-validation', 'to-plain', 'deferred', '450 4.4.317'],
+  ];
+  test.each(table)('%s: %s → %s %s', (scenario, message, state, code) => {
+    const f = fate(scenario, message);
+    expect(f.state).toBe(state);
+    if (code) expect(f.reply).toMatch(new RegExp(`^${code.replace(/\./g, '\\.')}`));
+  });
+
+  test('opportunistic delivery to a receiver without STARTTLS goes in plaintext and the trace says so', () => {
+    const f = fate('outbound-tls-opportunistic', 'to-plain');
+    expect(f.hops[0].tls).toBe('none');
+    expect(f.hops[0].tlsDecision).toMatch(/did not offer STARTTLS; opportunistic TLS sends in plaintext/);
+  });
+
+  test('DomainValidation records the certificate name that matched TlsDomain', () => {
+    expect(fate('outbound-tls-domain-validation', 'to-valid').hops[0].certificateName).toBe('mx-valid.tailspin.example');
+  });
+
+  test('a deferral names the setting and what was observed', () => {
+    expect(fate('outbound-tls-certificate-validation', 'to-revoked').reason).toMatch(/TlsSettings CertificateValidation: certificate mx-revoked\.tailspin\.example \(serial [0-9A-F]+\) is revoked by the CRL/);
+    expect(fate('outbound-tls-domain-validation', 'to-wrongname').reason).toMatch(/certificate names mail\.elsewhere\.example do not match TlsDomain \*\.tailspin\.example/);
+  });
+});
