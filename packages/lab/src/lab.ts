@@ -19,6 +19,8 @@ export interface LabOptions {
   trace?: TraceSink & { events?: unknown[] };
   logger?: Logger;
   pki?: Pki;
+  /** Messages one outbound connection carries before it is replaced (default 100, as nodemailer's pool). */
+  maxMessagesPerConnection?: number;
 }
 
 export const DEFAULT_PORT = 2525;
@@ -59,6 +61,7 @@ export class Lab {
         directory,
         logger: options.logger,
         port: options.ports === 'topology' ? spec.port ?? DEFAULT_PORT : 0,
+        maxMessagesPerConnection: options.maxMessagesPerConnection,
       });
       lab.nodes.set(name, node);
       lab.byAddress.set(spec.address, node);
