@@ -11,6 +11,8 @@ export interface OutboundRoute {
   /** Empty: route by MX of the recipient domain. */
   smartHosts: string[];
   tls: OutboundTlsPolicy;
+  /** Send in plaintext even when STARTTLS is offered (send connector IgnoreSTARTTLS). */
+  ignoreStartTls: boolean;
   cloudServicesMailEnabled: boolean;
 }
 
@@ -27,6 +29,7 @@ function fromOutboundConnector(c: OutboundConnector, acceptedDomains: string[]):
     domains,
     smartHosts: c.UseMXRecord === false || (c.UseMXRecord === undefined && c.SmartHosts?.length) ? c.SmartHosts ?? [] : [],
     tls: { requirement: c.TlsSettings ?? 'Opportunistic', settingName: 'TlsSettings', tlsDomain: c.TlsDomain },
+    ignoreStartTls: false,
     cloudServicesMailEnabled: !!c.CloudServicesMailEnabled,
   };
 }
@@ -44,6 +47,7 @@ function fromSendConnector(c: SendConnector): OutboundRoute {
       settingName: c.TlsAuthLevel ? 'TlsAuthLevel' : 'RequireTLS',
       tlsDomain: c.TlsDomain,
     },
+    ignoreStartTls: !!c.IgnoreSTARTTLS && !required,
     cloudServicesMailEnabled: !!c.CloudServicesMailEnabled,
   };
 }
@@ -54,6 +58,7 @@ export const DEFAULT_ROUTE: OutboundRoute = {
   domains: ['*'],
   smartHosts: [],
   tls: { requirement: 'Opportunistic', settingName: 'TlsSettings' },
+  ignoreStartTls: false,
   cloudServicesMailEnabled: false,
 };
 

@@ -90,6 +90,7 @@ export interface SendConnector {
   DNSRoutingEnabled?: boolean;
   SmartHosts?: string[];
   RequireTLS?: boolean;
+  IgnoreSTARTTLS?: boolean;
   TlsAuthLevel?: TlsSettings | null;
   TlsDomain?: string;
   TlsCertificateName?: string;

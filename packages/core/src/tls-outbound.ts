@@ -61,7 +61,9 @@ export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
       return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}` };
     }
     if (policy.requirement === 'Opportunistic') {
-      return { action: 'send', reason: `${destination} did not offer STARTTLS; opportunistic TLS sends in plaintext` };
+      return facts.starttlsOffered
+        ? { action: 'send', reason: `${destination} offered STARTTLS but the connector ignores it (IgnoreSTARTTLS); sent in plaintext` }
+        : { action: 'send', reason: `${destination} did not offer STARTTLS; opportunistic TLS sends in plaintext` };
     }
     return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; ${destination} did not offer STARTTLS` };
   }

@@ -12,6 +12,12 @@ export function socketOf(connection: SMTPConnection): TLSSocket | undefined {
   return socket && typeof socket.getPeerCertificate === 'function' ? socket : undefined;
 }
 
+/** Whether the plaintext EHLO reply listed STARTTLS (only asked when we chose not to use it). */
+function ehloOffersStartTls(connection: SMTPConnection): boolean {
+  const lines = (connection as unknown as { _ehloLines?: string[] })._ehloLines ?? [];
+  return lines.some((l) => /^STARTTLS\b/i.test(l));
+}
+
 export interface OpenOptions {
   host: string;
   port: number;
@@ -82,7 +88,7 @@ export function openConnection(o: OpenOptions): Promise<OpenConnection> {
         local: { ip: raw?.localAddress ?? o.localAddress, port: raw?.localPort ?? 0 },
         facts: secure
           ? { starttlsOffered: true, secure: true, ...cipherFacts(socket!), peerChain: peerChain(socket!), localChain: localChain(socket!) }
-          : { starttlsOffered: false, secure: false, peerChain: [], localChain: [] },
+          : { starttlsOffered: ehloOffersStartTls(connection), secure: false, peerChain: [], localChain: [] },
       });
     });
   });

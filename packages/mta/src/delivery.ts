@@ -118,7 +118,7 @@ export class Deliverer {
 
     let last: RecipientOutcome[] = [];
     for (const target of targets) {
-      const outcome = await this.tryTarget(job, target, false);
+      const outcome = await this.tryTarget(job, target, job.route.ignoreStartTls);
       if (outcome !== 'next-host') return outcome;
       last = all(job.recipients, 'deferred', formatReply(REPLIES.connectionRefused), `no host of ${job.route.connector} accepted a connection`);
     }
