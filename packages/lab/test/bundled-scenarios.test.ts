@@ -82,3 +82,19 @@ describe('outbound TLS settings against each receiver certificate', () => {
     expect(fate('outbound-tls-domain-validation', 'to-wrongname').reason).toMatch(/certificate names mail\.elsewhere\.example do not match TlsDomain \*\.tailspin\.example/);
   });
 });
+
+describe('on premises to Exchange Online, and a plaintext device', () => {
+  test('the hybrid send connector validates the cloud certificate and the cloud matches its OnPremises connector by certificate', () => {
+    const f = fate('onprem-to-cloud-forced-tls', 'to-cloud');
+    expect(f.hops[0]).toMatchObject({ outboundConnector: 'Outbound to Office 365', inboundConnector: 'Inbound from on-premises', certificateName: 'mail.protection.outlook.example' });
+    expect(f.hops[0].inboundReason).toBe('OnPremises connector Inbound from on-premises matched by certificate mail.contoso.example');
+  });
+  test('IgnoreSTARTTLS sends in plaintext although STARTTLS was offered (tripwire for nodemailer’s private _ehloLines), and RequireTLS answers 451 5.7.3', () => {
+    const f = fate('onprem-to-cloud-forced-tls', 'scan');
+    expect(f.failedAttempts[0].tlsDecision).toMatch(/offered STARTTLS but the connector ignores it \(IgnoreSTARTTLS\)/);
+    expect(f.failedAttempts[0].tls.secure).toBe(false);
+    expect(f.reply).toMatch(/^451 5\.7\.3 STARTTLS is required to send mail/);
+    const refused = byName('onprem-to-cloud-forced-tls').trace.find((e) => e.type === 'refused');
+    expect(refused && 'reason' in refused && refused.reason).toBe('receive connector Relay for devices has RequireTLS; the session is not encrypted');
+  });
+});
