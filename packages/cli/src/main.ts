@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -15,6 +16,8 @@ Options for run:
   --grep <regex>       run only scenarios whose name or description matches
   --concurrency <n>    scenarios run side by side (default 4)
   --certs <dir>        certificate cache (default: ./certs, or $RELAYLAB_CERTS)
+  --trace <file>       write every trace event (hops, TLS, connectors, replies, header edits)
+                       as JSON lines, each tagged with its scenario
   --verbose            node logs (pino) on stderr
   -h, --help           this help
 
@@ -43,6 +46,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         concurrency: { type: 'string' },
         certs: { type: 'string' },
         verbose: { type: 'boolean' },
+        trace: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,6 +100,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     concurrency,
     onResult: (r) => out.write(`${formatResult(r, useColor)}\n`),
   });
+  if (args.values.trace) {
+    const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e })));
+    writeFileSync(resolve(args.values.trace), lines.length ? `${lines.join('\n')}\n` : '');
+  }
   out.write(`\ncertificates: ${pki.reused.length} reused from ${certsDir}, ${pki.generated.length} generated\n`);
   out.write(`\n${summaryLine(results)}\n`);
   return results.every((r) => r.passed) ? 0 : 1;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -26,9 +26,18 @@ test('run prints each scenario and the summary line, and exits 0 when all pass',
   expect(r.code).toBe(0);
 });
 
-test('a second run reuses the cached certificates', async () => {
-  const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs]);
+test('a second run reuses the cached certificates, and --trace writes the hops as JSON lines', async () => {
+  const traceFile = join(certs, 'trace.jsonl');
+  const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--trace', traceFile]);
   expect(r.out).toMatch(/certificates: \d+ reused from .*, 0 generated/);
+  const events = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const attempt = events.find((e) => e.type === 'attempt' && e.outcome === 'sent');
+  expect(attempt).toMatchObject({ scenario: 'partner-forced-tls-inbound', node: 'fabrikam', destination: { ip: '127.0.0.20' }, tls: { secure: true } });
+  expect(attempt.tls.peerCertificate.sans).toContain('*.mail.protection.outlook.example');
+  expect(attempt.tls.localCertificate.subject).toContain('mail.fabrikam.example');
+  const received = events.find((e) => e.type === 'received');
+  expect(received).toMatchObject({ node: 'eop', ehlo: 'mail.fabrikam.example', connector: 'Inbound from Fabrikam', remote: { ip: '127.0.0.30' } });
+  expect(events.some((e) => e.type === 'header' && e.name === 'Received' && e.node === 'eop')).toBe(true);
 });
 
 test('a failing scenario exits 1 and shows expected against actual', async () => {
