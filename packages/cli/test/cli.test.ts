@@ -72,6 +72,16 @@ test('a malformed scenario exits 2 with file, line and field before anything run
   expect(r.err).toMatch(/messages\[0\]\.via/);
 });
 
+test('a malformed duration in advance is reported with its line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-adv-'));
+  const file = join(dir, 'adv.yaml');
+  writeFileSync(file, ['name: adv', `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`, 'messages:', '  - { id: m1, from: alice@fabrikam.example, to: [bob@contoso.example], via: fabrikam }', 'advance: a while', 'expect:', '  - { message: m1, state: delivered }', ''].join('\n'));
+  const r = await run(['run', file, '--certs', certs]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain(`${file}:5:`);
+  expect(r.err).toMatch(/advance/);
+});
+
 test('--list, --grep and --help', async () => {
   const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'domain-validation']);
   expect(list.code).toBe(0);

@@ -1,3 +1,4 @@
+import { parseDuration } from '@relaylab/core';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
@@ -73,6 +74,7 @@ export function loadScenarioFile(file: string): Scenario {
     topology,
     ...(topologyFile !== undefined && { topologyFile }),
     messages: document.messages.map(toMessageSpec),
+    ...(document.advance !== undefined && { advanceMs: parseDuration(document.advance)! }),
     expect: document.expect,
   };
 }

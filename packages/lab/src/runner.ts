@@ -40,7 +40,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const raw = composeMessage(m, scenario.name, lab.clock.now());
       ids.set(m.id, lab.submit(m.via, { from: m.from, to: m.to, raw }));
     }
-    const settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
+    let settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
+    if (settled && scenario.advanceMs) {
+      lab.advance(scenario.advanceMs);
+      settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
+    }
     if (!settled) result.error = `the lab did not settle within ${(options.settleTimeoutMs ?? 30_000) / 1000}s`;
 
     const nodeAt = (ip: string, port: number) => lab!.nodeAt(ip, port);

@@ -10,6 +10,11 @@ export interface Scenario {
   /** Path of the topology file when it came from one, for messages. */
   topologyFile?: string;
   messages: MessageSpec[];
+  /**
+   * Once the lab has settled, move the lab clock this far (ms) and let every queue retry what is
+   * then due: a deferred message past its role's expiry bounces with Exchange's NDR code.
+   */
+  advanceMs?: number;
   expect: Expectation[];
 }
 

@@ -15,6 +15,7 @@ export interface ScenarioDocument {
   description?: string;
   topology: string | Topology;
   messages: MessageDocument[];
+  advance?: string;
   expect: Expectation[];
 }
 

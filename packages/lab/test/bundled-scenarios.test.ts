@@ -98,3 +98,11 @@ describe('on premises to Exchange Online, and a plaintext device', () => {
     expect(refused && 'reason' in refused && refused.reason).toBe('receive connector Relay for devices has RequireTLS; the session is not encrypted');
   });
 });
+
+test('after 25 lab hours a forced-TLS deferral bounces with QUEUE.Expired carrying the last error', () => {
+  expect(fate('outbound-forced-tls-expiry', 'wrong-name').reply).toBe('550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.7.320 Certificate validation failed]');
+  expect(fate('outbound-forced-tls-expiry', 'no-starttls').reply).toBe('550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.4.317 Cannot connect to remote server]');
+  const attempts = byName('outbound-forced-tls-expiry').trace.filter((e) => e.type === 'attempt' && e.messageId.startsWith('<wrong-name.'));
+  // one attempt at submission, one retry after the clock moved: each a real TLS handshake
+  expect(attempts).toHaveLength(2);
+});
