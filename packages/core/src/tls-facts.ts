@@ -13,6 +13,8 @@ export interface TlsFacts {
   /** Our own certificate chain as presented, leaf first, DER. */
   localChain: Buffer[];
   handshakeError?: string;
+  /** This plaintext connection is the opportunistic retry after a failed handshake. */
+  fallbackFrom?: string;
 }
 
 export const PLAINTEXT: TlsFacts = Object.freeze({ starttlsOffered: false, secure: false, peerChain: [], localChain: [] }) as TlsFacts;

@@ -60,6 +60,9 @@ export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
       }
       return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}` };
     }
+    if (policy.requirement === 'Opportunistic' && facts.fallbackFrom) {
+      return { action: 'send', reason: `retried ${destination} in plaintext after the TLS handshake failed (${facts.fallbackFrom}); opportunistic TLS allows it` };
+    }
     if (policy.requirement === 'Opportunistic') {
       return facts.starttlsOffered
         ? { action: 'send', reason: `${destination} offered STARTTLS but the connector ignores it (IgnoreSTARTTLS); sent in plaintext` }

@@ -76,6 +76,8 @@ export interface AttemptEvent extends Base {
   type: 'attempt';
   messageId: string;
   recipients: string[];
+  /** Recipients the next hop took (the rest were refused or deferred at RCPT or after DATA). */
+  accepted: string[];
   connector: string;
   connectorKind: string;
   destination: { host: string; ip: string; port: number };

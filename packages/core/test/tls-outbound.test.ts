@@ -247,3 +247,15 @@ describe('other details', () => {
     expect(verdict.chain?.valid).toBe(false);
   });
 });
+
+test('the plaintext retry after a failed handshake says so, rather than blaming IgnoreSTARTTLS', () => {
+  const verdict = decideOutboundTls({
+    policy: { requirement: 'Opportunistic', settingName: 'TlsSettings' },
+    destination: DESTINATION,
+    facts: { starttlsOffered: true, secure: false, peerChain: [], localChain: [], fallbackFrom: HANDSHAKE_ERROR },
+    trust,
+    now: new Date(),
+  });
+  expect(verdict.action).toBe('send');
+  expect(verdict.reason).toBe(`retried ${DESTINATION} in plaintext after the TLS handshake failed (${HANDSHAKE_ERROR}); opportunistic TLS allows it`);
+});

@@ -71,13 +71,14 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         break;
       case 'attempt': {
         if (!includes(e.recipients, recipient)) break;
-        if (e.outcome !== 'sent') {
+        if (!includes(e.accepted, recipient)) {
           fate.failedAttempts.push(e);
           break;
         }
         const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
         const received = mine.find(
-          (r): r is ReceivedEvent => r.type === 'received' && r.node === to && r.remote.port === e.local.port && includes(r.to, recipient),
+          (r): r is ReceivedEvent =>
+            r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && r.remote.port === e.local.port && includes(r.to, recipient),
         );
         fate.hops.push(hopOf(e, to, received));
         break;

@@ -128,7 +128,23 @@ export function sendMessage(connection: SMTPConnection, from: string, to: string
   });
 }
 
-/** RSET between messages on a reused connection. */
-export function resetConnection(connection: SMTPConnection): Promise<boolean> {
-  return new Promise((resolve) => connection.reset((err) => resolve(!err)));
+/**
+ * RSET between messages on a reused connection. nodemailer drops the callback when the socket
+ * closes during RSET, so the connection's end and a timer also settle it.
+ */
+export function resetConnection(connection: SMTPConnection, timeoutMs = 10_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      connection.removeListener('end', onEnd);
+      resolve(ok);
+    };
+    const onEnd = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    connection.once('end', onEnd);
+    connection.reset((err) => finish(!err));
+  });
 }

@@ -11,8 +11,10 @@ import {
   type OutboundRoute,
   type Resolver,
   type SmtpReply,
+  type TlsFacts,
   type TraceSink,
   type TrustStore,
+  DnsError,
 } from '@relaylab/core';
 import { ConnectError, openConnection, resetConnection, sendMessage } from './client-adapter';
 import type { ConnectionPool, PooledConnection } from './pool';
@@ -68,21 +70,42 @@ function connectFailure(err: ConnectError): SmtpReply {
 export class Deliverer {
   constructor(private readonly deps: DeliveryDeps) {}
 
-  private async targets(job: DeliveryJob): Promise<Target[]> {
-    const hosts = job.route.smartHosts.length
-      ? job.route.smartHosts
-      : (await this.deps.resolver.mx(domainOf(job.recipients[0]))).map((r) => r.exchange);
-    const targets: Target[] = [];
-    for (const host of hosts) {
-      for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip) });
+  /** Next-hop addresses in preference order; a host that does not resolve is skipped, not fatal. */
+  private async targets(job: DeliveryJob): Promise<{ targets: Target[]; problems: string[] } | { nonexistent: string }> {
+    let hosts: string[];
+    if (job.route.smartHosts.length) {
+      hosts = job.route.smartHosts;
+    } else {
+      const domain = domainOf(job.recipients[0]);
+      try {
+        hosts = (await this.deps.resolver.mx(domain)).map((r) => r.exchange);
+      } catch (err) {
+        if (err instanceof DnsError) return { nonexistent: `${err.message}: ${domain} does not exist` };
+        throw err;
+      }
     }
-    return targets;
+    const targets: Target[] = [];
+    const problems: string[] = [];
+    for (const host of hosts) {
+      try {
+        for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip) });
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return { targets, problems };
   }
 
-  private async open(job: DeliveryJob, target: Target, plaintext: boolean): Promise<PooledConnection> {
-    const key = `${job.route.connector}|${target.ip}:${target.port}|${plaintext ? 'plain' : 'tls'}`;
+  private decide(job: DeliveryJob, target: Target, facts: TlsFacts) {
+    return decideOutboundTls({ policy: job.route.tls, destination: target.host, facts, trust: this.deps.trust, now: this.deps.clock.now() });
+  }
+
+  private async open(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<PooledConnection> {
+    const key = `${job.route.connector}|${target.host}|${target.ip}:${target.port}|${plaintext ? 'plain' : 'tls'}`;
     const reused = this.deps.pool.take(key);
-    if (reused) return reused;
+    // A reused connection keeps its handshake, but the decision is taken again: the lab clock
+    // may have moved past the certificate's validity since it was opened.
+    if (reused) return { ...reused, verdict: this.decide(job, target, reused.facts) };
     const { identity } = this.deps;
     try {
       const open = await openConnection({
@@ -95,57 +118,58 @@ export class Deliverer {
         cert: identity.cert,
         plaintext,
       });
-      const verdict = decideOutboundTls({ policy: job.route.tls, destination: target.host, facts: open.facts, trust: this.deps.trust, now: this.deps.clock.now() });
-      return { ...open, id: randomBytes(4).toString('hex'), key, messages: 0, verdict, destination: target };
+      const facts: TlsFacts = fallbackFrom ? { ...open.facts, fallbackFrom } : open.facts;
+      return { ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target };
     } catch (err) {
       if (err instanceof ConnectError && err.tlsFailure) {
-        const facts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
-        const verdict = decideOutboundTls({ policy: job.route.tls, destination: target.host, facts, trust: this.deps.trust, now: this.deps.clock.now() });
-        throw Object.assign(err, { verdict, facts });
+        const facts: TlsFacts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
+        throw Object.assign(err, { verdict: this.decide(job, target, facts), facts });
       }
       throw err;
     }
   }
 
   async deliver(job: DeliveryJob): Promise<RecipientOutcome[]> {
-    let targets: Target[];
+    let found: Awaited<ReturnType<Deliverer['targets']>>;
     try {
-      targets = await this.targets(job);
+      found = await this.targets(job);
     } catch (err) {
-      return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `${(err as Error).message}`);
+      return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), (err as Error).message);
     }
-    if (!targets.length) return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `no address for the next hop of ${job.route.connector}`);
-
+    if ('nonexistent' in found) return all(job.recipients, 'rejected', formatReply(REPLIES.noRoute), found.nonexistent);
+    if (!found.targets.length) {
+      return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `no address for the next hop of ${job.route.connector}: ${found.problems.join('; ')}`);
+    }
     let last: RecipientOutcome[] = [];
-    for (const target of targets) {
+    for (const target of found.targets) {
       const outcome = await this.tryTarget(job, target, job.route.ignoreStartTls);
-      if (outcome !== 'next-host') return outcome;
-      last = all(job.recipients, 'deferred', formatReply(REPLIES.connectionRefused), `no host of ${job.route.connector} accepted a connection`);
+      if (!('failover' in outcome)) return outcome;
+      last = outcome.failover;
     }
     return last;
   }
 
-  private async tryTarget(job: DeliveryJob, target: Target, plaintext: boolean): Promise<RecipientOutcome[] | 'next-host'> {
+  /** The outcome for this host, or `failover` when the next host should be tried (the connection never got going). */
+  private async tryTarget(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<RecipientOutcome[] | { failover: RecipientOutcome[] }> {
     let pc: PooledConnection;
     try {
-      pc = await this.open(job, target, plaintext);
+      pc = await this.open(job, target, plaintext, fallbackFrom);
     } catch (err) {
-      const e = err as ConnectError & { verdict?: ReturnType<typeof decideOutboundTls>; facts?: Parameters<typeof summarizeTls>[0] };
+      const e = err as ConnectError & { verdict?: ReturnType<typeof decideOutboundTls>; facts?: TlsFacts };
       if (e.verdict?.action === 'retry-plaintext') {
         this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
-        return this.tryTarget(job, target, true);
+        return this.tryTarget(job, target, true, e.message);
       }
       if (e.verdict?.action === 'defer') {
         this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
         return all(job.recipients, 'deferred', formatReply(e.verdict.reply), e.verdict.reason, target);
       }
-      if (e.response && parseReply(e.response)) {
-        const reply = parseReply(e.response)!;
-        return all(job.recipients, reply.code >= 500 ? 'rejected' : 'deferred', e.response, `${target.host} refused the connection: ${e.response}`, target);
+      const reply = e.response ? parseReply(e.response) : undefined;
+      if (reply && reply.code >= 500) {
+        return all(job.recipients, 'rejected', e.response!, `${target.host} refused the connection: ${e.response}`, target);
       }
-      if (e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message)) return 'next-host';
-      const reply = connectFailure(e);
-      return all(job.recipients, 'deferred', formatReply(reply), `${target.host} (${target.ip}:${target.port}): ${e.message}`, target);
+      const detail = reply ? `${target.host} answered ${e.response}` : `${target.host} (${target.ip}:${target.port}): ${e.message}`;
+      return { failover: all(job.recipients, 'deferred', reply ? e.response! : formatReply(connectFailure(e)), detail, target) };
     }
 
     const { verdict } = pc;
@@ -170,8 +194,8 @@ export class Deliverer {
       const code = parseReply(refusal)?.code ?? 451;
       return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port } };
     });
-    const sent = outcomes.some((o) => o.kind === 'sent');
-    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, sent ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount);
+    const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
+    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount, accepted);
     if (result.ok) {
       this.deps.pool.release(pc, true);
     } else {
@@ -185,11 +209,12 @@ export class Deliverer {
     job: DeliveryJob,
     target: Target,
     pc: PooledConnection | undefined,
-    facts: Parameters<typeof summarizeTls>[0],
+    facts: TlsFacts,
     decision: string,
     outcome: AttemptEvent['outcome'],
     replies: string[],
     reused = 0,
+    accepted: string[] = [],
   ): void {
     const chain = pc?.verdict.chain;
     this.deps.trace.emit({
@@ -198,6 +223,7 @@ export class Deliverer {
       node: this.deps.identity.node,
       messageId: job.messageId,
       recipients: job.recipients,
+      accepted,
       connector: job.route.connector,
       connectorKind: job.route.kind,
       destination: target,

@@ -131,7 +131,6 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       const chain = peerChain(tls);
       s.cipher = cipherFacts(tls);
       s.tls = { starttlsOffered: true, secure: true, protocol: s.cipher.protocol, cipher: s.cipher.cipher, peerChain: chain, localChain: localChain(tls) };
-      s.clientCertificate = chain.length ? checkChain(chain, deps.trust, deps.clock.now()) : undefined;
       callback();
     },
 
@@ -139,6 +138,8 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       const s = state(session);
       s.ehlo = session.hostNameAppearsAs ?? '';
       s.decisions.clear();
+      // Checked per transaction, at the lab's time now: one session may outlive a certificate.
+      s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
       const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
       s.inbound =
         ctx.preset.connectorModel === 'online'

@@ -80,7 +80,25 @@ export class DeliveryQueue {
     }
   }
 
+  private bounceExpired(item: QueueItem, at: Date): void {
+    this.o.trace.emit({
+      type: 'bounced',
+      at: at.toISOString(),
+      node: this.o.node,
+      messageId: item.messageId,
+      recipients: item.recipients,
+      reply: formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined),
+      reason: `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`,
+    });
+  }
+
+  private expired(item: QueueItem, at: Date): boolean {
+    return at.getTime() - item.enqueuedAt.getTime() >= this.o.retry.expiryMs;
+  }
+
   private async attempt(item: QueueItem): Promise<void> {
+    // A message whose lifetime ran out while the clock jumped is not tried again.
+    if (item.attempts > 0 && this.expired(item, this.o.clock.now())) return this.bounceExpired(item, this.o.clock.now());
     let outcomes: RecipientOutcome[];
     try {
       outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route });
@@ -104,18 +122,7 @@ export class DeliveryQueue {
       lastReason: first.reason,
       nextAttemptAt: new Date(at.getTime() + retryDelay(this.o.retry, item.attempts + 1)),
     };
-    if (at.getTime() - item.enqueuedAt.getTime() >= this.o.retry.expiryMs) {
-      this.o.trace.emit({
-        type: 'bounced',
-        at: at.toISOString(),
-        node: this.o.node,
-        messageId: item.messageId,
-        recipients: next.recipients,
-        reply: formatReply(REPLIES.queueExpired, `LastError: ${first.reply}`),
-        reason: `retried ${next.attempts} times since ${item.enqueuedAt.toISOString()}; last: ${first.reason}`,
-      });
-      return;
-    }
+    if (this.expired(next, at)) return this.bounceExpired(next, at);
     this.o.trace.emit({
       type: 'deferred',
       at: at.toISOString(),

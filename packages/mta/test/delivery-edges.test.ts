@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AttemptEvent, Topology } from '@relaylab/core';
+import { fateOf, Lab } from '@relaylab/lab';
+
+const DAY = 86_400_000;
+const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-edges-'));
+let lab: Lab | undefined;
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+});
+
+function topology(extra: Partial<Topology> & { senderConnector?: NonNullable<Topology['nodes'][string]['sendConnectors']>[number] } = {}): Topology {
+  const { senderConnector, ...rest } = extra;
+  return {
+    authorities: { root: { commonName: 'Edges Root' } },
+    certificates: {
+      a: { subject: 'mx.a.example', issuer: 'root' },
+      b: { subject: 'mx.b.example', issuer: 'root' },
+      early: { subject: 'mx.c.example', issuer: 'root', validity: 'not-yet-valid' },
+    },
+    organizations: { a: { domains: ['a.example'] }, b: { domains: ['b.example'] }, c: { domains: ['c.example'] } },
+    nodes: {
+      a: {
+        role: 'internet', hostname: 'mx.a.example', address: '127.0.0.150', organization: 'a', certificate: 'a', mailboxes: ['s@a.example'],
+        sendConnectors: senderConnector ? [senderConnector] : undefined,
+      },
+      b: { role: 'internet', hostname: 'mx.b.example', address: '127.0.0.151', organization: 'b', certificate: 'b', mailboxes: ['r@b.example'] },
+      c: { role: 'internet', hostname: 'mx.c.example', address: '127.0.0.152', organization: 'c', certificate: 'early', mailboxes: ['r@c.example'] },
+    },
+    dns: { mx: { 'b.example': ['mx.b.example'], 'c.example': ['mx.c.example'] }, ...rest.dns },
+    ...rest,
+  };
+}
+
+const send = (l: Lab, id: string, to: string[]) =>
+  l.submit('a', { from: 's@a.example', to, raw: Buffer.from(`From: s@a.example\r\nTo: ${to.join(', ')}\r\nMessage-ID: <${id}@a.example>\r\nSubject: ${id}\r\n\r\nhello\r\n`) });
+const fate = (l: Lab, id: string, rcpt: string) => fateOf(l.trace.events, `<${id}@a.example>`, rcpt, (ip, port) => l.nodeAt(ip, port));
+
+test('a reused connection is judged again at the lab time of each message', async () => {
+  lab = await Lab.start(
+    topology({ senderConnector: { Name: 'Forced to b', AddressSpaces: ['b.example'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mx.b.example' } }),
+    { certsDir },
+  );
+  send(lab, 'first', ['r@b.example']);
+  expect(await lab.settle()).toBe(true);
+  expect(fate(lab, 'first', 'r@b.example').state).toBe('delivered');
+
+  lab.advance(400 * DAY); // past the receiver certificate's notAfter (397 days)
+  send(lab, 'second', ['r@b.example']);
+  expect(await lab.settle()).toBe(true);
+  const second = fate(lab, 'second', 'r@b.example');
+  expect(second.state).toBe('deferred');
+  expect(second.reply).toMatch(/^450 4\.7\.320/);
+  expect(second.reason).toMatch(/expired/);
+  const attempts = lab.trace.events.filter((e): e is AttemptEvent => e.type === 'attempt');
+  // the same TCP connection carried both: the decision changed, not the handshake
+  expect(attempts[1].connectionId).toBe(attempts[0].connectionId);
+});
+
+test('a message whose lifetime ran out while the clock jumped bounces instead of being tried again', async () => {
+  lab = await Lab.start(
+    topology({ senderConnector: { Name: 'Forced to c', AddressSpaces: ['c.example'], RequireTLS: true, TlsAuthLevel: 'CertificateValidation' } }),
+    { certsDir },
+  );
+  send(lab, 'late', ['r@c.example']);
+  expect(await lab.settle()).toBe(true);
+  expect(fate(lab, 'late', 'r@c.example').reply).toMatch(/^450 4\.7\.320/);
+  lab.advance(31 * DAY); // the certificate is valid now, but the queue lifetime (5 days for a Postfix-like MTA) is over
+  expect(await lab.settle()).toBe(true);
+  const f = fate(lab, 'late', 'r@c.example');
+  expect(f.state).toBe('bounced');
+  expect(f.reply).toBe('550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.7.320 Certificate validation failed]');
+  expect(lab.node('c').mailboxes.get('r@c.example')).toHaveLength(0);
+});
+
+test('delivery fails over to the next MX when a host does not resolve or refuses the connection', async () => {
+  lab = await Lab.start(
+    topology({ dns: { mx: { 'b.example': ['ghost.b.example', 'down.b.example', 'mx.b.example'] }, a: { 'down.b.example': '127.0.0.159' } } }),
+    { certsDir },
+  );
+  send(lab, 'failover', ['r@b.example']);
+  expect(await lab.settle()).toBe(true);
+  const f = fate(lab, 'failover', 'r@b.example');
+  expect(f.state).toBe('delivered');
+  expect(f.path).toEqual(['a', 'b']);
+});
+
+test('a recipient domain that does not exist is rejected with 550 5.4.4, not retried', async () => {
+  lab = await Lab.start(topology(), { certsDir });
+  send(lab, 'nowhere', ['r@nowhere.example']);
+  expect(await lab.settle()).toBe(true);
+  const f = fate(lab, 'nowhere', 'r@nowhere.example');
+  expect(f.state).toBe('rejected');
+  expect(f.reply).toMatch(/^550 5\.4\.4 SMTPSEND\.DNS\.NonExistentDomain/);
+});
+
+test('a recipient refused at RCPT gets no hop, while the accepted one does', async () => {
+  lab = await Lab.start(topology(), { certsDir });
+  send(lab, 'split', ['r@b.example', 'nobody@b.example']);
+  expect(await lab.settle()).toBe(true);
+  const good = fate(lab, 'split', 'r@b.example');
+  const bad = fate(lab, 'split', 'nobody@b.example');
+  expect(good.state).toBe('delivered');
+  expect(good.hops).toHaveLength(1);
+  expect(bad.state).toBe('rejected');
+  expect(bad.reply).toMatch(/^550 5\.1\.1/);
+  expect(bad.node).toBe('b');
+  expect(bad.hops).toHaveLength(0);
+  expect(bad.path).toEqual(['a']);
+});
