@@ -49,6 +49,8 @@ export interface InboundConnector {
   RestrictDomainsToCertificate?: boolean;
   RestrictDomainsToIPAddresses?: boolean;
   CloudServicesMailEnabled?: boolean;
+  /** OnPremises connector matched by IP: treat its mail as internal anyway. */
+  TreatMessagesAsInternal?: boolean;
 }
 
 /** Exchange Online outbound connector (New-OutboundConnector). */
@@ -80,6 +82,11 @@ export interface ReceiveConnector {
   TlsCertificateName?: string;
   TlsDomainCapabilities?: string[];
   Fqdn?: string;
+  /**
+   * Extended rights granted to NT AUTHORITY\ANONYMOUS LOGON on this connector
+   * (Add-ADPermission -ExtendedRights), e.g. ms-Exch-SMTP-Accept-Any-Recipient for an anonymous relay.
+   */
+  ExtendedRights?: string[];
 }
 
 /** On-premises send connector (New-SendConnector); also used for non-Exchange MTAs. */
@@ -96,6 +103,50 @@ export interface SendConnector {
   TlsCertificateName?: string;
   CloudServicesMailEnabled?: boolean;
   Fqdn?: string;
+}
+
+/** A mail flow rule (New-TransportRule), with the cmdlet's parameter names. */
+export interface TransportRule {
+  Name: string;
+  Priority?: number;
+  State?: 'Enabled' | 'Disabled';
+  FromScope?: 'InOrganization' | 'NotInOrganization';
+  SenderDomainIs?: string[];
+  RecipientDomainIs?: string[];
+  SenderIPRanges?: string[];
+  HeaderContainsMessageHeader?: string;
+  HeaderContainsWords?: string[];
+  HeaderMatchesMessageHeader?: string;
+  HeaderMatchesPatterns?: string[];
+  ExceptIfFromScope?: 'InOrganization' | 'NotInOrganization';
+  ExceptIfSenderDomainIs?: string[];
+  ExceptIfRecipientDomainIs?: string[];
+  ExceptIfSenderIPRanges?: string[];
+  ExceptIfHeaderContainsMessageHeader?: string;
+  ExceptIfHeaderContainsWords?: string[];
+  ExceptIfHeaderMatchesMessageHeader?: string;
+  ExceptIfHeaderMatchesPatterns?: string[];
+  DeleteMessage?: boolean;
+  RejectMessageReasonText?: string;
+  RejectMessageEnhancedStatusCode?: string;
+  SetSCL?: number;
+  SetHeaderName?: string;
+  SetHeaderValue?: string;
+  RouteMessageOutboundConnector?: string;
+  StopRuleProcessing?: boolean;
+}
+
+/** Set-HostedConnectionFilterPolicy (Exchange Online). */
+export interface HostedConnectionFilterPolicy {
+  IPAllowList?: string[];
+}
+
+/** Set-HostedContentFilterPolicy (Exchange Online anti-spam policy). */
+export interface HostedContentFilterPolicy {
+  AllowedSenders?: string[];
+  AllowedSenderDomains?: string[];
+  BlockedSenders?: string[];
+  BlockedSenderDomains?: string[];
 }
 
 export interface NodeSpec {
@@ -117,6 +168,15 @@ export interface NodeSpec {
   outboundConnectors?: OutboundConnector[];
   receiveConnectors?: ReceiveConnector[];
   sendConnectors?: SendConnector[];
+  transportRules?: TransportRule[];
+  hostedConnectionFilterPolicy?: HostedConnectionFilterPolicy;
+  hostedContentFilterPolicy?: HostedContentFilterPolicy;
+  /** On premises: mailboxes moved to the cloud, address → RemoteRoutingAddress (the categorizer retargets). */
+  remoteMailboxes?: Record<string, string>;
+  /** Extra addresses of local mailboxes, proxy address → mailbox. */
+  proxyAddresses?: Record<string, string>;
+  /** A device in the path that removes header fields (glob patterns, e.g. `X-MS-Exchange-*`) from what it relays. */
+  stripHeaders?: string[];
 }
 
 export interface MxRecord {

@@ -9,6 +9,8 @@ export interface RolePreset {
   /** Which Exchange parameter set the node's connectors use. */
   connectorModel: 'online' | 'server';
   receivedStyle: 'exchange' | 'postfix';
+  /** Runs Exchange's transport pipeline: header firewall, classification stamps, mail flow rules. */
+  exchange: boolean;
   /** Where mail goes that no connector claims: by MX, or nowhere (an Exchange server needs a send connector). */
   defaultRoute: 'mx' | 'none';
   recipientNotFound: ReplyName;
@@ -49,6 +51,7 @@ const anonymousDefault = (name: string): ReceiveConnector => ({
 const plainMta: RolePreset = {
   connectorModel: 'server',
   receivedStyle: 'postfix',
+  exchange: false,
   defaultRoute: 'mx',
   recipientNotFound: 'recipientNotFound',
   relayDenied: 'relayDenied',
@@ -60,6 +63,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
   'exchange-online': {
     connectorModel: 'online',
     receivedStyle: 'exchange',
+    exchange: true,
     defaultRoute: 'mx',
     recipientNotFound: 'recipientNotFoundOnline',
     relayDenied: 'tenantRelayDenied',
@@ -69,6 +73,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
   'exchange-server': {
     connectorModel: 'server',
     receivedStyle: 'exchange',
+    exchange: true,
     defaultRoute: 'none',
     recipientNotFound: 'recipientNotFound',
     relayDenied: 'relayDenied',
@@ -78,6 +83,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
   edge: {
     connectorModel: 'server',
     receivedStyle: 'exchange',
+    exchange: true,
     defaultRoute: 'none',
     recipientNotFound: 'recipientNotFound',
     relayDenied: 'relayDenied',

@@ -2,6 +2,7 @@ import { REPLIES, type SmtpReply } from './codes';
 import { outboundRoutes, selectOutboundRoute, type OutboundRoute } from './connectors';
 import type { NodeSpec, Organization, RoleName } from './model';
 import { domainOf, normalizeName } from './names';
+import { tenantIdOf } from './pipeline';
 import { ROLE_PRESETS, type RolePreset } from './roles';
 
 /** A node as policy sees it: its spec plus what follows from its role and organization. */
@@ -12,6 +13,8 @@ export interface NodeContext {
   acceptedDomains: string[];
   routes: OutboundRoute[];
   mailboxes: Set<string>;
+  /** The organization's tenant id (Exchange Online), given or derived from its name. */
+  tenantId?: string;
 }
 
 export function nodeContext(name: string, spec: NodeSpec, organizations: Record<string, Organization> = {}): NodeContext {
@@ -23,14 +26,21 @@ export function nodeContext(name: string, spec: NodeSpec, organizations: Record<
     acceptedDomains,
     routes: outboundRoutes(spec, acceptedDomains),
     mailboxes: new Set((spec.mailboxes ?? []).map((m) => m.toLowerCase())),
+    tenantId: spec.organization ? tenantIdOf(spec.organization, organizations[spec.organization]?.tenantId) : undefined,
   };
 }
 
 export type RecipientDecision =
   | { kind: 'local'; mailbox: string; reason: string }
-  | { kind: 'relay'; route: OutboundRoute; reason: string }
+  | { kind: 'relay'; route: OutboundRoute; reason: string; /** The address the next hop gets, when the categorizer retargeted it. */ retarget?: string }
   | { kind: 'unroutable'; reply: SmtpReply; reason: string }
   | { kind: 'refuse'; reply: SmtpReply; reason: string };
+
+function lookup(map: Record<string, string> | undefined, address: string): string | undefined {
+  if (!map) return undefined;
+  const hit = Object.entries(map).find(([k]) => k.toLowerCase() === address);
+  return hit?.[1].toLowerCase();
+}
 
 /**
  * Where a recipient goes from this node: a local mailbox, a connector, or a refusal. A recipient
@@ -40,6 +50,16 @@ export type RecipientDecision =
 export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed: boolean, relayReason: string): RecipientDecision {
   const address = recipient.toLowerCase();
   if (ctx.mailboxes.has(address)) return { kind: 'local', mailbox: address, reason: `${address} is a mailbox on ${ctx.spec.hostname}` };
+  const proxy = lookup(ctx.spec.proxyAddresses, address);
+  if (proxy && ctx.mailboxes.has(proxy)) return { kind: 'local', mailbox: proxy, reason: `${address} is a proxy address of mailbox ${proxy} on ${ctx.spec.hostname}` };
+  const remote = lookup(ctx.spec.remoteMailboxes, address);
+  if (remote) {
+    const route = selectOutboundRoute(ctx.routes, domainOf(remote), ctx.preset);
+    if (route) {
+      return { kind: 'relay', route, retarget: remote, reason: `${address} is a remote mailbox; RemoteRoutingAddress ${remote} goes through ${route.connector}` };
+    }
+    return { kind: 'unroutable', reply: REPLIES.noRoute, reason: `${address} is a remote mailbox but no connector covers its RemoteRoutingAddress ${remote}` };
+  }
   const domain = domainOf(address);
   const accepted = ctx.acceptedDomains.includes(domain);
   const route = selectOutboundRoute(ctx.routes, domain, ctx.preset);

@@ -22,11 +22,45 @@ interface Base {
   node: string;
 }
 
+/** How an Exchange node treated a message: classification, rules, anti-spam. */
+export interface ClassificationSummary {
+  authAs?: string;
+  authSource?: string;
+  authMechanism?: string;
+  directionality?: string;
+  acceptCrossPremises?: boolean;
+  reason: string;
+  rules: Array<{ rule: string; actions: string[] }>;
+  antispam?: { sfv: string; scl: number; ipv: string; cat: string; dir: string; reason: string };
+  scl?: number;
+}
+
 export interface SubmittedEvent extends Base {
   type: 'submitted';
   messageId: string;
   from: string;
   to: string[];
+  classification?: ClassificationSummary;
+  /** Header fields as the user submitted them, before this node's edits. */
+  headersIn: Array<{ name: string; value: string }>;
+}
+
+/** The categorizer changed an envelope recipient (a remote mailbox's RemoteRoutingAddress). */
+export interface RetargetedEvent extends Base {
+  type: 'retargeted';
+  messageId: string;
+  recipient: string;
+  to: string;
+  reason: string;
+}
+
+/** A mail flow rule deleted the message: a deliberate final state. */
+export interface DeletedEvent extends Base {
+  type: 'deleted';
+  messageId: string;
+  recipients: string[];
+  rule: string;
+  reason: string;
 }
 
 /** The receiving side accepted a message over SMTP. */
@@ -48,6 +82,9 @@ export interface ReceivedEvent extends Base {
   connectorMatchedBy?: string;
   reason: string;
   replies: string[];
+  classification?: ClassificationSummary;
+  /** Header fields as they arrived, before this node's edits. */
+  headersIn: Array<{ name: string; value: string }>;
 }
 
 /** The receiving side refused a command. */
@@ -100,6 +137,7 @@ export interface DeliveredEvent extends Base {
   messageId: string;
   recipient: string;
   mailbox: string;
+  folder: string;
 }
 
 export interface FinalFailureEvent extends Base {
@@ -120,7 +158,9 @@ export type TraceEvent =
   | HeaderEditEvent
   | AttemptEvent
   | DeliveredEvent
-  | FinalFailureEvent;
+  | FinalFailureEvent
+  | RetargetedEvent
+  | DeletedEvent;
 
 /** Where nodes write events: in memory for embedded labs, a JSON-lines stream across processes. */
 export interface TraceSink {

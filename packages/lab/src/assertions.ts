@@ -1,6 +1,9 @@
 import { headerValues } from '@relaylab/core';
 import { describeFate, type Fate, type Hop } from './outcomes';
-import type { Expectation, HeaderExpectation, HopExpectation } from './scenario-model';
+import type { Expectation, HeaderExpectation, HopExpectation, UnchangedExpectation } from './scenario-model';
+
+/** Header fields as they arrived at a node (trace), or as delivered (mailbox bytes). */
+export type HeaderSnapshot = (node: string | undefined) => Array<{ name: string; value: string }> | undefined;
 
 export interface Failure {
   /** `m1 → bob@contoso.example` */
@@ -30,6 +33,12 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
     ['certificateName', actual?.certificateName],
     ['outboundConnector', actual?.outboundConnector],
     ['inboundConnector', actual?.inboundConnector],
+    ['authAs', actual?.classification?.authAs],
+    ['directionality', actual?.classification?.directionality],
+    ['crossPremises', actual?.classification?.acceptCrossPremises],
+    ['sfv', actual?.classification?.antispam?.sfv],
+    ['scl', actual?.classification?.scl],
+    ['ipv', actual?.classification?.antispam?.ipv],
   ];
   for (const [key, value] of fields) {
     if (expected[key] === undefined) continue;
@@ -37,6 +46,11 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
     const want = expected[key];
     const same = typeof want === 'string' && typeof value === 'string' ? want.toLowerCase() === value.toLowerCase() : want === value;
     if (!same) fail(`${prefix}.${key}`, want, value);
+  }
+  if (expected.rules) {
+    checks++;
+    const fired = actual?.classification?.rules.map((r) => r.rule) ?? [];
+    if (fired.join(' | ') !== expected.rules.join(' | ')) fail(`${prefix}.rules`, expected.rules, fired);
   }
   return checks;
 }
@@ -67,7 +81,25 @@ function checkHeader(h: HeaderExpectation, raw: Buffer | undefined, fail: (field
 }
 
 /** Compare one expectation with what the trace says happened to one recipient. */
-export function checkExpectation(e: Expectation, recipient: string, fate: Fate, delivered: Buffer | undefined): Checked {
+function checkUnchanged(u: UnchangedExpectation, snapshot: HeaderSnapshot, fail: (field: string, e: unknown, a: unknown) => void): number {
+  const before = snapshot(u.from);
+  const after = snapshot(u.to);
+  const where = `unchanged[${u.from} → ${u.to ?? 'mailbox'}]`;
+  if (!before || !after) {
+    fail(where, `the message seen at ${u.from} and at ${u.to ?? 'the mailbox'}`, `${before ? '' : `never reached ${u.from}`}${!before && !after ? ', ' : ''}${after ? '' : `never reached ${u.to ?? 'a mailbox'}`}`);
+    return 1;
+  }
+  const values = (list: Array<{ name: string; value: string }>, name: string) =>
+    list.filter((f) => f.name.toLowerCase() === name.toLowerCase()).map((f) => f.value.replace(/\r?\n[ \t]+/g, ' ').trim());
+  for (const name of u.headers) {
+    const a = values(before, name);
+    const b = values(after, name);
+    if (JSON.stringify(a) !== JSON.stringify(b)) fail(`${where}.${name}`, a.length ? a : 'absent', b.length ? b : 'absent');
+  }
+  return u.headers.length;
+}
+
+export function checkExpectation(e: Expectation, recipient: string, fate: Fate, delivered: Buffer | undefined, snapshot?: HeaderSnapshot): Checked {
   const subject = `${e.message} → ${recipient}`;
   const failures: Failure[] = [];
   const story = describeFate(fate);
@@ -82,6 +114,14 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
     count();
     const mailbox = (e.mailbox ?? recipient).toLowerCase();
     if (fate.state === 'delivered' && fate.mailbox !== mailbox) fail('mailbox', mailbox, fate.mailbox);
+  }
+  if (e.folder !== undefined) {
+    count();
+    if (fate.folder !== e.folder) fail('folder', e.folder, fate.folder);
+  }
+  if (e.rule !== undefined) {
+    count();
+    if (fate.rule !== e.rule) fail('rule', e.rule, fate.rule);
   }
   if (e.code !== undefined) {
     count();
@@ -112,6 +152,7 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
     }
     count(checkHeader(h, delivered, fail));
   }
+  for (const u of e.unchanged ?? []) count(snapshot ? checkUnchanged(u, snapshot, fail) : 0);
   return { subject, passed: passed - failures.length, failures };
 }
 

@@ -30,7 +30,8 @@ export class Lab {
   readonly nodes = new Map<string, MailNode>();
   readonly clock: VirtualClock;
   readonly trace: MemoryTrace;
-  private readonly byAddress = new Map<string, MailNode>();
+  /** Several Exchange Online tenants share EOP's addresses, so one address may hold several nodes. */
+  private readonly byAddress = new Map<string, MailNode[]>();
 
   private constructor(readonly topology: Topology, readonly certificates: LabCertificates, clock: VirtualClock, trace: MemoryTrace) {
     this.clock = clock;
@@ -44,11 +45,8 @@ export class Lab {
     const lab = new Lab(topology, certificates, clock, (options.trace as MemoryTrace) ?? new MemoryTrace());
     const resolver = new StaticResolver(topology.dns, topology.nodes);
     const directory = {
-      portOf: (ip: string) => lab.byAddress.get(ip)?.port ?? DEFAULT_PORT,
-      nodeAt: (ip: string, port: number) => {
-        const node = lab.byAddress.get(ip);
-        return node && (node.port === port || port === 0) ? node.name : undefined;
-      },
+      portOf: (ip: string, host?: string) => lab.nodeFor(ip, host)?.port ?? DEFAULT_PORT,
+      nodeAt: (ip: string, port: number) => lab.nodeAt(ip, port),
     };
     for (const [name, spec] of Object.entries(topology.nodes)) {
       const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
@@ -64,7 +62,7 @@ export class Lab {
         maxMessagesPerConnection: options.maxMessagesPerConnection,
       });
       lab.nodes.set(name, node);
-      lab.byAddress.set(spec.address, node);
+      lab.byAddress.set(spec.address, [...(lab.byAddress.get(spec.address) ?? []), node]);
     }
     try {
       await Promise.all([...lab.nodes.values()].map((n) => n.start()));
@@ -81,9 +79,18 @@ export class Lab {
     return node;
   }
 
+  /** The node behind an address; where tenants share one, the one whose host name was asked for. */
+  private nodeFor(ip: string, host?: string): MailNode | undefined {
+    const nodes = this.byAddress.get(ip) ?? [];
+    if (nodes.length <= 1 || !host) return nodes[0];
+    const h = host.toLowerCase();
+    return nodes.find((n) => this.topology.nodes[n.name].hostname.toLowerCase() === h) ?? nodes[0];
+  }
+
   nodeAt(ip: string, port?: number): string | undefined {
-    const node = this.byAddress.get(ip);
-    return node && (port === undefined || port === 0 || node.port === port) ? node.name : undefined;
+    const nodes = this.byAddress.get(ip) ?? [];
+    const node = port === undefined || port === 0 ? nodes[0] : nodes.find((n) => n.port === port);
+    return node?.name;
   }
 
   submit(nodeName: string, message: Submission): string {

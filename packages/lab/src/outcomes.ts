@@ -1,4 +1,4 @@
-import type { AttemptEvent, ReceivedEvent, TraceEvent } from '@relaylab/core';
+import type { AttemptEvent, ClassificationSummary, ReceivedEvent, TraceEvent } from '@relaylab/core';
 
 /** What happened to one recipient of one message, read back from the trace. */
 export interface Hop {
@@ -16,12 +16,20 @@ export interface Hop {
   reusedConnection: number;
   serverCertificate?: string;
   clientCertificate?: string;
+  /** What the receiving node made of the message (Exchange nodes only). */
+  classification?: ClassificationSummary;
 }
 
 export interface Fate {
-  state: 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'unaccounted';
+  state: 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted' | 'unaccounted';
   node?: string;
   mailbox?: string;
+  folder?: string;
+  rule?: string;
+  /** Addresses the recipient had on the way (a remote mailbox is retargeted to its routing address). */
+  addresses: string[];
+  /** How the submitting node classified it, when that node runs Exchange. */
+  submission?: ClassificationSummary;
   reply?: string;
   reason?: string;
   /** Every final event seen: more than one delivery is a duplicate. */
@@ -34,7 +42,10 @@ export interface Fate {
 
 type NodeAt = (ip: string, port: number) => string | undefined;
 
-const includes = (list: string[], rcpt: string) => list.some((r) => r.toLowerCase() === rcpt.toLowerCase());
+const includes = (list: string[], rcpt: string | string[]) => {
+  const wanted = (Array.isArray(rcpt) ? rcpt : [rcpt]).map((r) => r.toLowerCase());
+  return list.some((r) => wanted.includes(r.toLowerCase()));
+};
 
 function certLabel(c: AttemptEvent['tls']['peerCertificate']): string | undefined {
   return c ? `${c.subject}${c.sans.length ? ` (SAN ${c.sans.join(', ')})` : ''}, issuer ${c.issuer}` : undefined;
@@ -56,45 +67,57 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
     reusedConnection: attempt.reusedConnection,
     serverCertificate: certLabel(attempt.tls.peerCertificate),
     clientCertificate: certLabel(attempt.tls.localCertificate),
+    classification: received?.classification,
   };
 }
 
 export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
   const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
-  const fate: Fate = { state: 'unaccounted', deliveries: 0, path: [], hops: [], failedAttempts: [] };
+  const addresses = [recipient.toLowerCase()];
+  const fate: Fate = { state: 'unaccounted', deliveries: 0, path: [], hops: [], failedAttempts: [], addresses };
   const submitted = mine.find((e) => e.type === 'submitted');
-  if (submitted) fate.path.push(submitted.node);
+  if (submitted) {
+    fate.path.push(submitted.node);
+    if (submitted.type === 'submitted') fate.submission = submitted.classification;
+  }
   for (const e of mine) {
     switch (e.type) {
+      case 'retargeted':
+        if (includes(addresses, e.recipient) && !includes(addresses, e.to)) addresses.push(e.to.toLowerCase());
+        break;
       case 'received':
-        if (includes(e.to, recipient)) fate.path.push(e.node);
+        if (includes(e.to, addresses)) fate.path.push(e.node);
         break;
       case 'attempt': {
-        if (!includes(e.recipients, recipient)) break;
-        if (!includes(e.accepted, recipient)) {
+        if (!includes(e.recipients, addresses)) break;
+        if (!includes(e.accepted, addresses)) {
           fate.failedAttempts.push(e);
           break;
         }
         const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
         const received = mine.find(
           (r): r is ReceivedEvent =>
-            r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && r.remote.port === e.local.port && includes(r.to, recipient),
+            r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && r.remote.port === e.local.port && includes(r.to, addresses),
         );
         fate.hops.push(hopOf(e, to, received));
         break;
       }
       case 'delivered':
-        if (e.recipient.toLowerCase() !== recipient.toLowerCase()) break;
+        if (!includes(addresses, e.recipient)) break;
         fate.deliveries++;
-        Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, reply: undefined, reason: undefined });
+        Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, folder: e.folder, reply: undefined, reason: undefined });
+        break;
+      case 'deleted':
+        if (!includes(e.recipients, addresses)) break;
+        Object.assign(fate, { state: 'deleted', node: e.node, rule: e.rule, reply: undefined, reason: e.reason });
         break;
       case 'rejected':
       case 'bounced':
-        if (!includes(e.recipients, recipient)) break;
+        if (!includes(e.recipients, addresses)) break;
         Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason });
         break;
       case 'deferred':
-        if (!includes(e.recipients, recipient) || fate.state !== 'unaccounted') break;
+        if (!includes(e.recipients, addresses) || fate.state !== 'unaccounted') break;
         Object.assign(fate, { state: 'deferred', node: e.node, reply: e.reply, reason: e.reason });
         break;
       default:
@@ -103,7 +126,7 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
   }
   // a later deferral supersedes an earlier one; a final state is never overwritten by a deferral
   if (fate.state === 'deferred') {
-    const last = [...mine].reverse().find((e) => e.type === 'deferred' && includes(e.recipients, recipient));
+    const last = [...mine].reverse().find((e) => e.type === 'deferred' && includes(e.recipients, addresses));
     if (last && last.type === 'deferred') Object.assign(fate, { node: last.node, reply: last.reply, reason: last.reason });
   }
   return fate;
@@ -117,10 +140,16 @@ export function describeFate(f: Fate): string[] {
       `  ${h.from} → ${h.to}: ${h.tls}${h.cipher ? ` ${h.cipher}` : ''}; out ${h.outboundConnector}; in ${h.inboundConnector ?? '(none)'}; certificate ${h.serverCertificate ?? '(none)'}${h.certificateVerified === undefined ? '' : h.certificateVerified ? ' verified' : ' not verified'}${h.certificateName ? ` for ${h.certificateName}` : ''}`,
       `    ${h.tlsDecision}`,
     );
+    const c = h.classification;
+    if (c) {
+      const spam = c.antispam ? `; SFV:${c.antispam.sfv} SCL:${c.antispam.scl} IPV:${c.antispam.ipv} DIR:${c.antispam.dir}` : '';
+      const rules = c.rules.length ? `; rules: ${c.rules.map((r) => `${r.rule} (${r.actions.join(', ')})`).join('; ')}` : '';
+      lines.push(`    at ${h.to}: AuthAs ${c.authAs}, ${c.directionality}${c.acceptCrossPremises ? ', cross-premises trusted' : ''}${spam}${rules} — ${c.reason}`);
+    }
   }
   for (const a of f.failedAttempts) {
     lines.push(`  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`);
   }
-  lines.push(`final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`);
+  lines.push(`final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`);
   return lines;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { MemoryTrace, VirtualClock, type TraceEvent } from '@relaylab/core';
+import { MemoryTrace, parseHeaders, VirtualClock, type TraceEvent } from '@relaylab/core';
 import { Pki } from '@relaylab/pki';
-import { checkExpectation, type Failure } from './assertions';
+import { checkExpectation, type Failure, type HeaderSnapshot } from './assertions';
 import { composeMessage, labMessageId } from './compose';
 import { Lab } from './lab';
 import { fateOf, type Fate } from './outcomes';
@@ -69,7 +69,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           fate.state === 'delivered' && fate.node
             ? lab.node(fate.node).mailboxes.get(fate.mailbox!).find((s) => s.messageId === ids.get(e.message))?.raw
             : undefined;
-        const checked = checkExpectation(e, recipient, fate, delivered);
+        const messageId = ids.get(e.message)!;
+        const snapshot: HeaderSnapshot = (node) => {
+          if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
+          const seen = trace.events.find(
+            (ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId,
+          );
+          return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
+        };
+        const checked = checkExpectation(e, recipient, fate, delivered, snapshot);
         result.checks += checked.passed + checked.failures.length;
         result.failures.push(...checked.failures);
       }

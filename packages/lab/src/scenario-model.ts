@@ -33,7 +33,7 @@ export interface MessageSpec {
   raw?: string;
 }
 
-export type FinalStateName = 'delivered' | 'rejected' | 'deferred' | 'bounced';
+export type FinalStateName = 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted';
 
 export interface HopExpectation {
   from?: string;
@@ -48,6 +48,26 @@ export interface HopExpectation {
   outboundConnector?: string;
   /** The connector that matched on the receiving node (inbound or receive connector). */
   inboundConnector?: string;
+  /** How the receiving (Exchange) node classified the message: X-MS-Exchange-Organization-AuthAs. */
+  authAs?: 'Anonymous' | 'Partner' | 'Internal';
+  /** X-MS-Exchange-Organization-MessageDirectionality at the receiving node. */
+  directionality?: 'Incoming' | 'Originating';
+  /** The receiving node trusted the sender's X-MS-Exchange-CrossPremises-* headers. */
+  crossPremises?: boolean;
+  /** Anti-spam verdict at the receiving node (Exchange Online): SFV, SCL, IPV. */
+  sfv?: string;
+  scl?: number;
+  ipv?: string;
+  /** Names of the mail flow rules that fired at the receiving node, in order. */
+  rules?: string[];
+}
+
+/** Header fields that must arrive at one node exactly as they arrived at another (or at the mailbox). */
+export interface UnchangedExpectation {
+  headers: string[];
+  from: string;
+  /** A node name, or omitted for the mailbox the message was delivered to. */
+  to?: string;
 }
 
 export interface HeaderExpectation {
@@ -66,6 +86,10 @@ export interface Expectation {
   state: FinalStateName;
   /** For delivered: the mailbox it landed in (default the recipient). */
   mailbox?: string;
+  /** For delivered: the mailbox folder (`Inbox` or `Junk Email`). */
+  folder?: string;
+  /** For deleted: the mail flow rule that deleted it. */
+  rule?: string;
   /** For rejected/deferred/bounced: the start of the SMTP reply, e.g. `450 4.7.320`. */
   code?: string;
   /** For rejected/deferred: the node that refused or holds the message. */
@@ -73,4 +97,5 @@ export interface Expectation {
   path?: string[];
   hops?: HopExpectation[];
   headers?: HeaderExpectation[];
+  unchanged?: UnchangedExpectation[];
 }

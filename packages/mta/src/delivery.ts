@@ -46,8 +46,8 @@ export interface DeliveryDeps {
   trust: TrustStore;
   pool: ConnectionPool;
   trace: TraceSink;
-  /** The port the lab's node on this address listens on. */
-  portOf(ip: string): number;
+  /** The port the lab's node on this address (and with this host name) listens on. */
+  portOf(ip: string, host?: string): number;
 }
 
 interface Target {
@@ -88,7 +88,7 @@ export class Deliverer {
     const problems: string[] = [];
     for (const host of hosts) {
       try {
-        for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip) });
+        for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip, host) });
       } catch (err) {
         problems.push((err as Error).message);
       }

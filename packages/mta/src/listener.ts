@@ -177,6 +177,8 @@ export function createListener(deps: ListenerDeps): SMTPServer {
           const messageId = deps.accept(s, from, Buffer.concat(chunks));
           callback(null, `2.6.0 ${messageId} Queued mail for delivery`);
         } catch (err) {
+          const ruled = (err as { reply?: Parameters<typeof smtpError>[0] }).reply;
+          if (ruled) return callback(smtpError(ruled));
           deps.logger.error({ err }, 'accepting a message failed');
           callback(smtpError(REPLIES.acceptFailed));
         }

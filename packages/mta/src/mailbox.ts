@@ -5,6 +5,7 @@ export interface StoredMessage {
   recipient: string;
   raw: Buffer;
   deliveredAt: Date;
+  folder: string;
 }
 
 export class MailboxStore {

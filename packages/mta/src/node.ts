@@ -1,8 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import {
+  applyEdits,
+  classifySession,
+  classifySubmission,
+  domainOf,
+  folderFor,
+  outboundEdits,
+  outboundRoutes,
+  parseHeaders,
+  processMessage,
   formatReply,
   headerValues,
   messageIdOf,
@@ -10,11 +19,16 @@ import {
   receivedHeader,
   routeRecipient,
   summarizeTls,
+  type Classification,
+  type ClassificationSummary,
   type Clock,
+  type HeaderEdit,
+  type MessageOutcome,
   type NodeContext,
   type OutboundRoute,
   type RecipientDecision,
   type Resolver,
+  type SmtpReply,
   type TraceSink,
   type TrustStore,
 } from '@relaylab/core';
@@ -26,7 +40,8 @@ import { DeliveryQueue } from './queue';
 
 /** How a node finds the other nodes' ports and names: the lab knows, DNS only gives addresses. */
 export interface Directory {
-  portOf(ip: string): number;
+  /** `host` picks among nodes that share an address (tenants of one Exchange Online service). */
+  portOf(ip: string, host?: string): number;
   nodeAt(ip: string, port: number): string | undefined;
 }
 
@@ -59,6 +74,28 @@ export interface Submission {
 
 const newId = () => randomBytes(6).toString('hex').toUpperCase();
 
+/** A mail flow rule refused the message: the listener answers DATA with the rule's reply. */
+export class RuleRejection extends Error {
+  constructor(readonly reply: SmtpReply) {
+    super(`${reply.enhanced} ${reply.text}`);
+  }
+}
+
+function summarize(c: Classification | undefined, o: MessageOutcome): ClassificationSummary | undefined {
+  if (!c) return undefined;
+  return {
+    authAs: o.authAs,
+    authSource: c.authSource,
+    authMechanism: c.authMechanism,
+    directionality: o.directionality,
+    acceptCrossPremises: c.acceptCrossPremises,
+    reason: c.reason,
+    rules: o.rules.fired,
+    antispam: o.antispam,
+    scl: o.scl,
+  };
+}
+
 /**
  * One simulated mail server: a listener, a queue per next hop, mailboxes. Exchange Online,
  * Exchange Server, Edge, partner and Internet MTAs differ only in the NodeContext they get.
@@ -82,7 +119,7 @@ export class MailNode {
       trust: o.material.trust,
       pool: this.pool,
       trace: o.trace,
-      portOf: (ip) => o.directory.portOf(ip),
+      portOf: (ip, host) => o.directory.portOf(ip, host),
     });
     this.queue = new DeliveryQueue(deliverer, {
       node: ctx.name,
@@ -144,17 +181,25 @@ export class MailNode {
     let messageId = messageIdOf(raw);
     if (!messageId) ({ raw, messageId } = this.addMessageId(raw));
     const at = this.o.clock.now().toISOString();
-    this.o.trace.emit({ type: 'submitted', at, node: this.name, messageId, from: message.from, to: message.to });
+    const classification = this.o.ctx.preset.exchange ? classifySubmission(this.o.ctx) : undefined;
     const decisions = new Map<string, RecipientDecision>();
+    const refused: Array<{ rcpt: string; reply: string; reason: string }> = [];
     for (const rcpt of message.to) {
       const decision = routeRecipient(this.o.ctx, rcpt, true, `submitted by a user of ${this.o.ctx.spec.hostname}`);
-      if (decision.kind === 'refuse') {
-        this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [rcpt], reply: formatReply(decision.reply), reason: decision.reason, by: this.name });
-        continue;
-      }
-      decisions.set(rcpt, decision);
+      if (decision.kind === 'refuse') refused.push({ rcpt, reply: formatReply(decision.reply), reason: decision.reason });
+      else decisions.set(rcpt, decision);
     }
-    this.dispatch(messageId, message.from, raw, decisions);
+    const outcome = this.process(messageId, raw, message.from, [...decisions.keys()], classification, undefined, undefined);
+    this.o.trace.emit({ type: 'submitted', at, node: this.name, messageId, from: message.from, to: message.to, classification: summarize(classification, outcome), headersIn: parseHeaders(raw) });
+    for (const r of refused) {
+      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [r.rcpt], reply: r.reply, reason: r.reason, by: this.name });
+    }
+    this.emitEdits(messageId, outcome.edits);
+    if (outcome.action.kind === 'reject') {
+      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [...decisions.keys()], reply: formatReply(outcome.action.reply), reason: `mail flow rule ${outcome.action.rule} rejected the message`, by: this.name });
+      return messageId;
+    }
+    this.finish(messageId, message.from, outcome, decisions);
     return messageId;
   }
 
@@ -164,10 +209,30 @@ export class MailNode {
     return { raw: prependHeader(raw, 'Message-ID', messageId), messageId };
   }
 
+  private process(messageId: string, raw: Buffer, from: string, recipients: string[], classification: Classification | undefined, clientIp: string | undefined, helo: string | undefined): MessageOutcome {
+    return processMessage({
+      ctx: this.o.ctx,
+      classification,
+      raw,
+      from,
+      recipients,
+      clientIp,
+      helo,
+      now: this.o.clock.now(),
+      networkMessageId: randomUUID(),
+    });
+  }
+
+  private emitEdits(messageId: string, edits: readonly HeaderEdit[]): void {
+    const at = this.o.clock.now().toISOString();
+    for (const e of edits) this.o.trace.emit({ type: 'header', at, node: this.name, messageId, op: e.op, name: e.name, value: e.value, reason: e.reason });
+  }
+
   private acceptFromSession(s: SessionState, from: string, original: Buffer): string {
     let raw = original;
     let messageId = messageIdOf(raw);
     if (!messageId) ({ raw, messageId } = this.addMessageId(raw));
+    const headersIn = parseHeaders(raw);
     const queueId = newId();
     const { spec, preset } = this.o.ctx;
     const recipients = [...s.decisions.keys()];
@@ -183,7 +248,16 @@ export class MailNode {
       date: this.o.clock.now(),
     });
     raw = prependHeader(raw, 'Received', received);
+    const classification = preset.exchange
+      ? classifySession({ ctx: this.o.ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure })
+      : undefined;
+    const outcome = this.process(messageId, raw, from, recipients, classification, s.remote.ip, s.ehlo);
     const at = this.o.clock.now().toISOString();
+    if (outcome.action.kind === 'reject') {
+      const { reply, rule } = outcome.action;
+      this.o.trace.emit({ type: 'refused', at, node: this.name, sessionId: s.id, command: 'DATA', from, remote: s.remote, reply: formatReply(reply), reason: `mail flow rule ${rule} rejected the message` });
+      throw new RuleRejection(reply);
+    }
     this.o.trace.emit({
       type: 'received',
       at,
@@ -203,32 +277,55 @@ export class MailNode {
       connectorMatchedBy: s.inbound?.matchedBy,
       reason: s.inbound?.verdict.reason ?? '',
       replies: [`250 2.6.0 ${messageId} Queued mail for delivery`],
+      classification: summarize(classification, outcome),
+      headersIn,
     });
     this.o.trace.emit({ type: 'header', at, node: this.name, messageId, op: 'prepend', name: 'Received', value: received, reason: 'every hop records itself' });
-    this.dispatch(messageId, from, raw, s.decisions);
+    this.emitEdits(messageId, outcome.edits);
+    this.finish(messageId, from, outcome, s.decisions);
     return messageId;
   }
 
-  private dispatch(messageId: string, from: string, raw: Buffer, decisions: Map<string, RecipientDecision>): void {
+  /** Deleted by a rule, or routed: local mailboxes, connectors (a rule may pick one), or a bounce. */
+  private finish(messageId: string, from: string, outcome: MessageOutcome, decisions: Map<string, RecipientDecision>): void {
     const at = this.o.clock.now();
+    if (outcome.action.kind === 'delete') {
+      this.o.trace.emit({ type: 'deleted', at: at.toISOString(), node: this.name, messageId, recipients: [...decisions.keys()], rule: outcome.action.rule, reason: `mail flow rule ${outcome.action.rule} deleted the message silently` });
+      return;
+    }
+    const ruleRoute = outcome.rules.route ? this.ruleScopedRoute(outcome.rules.route.connector) : undefined;
     const groups = new Map<string, { route: OutboundRoute; recipients: string[] }>();
-    for (const [rcpt, d] of decisions) {
+    for (const [rcpt, d0] of decisions) {
+      let d = d0;
+      if (ruleRoute && d.kind === 'relay' && !this.o.ctx.acceptedDomains.includes(domainOf(rcpt))) {
+        d = { ...d, route: ruleRoute, reason: `mail flow rule ${outcome.rules.route!.rule} routes through ${ruleRoute.connector}` };
+      }
       if (d.kind === 'local') {
-        this.mailboxes.put({ messageId, from, recipient: d.mailbox, raw, deliveredAt: at });
-        this.o.trace.emit({ type: 'delivered', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, mailbox: d.mailbox });
+        const folder = this.o.ctx.preset.exchange ? folderFor(outcome.scl) : 'Inbox';
+        this.mailboxes.put({ messageId, from, recipient: d.mailbox, raw: outcome.raw, deliveredAt: at, folder });
+        this.o.trace.emit({ type: 'delivered', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, mailbox: d.mailbox, folder });
       } else if (d.kind === 'unroutable') {
         this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.name, messageId, recipients: [rcpt], reply: formatReply(d.reply), reason: d.reason });
       } else if (d.kind === 'relay') {
-        const hop = d.route.smartHosts.length ? d.route.smartHosts.join(',') : rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase();
+        const next = d.retarget ?? rcpt;
+        if (d.retarget) this.o.trace.emit({ type: 'retargeted', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, to: d.retarget, reason: d.reason });
+        const hop = d.route.smartHosts.length ? d.route.smartHosts.join(',') : domainOf(next);
         const key = `${d.route.connector}|${hop}`;
         const group = groups.get(key) ?? { route: d.route, recipients: [] };
-        group.recipients.push(rcpt);
+        group.recipients.push(next);
         groups.set(key, group);
       }
     }
     for (const [nextHop, g] of groups) {
-      this.queue.enqueue({ id: newId(), messageId, from, recipients: g.recipients, raw, route: g.route, nextHop });
+      const edits = outboundEdits(this.o.ctx, g.route, outcome.raw);
+      this.emitEdits(messageId, edits);
+      this.queue.enqueue({ id: newId(), messageId, from, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop });
     }
+  }
+
+  private ruleScopedRoute(name: string): OutboundRoute | undefined {
+    const c = (this.o.ctx.spec.outboundConnectors ?? []).find((x) => x.Name === name);
+    return c ? outboundRoutes({ ...this.o.ctx.spec, outboundConnectors: [{ ...c, IsTransportRuleScoped: false }], sendConnectors: [] }, this.o.ctx.acceptedDomains)[0] : undefined;
   }
 
   /** Header values of what a mailbox received, for quick checks. */

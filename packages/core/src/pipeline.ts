@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { antispamVerdict, formatAntispamReport, type AntispamVerdict } from './antispam';
+import type { Classification } from './classify';
+import type { SmtpReply } from './codes';
+import type { OutboundRoute } from './connectors';
+import { applyEdits, headerPattern, removalsMatching, type HeaderEdit } from './edits';
+import { CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
+import { headerEnd, headerValues, parseHeaders } from './headers';
+import { domainOf } from './names';
+import { evaluateRules, type RulesOutcome } from './rules';
+import type { NodeContext } from './routing';
+
+export interface MessageInput {
+  ctx: NodeContext;
+  classification?: Classification;
+  raw: Buffer;
+  from: string;
+  recipients: string[];
+  clientIp?: string;
+  helo?: string;
+  now: Date;
+  /** Unique per message per node, for X-MS-Exchange-CrossTenant-Network-Message-Id. */
+  networkMessageId: string;
+}
+
+export interface MessageOutcome {
+  raw: Buffer;
+  edits: HeaderEdit[];
+  /** After cross-premises promotion: what the message is treated as here. */
+  authAs?: AuthAs;
+  directionality?: string;
+  rules: RulesOutcome;
+  antispam?: AntispamVerdict;
+  scl?: number;
+  action: { kind: 'accept' } | { kind: 'delete'; rule: string } | { kind: 'reject'; rule: string; reply: SmtpReply };
+}
+
+/** A stable GUID-shaped tenant id when the topology gives none. */
+export function tenantIdOf(organization: string, given?: string): string {
+  if (given) return given;
+  const h = createHash('sha256').update(`tenant:${organization}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+const replace = (name: string, value: string, reason: string, present: boolean): HeaderEdit[] => [
+  ...(present ? [{ op: 'remove' as const, name, reason }] : []),
+  { op: 'prepend', name, value, reason },
+];
+
+function bodyOf(raw: Buffer): string {
+  return raw.subarray(headerEnd(raw)).toString('utf8');
+}
+
+/** Header firewall on receipt (EXCHANGE.md rules 1–3). */
+function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
+  const edits: HeaderEdit[] = [];
+  if (!c.keepOrganizationHeaders) {
+    edits.push(...removalsMatching(raw, isOrgHeader, `header firewall: organization headers from an ${c.authAs.toLowerCase()} source are removed`));
+  }
+  if (c.acceptCrossPremises) {
+    for (const f of parseHeaders(raw).filter((x) => isCrossPremises(x.name))) {
+      const suffix = f.name.slice(CROSS_PREMISES.length);
+      edits.push({ op: 'remove', name: f.name, reason: 'cross-premises header promoted: the sender is the authenticated hybrid partner' });
+      edits.push({ op: 'prepend', name: `${ORG}${suffix}`, value: f.value.replace(/\r?\n[ \t]+/g, ' ').trim(), reason: `promoted from ${f.name}` });
+    }
+  } else {
+    edits.push(...removalsMatching(raw, isCrossPremises, 'cross-premises headers dropped: the sender was not authenticated as the hybrid partner'));
+  }
+  return edits;
+}
+
+/** What a node does to a message it accepts or originates, before routing it on. Pure. */
+export function processMessage(input: MessageInput): MessageOutcome {
+  const { ctx } = input;
+  const noRules: RulesOutcome = { fired: [], setHeaders: [] };
+  if (!ctx.preset.exchange || !input.classification) {
+    const globs = (ctx.spec.stripHeaders ?? []).map(headerPattern);
+    const edits = globs.length ? removalsMatching(input.raw, (n) => globs.some((g) => g.test(n)), `${ctx.spec.hostname} strips ${ctx.spec.stripHeaders!.join(', ')}`) : [];
+    return { raw: applyEdits(input.raw, edits), edits, rules: noRules, action: { kind: 'accept' } };
+  }
+  const c = input.classification;
+  const edits = firewall(input.raw, c);
+  let raw = applyEdits(input.raw, edits);
+
+  const trusted = c.acceptCrossPremises || c.keepOrganizationHeaders;
+  const promotedAuthAs = trusted ? (headerValues(raw, H.authAs)[0] as AuthAs | undefined) : undefined;
+  const authAs: AuthAs = promotedAuthAs && ['Anonymous', 'Partner', 'Internal'].includes(promotedAuthAs) ? promotedAuthAs : c.authAs;
+  const directionality = (trusted && headerValues(raw, H.directionality)[0]) || (authAs === 'Internal' ? 'Originating' : 'Incoming');
+
+  const accepted = ctx.acceptedDomains;
+  const recipientDomains = input.recipients.map(domainOf);
+  const rules = evaluateRules(ctx.spec.transportRules, {
+    fromScope: authAs === 'Internal' ? 'InOrganization' : 'NotInOrganization',
+    senderDomain: domainOf(input.from),
+    recipientDomains,
+    clientIp: input.clientIp,
+    header: (name) => headerValues(raw, name),
+  });
+
+  const online = ctx.preset.connectorModel === 'online';
+  const outbound = recipientDomains.some((d) => !accepted.includes(d));
+  const antispam = online
+    ? antispamVerdict({
+        authAs,
+        clientIp: input.clientIp,
+        helo: input.helo,
+        sender: input.from,
+        outbound,
+        body: bodyOf(raw),
+        connectionFilter: ctx.spec.hostedConnectionFilterPolicy,
+        contentFilter: ctx.spec.hostedContentFilterPolicy,
+        ruleScl: rules.scl?.value,
+      })
+    : undefined;
+  const scl = antispam?.scl ?? rules.scl?.value ?? (authAs === 'Internal' ? -1 : undefined);
+
+  const has = (name: string) => headerValues(raw, name).length > 0;
+  const stamps: HeaderEdit[] = [];
+  const why = `classified ${authAs} by ${ctx.spec.hostname}: ${c.reason}`;
+  if (!promotedAuthAs) {
+    stamps.push(...replace(H.authAs, authAs, why, has(H.authAs)));
+    stamps.push(...replace(H.authSource, c.authSource, why, has(H.authSource)));
+    if (c.authMechanism) stamps.push(...replace(H.authMechanism, c.authMechanism, why, has(H.authMechanism)));
+  }
+  if (!has(H.directionality) || !trusted) stamps.push(...replace(H.directionality, directionality, why, has(H.directionality)));
+  if (scl !== undefined) stamps.push(...replace(H.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(H.scl)));
+  if (online && ctx.spec.organization) {
+    const org = ctx.spec.organization;
+    const tenant = ctx.tenantId ?? tenantIdOf(org);
+    const tenantWhy = `Exchange Online stamps the tenant that handled the message`;
+    stamps.push(...replace(H.tenantId, tenant, tenantWhy, has(H.tenantId)));
+    stamps.push(...replace(H.tenantAuthAs, authAs, tenantWhy, has(H.tenantAuthAs)));
+    stamps.push(...replace(H.tenantAuthSource, ctx.spec.hostname, tenantWhy, has(H.tenantAuthSource)));
+    stamps.push(...replace(H.tenantFromEntity, c.fromEntity, tenantWhy, has(H.tenantFromEntity)));
+    stamps.push(...replace(H.tenantArrival, input.now.toISOString(), tenantWhy, has(H.tenantArrival)));
+    stamps.push(...replace(H.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(H.tenantNetworkMessageId)));
+    stamps.push(...replace(H.originatorOrg, accepted[0] ?? org, tenantWhy, has(H.originatorOrg)));
+    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, input.clientIp, input.helo), `anti-spam: ${antispam!.reason}`, has(H.antispam)));
+  }
+  for (const set of rules.setHeaders) stamps.push(...replace(set.name, set.value, `mail flow rule ${set.rule}`, has(set.name)));
+  raw = applyEdits(raw, stamps);
+  edits.push(...stamps);
+
+  const action: MessageOutcome['action'] = rules.deletedBy
+    ? { kind: 'delete', rule: rules.deletedBy }
+    : rules.reject
+      ? { kind: 'reject', rule: rules.reject.rule, reply: rules.reject.reply }
+      : { kind: 'accept' };
+  return { raw, edits, authAs, directionality, rules, antispam, scl, action };
+}
+
+/**
+ * Leaving through a connector: organization headers travel as cross-premises headers when the
+ * connector has CloudServicesMailEnabled, and never leave the organization otherwise.
+ */
+export function outboundEdits(ctx: NodeContext, route: OutboundRoute, raw: Buffer): HeaderEdit[] {
+  if (!ctx.preset.exchange) return [];
+  if (!route.cloudServicesMailEnabled) {
+    return removalsMatching(raw, isOrgHeader, `organization headers do not leave the organization (${route.connector} has no CloudServicesMailEnabled)`);
+  }
+  const edits: HeaderEdit[] = [];
+  for (const f of parseHeaders(raw).filter((x) => isOrgHeader(x.name))) {
+    edits.push({ op: 'remove', name: f.name, reason: `CloudServicesMailEnabled on ${route.connector}` });
+    edits.push({ op: 'prepend', name: `${CROSS_PREMISES}${f.name.slice(ORG.length)}`, value: f.value.replace(/\r?\n[ \t]+/g, ' ').trim(), reason: `CloudServicesMailEnabled on ${route.connector}: carried across premises` });
+  }
+  return edits;
+}
