@@ -82,6 +82,32 @@ test('a malformed duration in advance is reported with its line', async () => {
   expect(r.err).toMatch(/advance/);
 });
 
+test('a mistake inside a topology patch is reported at the patch, with the field', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-patch-'));
+  const file = join(dir, 'patch.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: patch',
+      `topology: ${join(repo, 'scenarios/topologies/hybrid.yaml')}`,
+      'patch:',
+      '  nodes:',
+      '    onprem:',
+      '      transportRules:',
+      '        - { Name: r1, DeleteMesage: true }',
+      'messages:',
+      '  - { id: m1, from: tom@tailspin.example, to: [alice@contoso.example], via: tailspin }',
+      'expect:',
+      '  - { message: m1, state: delivered }',
+      '',
+    ].join('\n'),
+  );
+  const r = await run(['run', file, '--certs', certs]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain(`${file}:7:`);
+  expect(r.err).toMatch(/patch\.nodes\.onprem\.transportRules\[0\]\.DeleteMesage: unknown field "DeleteMesage" \(did you mean "DeleteMessage"\?\)/);
+});
+
 test('--list, --grep and --help', async () => {
   const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'domain-validation']);
   expect(list.code).toBe(0);

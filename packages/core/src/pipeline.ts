@@ -26,8 +26,9 @@ export interface MessageInput {
 export interface MessageOutcome {
   raw: Buffer;
   edits: HeaderEdit[];
-  /** After cross-premises promotion: what the message is treated as here. */
+  /** After cross-premises promotion: what the message is treated as here, and who decided. */
   authAs?: AuthAs;
+  authSource?: string;
   directionality?: string;
   rules: RulesOutcome;
   antispam?: AntispamVerdict;
@@ -123,7 +124,8 @@ export function processMessage(input: MessageInput): MessageOutcome {
     if (c.authMechanism) stamps.push(...replace(H.authMechanism, c.authMechanism, why, has(H.authMechanism)));
   }
   if (!has(H.directionality) || !trusted) stamps.push(...replace(H.directionality, directionality, why, has(H.directionality)));
-  if (scl !== undefined) stamps.push(...replace(H.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(H.scl)));
+  const sclNow = headerValues(raw, H.scl)[0];
+  if (scl !== undefined && sclNow !== String(scl)) stamps.push(...replace(H.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(H.scl)));
   if (online && ctx.spec.organization) {
     const org = ctx.spec.organization;
     const tenant = ctx.tenantId ?? tenantIdOf(org);
@@ -146,7 +148,8 @@ export function processMessage(input: MessageInput): MessageOutcome {
     : rules.reject
       ? { kind: 'reject', rule: rules.reject.rule, reply: rules.reject.reply }
       : { kind: 'accept' };
-  return { raw, edits, authAs, directionality, rules, antispam, scl, action };
+  const authSource = (promotedAuthAs && headerValues(raw, H.authSource)[0]) || c.authSource;
+  return { raw, edits, authAs, authSource, directionality, rules, antispam, scl, action };
 }
 
 /**

@@ -64,6 +64,13 @@ export function loadScenarioFile(file: string): Scenario {
     topology = document.topology as Topology;
     validateTopology(topology, report, ['topology']);
   }
+  if (schemaOk && topology && document.patch) {
+    // The patched topology is checked whole; what is wrong is reported where the patch says it.
+    const patched = mergePatch(topology, document.patch) as Topology;
+    const patchReport: Report = (field, message, atKey) => report(['patch', ...field], message, atKey);
+    if (reportSchemaErrors(schemas().topology, { ...parsed, value: patched }, patchReport)) validateTopology(patched, patchReport);
+    topology = patched;
+  }
   if (schemaOk) validateScenario(document, topology, report);
 
   if (issues.length > 0 || !topology) throw new ScenarioFileError(file, sortIssues(issues));
@@ -123,6 +130,20 @@ export function loadScenarios(paths: string[]): { scenarios: Scenario[]; errors:
     }
   }
   return { scenarios, errors };
+}
+
+/**
+ * RFC 7396 merge patch: mappings merge key by key, lists and values replace, null removes. One
+ * topology file then serves a family of scenarios that differ in a rule or a connector.
+ */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const base = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === null) delete base[key];
+    else base[key] = mergePatch(base[key], value);
+  }
+  return base;
 }
 
 function toMessageSpec(message: MessageDocument): MessageSpec {

@@ -16,6 +16,7 @@ export interface ScenarioDocument {
   topology: string | Topology;
   messages: MessageDocument[];
   advance?: string;
+  patch?: Record<string, unknown>;
   expect: Expectation[];
 }
 
@@ -60,14 +61,26 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
     }
     node.trust?.forEach((authority, i) => checkReference(report, [...here, 'trust', i], authority, authorities, 'authority'));
 
+    // Every Exchange Online tenant is served by the same EOP hosts, so tenants may share an address.
     const owner = addressOwners.get(node.address);
+    const sharedEop = owner !== undefined && node.role === 'exchange-online' && topology.nodes[owner].role === 'exchange-online';
     if (owner === undefined) addressOwners.set(node.address, name);
-    else report([...here, 'address'], `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own`);
+    else if (!sharedEop) report([...here, 'address'], `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own (only exchange-online tenants share EOP's addresses)`);
+    if (node.transportRules?.length && !EXCHANGE_ROLES.includes(node.role)) {
+      report([...here, 'transportRules'], `mail flow rules run on ${EXCHANGE_ROLES.join(', ')} nodes, not on a ${node.role} node`, true);
+    }
+    node.transportRules?.forEach((rule, i) => {
+      if (!rule.RouteMessageOutboundConnector) return;
+      const names = (node.outboundConnectors ?? []).map((c) => c.Name);
+      checkReference(report, [...here, 'transportRules', i, 'RouteMessageOutboundConnector'], rule.RouteMessageOutboundConnector, names, 'outbound connector');
+    });
 
     checkConnectorSets(node, here, report);
     checkConnectorNames(node, here, report);
   }
 }
+
+const EXCHANGE_ROLES = ['exchange-online', 'exchange-server', 'edge'];
 
 function checkConnectorSets(node: NodeSpec, here: FieldPath, report: Report): void {
   const cloud = node.role === 'exchange-online';

@@ -108,3 +108,53 @@ test('after 25 lab hours a forced-TLS deferral bounces with QUEUE.Expired carryi
   expect(attempts).toHaveLength(1);
   expect(fate('outbound-forced-tls-expiry', 'wrong-name').reason).toMatch(/^retried 1 times since .*; last: TlsSettings DomainValidation: certificate names mail\.elsewhere\.example do not match/);
 });
+
+describe('Exchange hybrid semantics, as the trace recorded them', () => {
+  const at = (scenario: string, message: string, node: string) => fate(scenario, message).hops.find((h) => h.to === node)?.classification;
+
+  test('on premises to cloud over the hybrid connectors: promoted cross-premises headers, Internal, SFV:SKI', () => {
+    const c = at('hybrid-onprem-to-cloud-internal', 'm1', 'eop');
+    expect(c).toMatchObject({ authAs: 'Internal', directionality: 'Originating', acceptCrossPremises: true, authSource: 'mail.contoso.example', scl: -1 });
+    expect(c?.antispam?.sfv).toBe('SKI');
+    expect(fate('hybrid-onprem-to-cloud-internal', 'm1').addresses).toEqual(['carol@contoso.example', 'carol@contoso.mail.onmicrosoft.example']);
+    const edits = byName('hybrid-onprem-to-cloud-internal').trace.filter((e) => e.type === 'header' && e.node === 'onprem' && e.op === 'prepend');
+    expect(edits.map((e) => (e.type === 'header' ? e.name : ''))).toContain('X-MS-Exchange-CrossPremises-AuthAs');
+  });
+
+  test('a gateway that re-originates the message breaks internal status', () => {
+    const c = at('hybrid-gateway-breaks-internal', 'm1', 'eop');
+    expect(c).toMatchObject({ authAs: 'Anonymous', acceptCrossPremises: false });
+    expect(c?.reason).toBe('no inbound connector matched: anonymous Internet mail');
+    const stripped = byName('hybrid-gateway-breaks-internal').trace.filter((e) => e.type === 'header' && e.node === 'gateway' && e.op === 'remove');
+    expect(stripped.length).toBeGreaterThan(0);
+  });
+
+  test('organization headers claimed by an Internet sender are removed by the header firewall', () => {
+    const removed = byName('internet-claims-internal-header')
+      .trace.filter((e) => e.type === 'header' && e.node === 'eop' && e.op === 'remove')
+      .map((e) => (e.type === 'header' ? `${e.name}: ${e.reason}` : ''));
+    expect(removed).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^X-MS-Exchange-Organization-AuthAs: header firewall/),
+        expect.stringMatching(/^X-MS-Exchange-CrossPremises-AuthAs: cross-premises headers dropped/),
+      ]),
+    );
+  });
+
+  test('the other tenant’s connector is trusted like our own, until the X-OriginatorOrg rule deletes it', () => {
+    expect(at('tenant-connector-attack', 'attack', 'onprem')).toMatchObject({ authAs: 'Internal', acceptCrossPremises: true, authSource: 'woodgrove-example.mail.protection.outlook.example' });
+    const mitigated = fate('tenant-connector-attack-mitigated', 'attack');
+    expect(mitigated).toMatchObject({ state: 'deleted', rule: 'Only our tenant through EOP', node: 'onprem' });
+    expect(at('tenant-connector-attack-mitigated', 'attack', 'onprem')?.rules).toEqual([{ rule: 'Only our tenant through EOP', actions: ['DeleteMessage'] }]);
+    for (const id of ['own-tenant', 'internet', 'device']) expect(fate('tenant-connector-attack-mitigated', id).state).toBe('delivered');
+  });
+
+  test('the anonymous relay is the printer’s alone', () => {
+    expect(fate('onprem-device-anonymous-relay', 'scan-out').state).toBe('delivered');
+    const rogue = fate('onprem-device-anonymous-relay', 'rogue-out');
+    expect(rogue.reply).toMatch(/^550 5\.7\.54 SMTP; Unable to relay recipient in non-accepted domain/);
+    const refused = byName('onprem-device-anonymous-relay').trace.find((e) => e.type === 'refused' && e.node === 'onprem');
+    expect(refused && refused.type === 'refused' && refused.reason).toMatch(/Default Frontend EX01: the sender is anonymous and the connector grants no relay/);
+    expect(refused && refused.type === 'refused' && refused.remote.ip).toBe('127.0.0.61');
+  });
+});

@@ -131,7 +131,7 @@ describe('errors point at file, line, column and field', () => {
       ),
       issue(file, 17, 16, 'topology.nodes.fabrikam.address', 'expected an IPv4 address in 127.0.0.0/8; found "10.0.0.30"'),
       issue(file, 18, 13, 'topology.nodes.fabrikam.port', 'expected an integer; found "2525"'),
-      issue(file, 25, 27, 'expect[0].state', 'expected one of delivered, rejected, deferred, bounced; found "deliverd" (did you mean "delivered"?)'),
+      issue(file, 25, 27, 'expect[0].state', 'expected one of delivered, rejected, deferred, bounced, deleted; found "deliverd" (did you mean "delivered"?)'),
     ]);
   });
 
@@ -173,7 +173,7 @@ describe('errors point at file, line, column and field', () => {
         file, 12, 19, 'topology.nodes.eop.outboundConnectors[0].Name',
         'connector name "From partners" is already used by inboundConnectors[0] on this node; connector names must be unique per node',
       ),
-      issue(file, 16, 16, 'topology.nodes.onprem.address', 'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own'),
+      issue(file, 16, 16, 'topology.nodes.onprem.address', 'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own (only exchange-online tenants share EOP's addresses)'),
     ]);
   });
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import {
   checkChain,
+  classifySession,
   decideReceiveConnector,
   domainOf,
   formatReply,
@@ -14,6 +15,7 @@ import {
   selectReceiveConnector,
   summarizeTls,
   type ChainCheck,
+  type Classification,
   type Clock,
   type Endpoint,
   type InboundDecision,
@@ -40,6 +42,8 @@ export interface SessionState {
   inbound?: InboundDecision;
   relayAllowed: boolean;
   relayReason: string;
+  /** Exchange nodes: how this session's sender is classified (decided at MAIL FROM). */
+  classification?: Classification;
   decisions: Map<string, RecipientDecision>;
 }
 
@@ -59,7 +63,11 @@ export interface ListenerDeps {
 
 const endpoint = (ip: string | undefined, port: number | undefined): Endpoint => ({ ip: (ip ?? '').replace(/^::ffff:/, ''), port: port ?? 0 });
 
-/** Relay rights follow what matched: the hybrid OnPremises connector, or a receive connector for Exchange servers. */
+/**
+ * Relay rights follow what matched: Exchange Online's OnPremises connector; on premises a sender
+ * authenticated as a server of the organization (ExternalAuthoritative, or the hybrid certificate
+ * granted AcceptCloudServicesMail), or an anonymous relay connector (ms-Exch-SMTP-Accept-Any-Recipient).
+ */
 function relayRights(ctx: NodeContext, s: SessionState): { allowed: boolean; reason: string } {
   if (ctx.preset.connectorModel === 'online') {
     return s.inbound?.connectorType === 'OnPremises'
@@ -67,12 +75,13 @@ function relayRights(ctx: NodeContext, s: SessionState): { allowed: boolean; rea
       : { allowed: false, reason: s.inbound?.connector ? `${s.inbound.connectorType} connector ${s.inbound.connector} does not allow relay` : 'no OnPremises connector matched' };
   }
   const c = s.receiveConnector;
-  const groups = c?.PermissionGroups ?? [];
-  const mechanisms = c?.AuthMechanism ?? [];
-  if (groups.includes('ExchangeServers') || mechanisms.includes('ExternalAuthoritative')) {
-    return { allowed: true, reason: `receive connector ${c!.Name} grants ${groups.includes('ExchangeServers') ? 'ExchangeServers' : 'ExternalAuthoritative'}` };
+  const trustedServer = s.classification && (s.classification.acceptCrossPremises || s.classification.keepOrganizationHeaders);
+  if (trustedServer) return { allowed: true, reason: s.classification!.reason };
+  if (c?.AuthMechanism?.includes('ExternalAuthoritative')) return { allowed: true, reason: `receive connector ${c.Name} has AuthMechanism ExternalAuthoritative` };
+  if (c?.PermissionGroups?.includes('AnonymousUsers') && c.ExtendedRights?.includes('ms-Exch-SMTP-Accept-Any-Recipient')) {
+    return { allowed: true, reason: `receive connector ${c.Name} grants ANONYMOUS LOGON ms-Exch-SMTP-Accept-Any-Recipient` };
   }
-  return { allowed: false, reason: `receive connector ${c?.Name ?? '(none)'} grants ${groups.join(', ') || 'nothing'}` };
+  return { allowed: false, reason: `receive connector ${c?.Name ?? '(none)'}: the sender is anonymous and the connector grants no relay (ms-Exch-SMTP-Accept-Any-Recipient)` };
 }
 
 export function createListener(deps: ListenerDeps): SMTPServer {
@@ -148,6 +157,9 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       if (s.inbound.verdict.action === 'refuse') {
         return callback(refuse(s, 'MAIL FROM', s.inbound.verdict.reply, s.inbound.verdict.reason, { from: address.address }));
       }
+      s.classification = ctx.preset.exchange
+        ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure })
+        : undefined;
       const rights = relayRights(ctx, s);
       s.relayAllowed = rights.allowed;
       s.relayReason = rights.reason;

@@ -4,7 +4,6 @@ import pino, { type Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import {
   applyEdits,
-  classifySession,
   classifySubmission,
   domainOf,
   folderFor,
@@ -85,7 +84,7 @@ function summarize(c: Classification | undefined, o: MessageOutcome): Classifica
   if (!c) return undefined;
   return {
     authAs: o.authAs,
-    authSource: c.authSource,
+    authSource: o.authSource,
     authMechanism: c.authMechanism,
     directionality: o.directionality,
     acceptCrossPremises: c.acceptCrossPremises,
@@ -248,9 +247,7 @@ export class MailNode {
       date: this.o.clock.now(),
     });
     raw = prependHeader(raw, 'Received', received);
-    const classification = preset.exchange
-      ? classifySession({ ctx: this.o.ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure })
-      : undefined;
+    const classification = s.classification;
     const outcome = this.process(messageId, raw, from, recipients, classification, s.remote.ip, s.ehlo);
     const at = this.o.clock.now().toISOString();
     if (outcome.action.kind === 'reject') {
