@@ -173,7 +173,7 @@ describe('errors point at file, line, column and field', () => {
         file, 12, 19, 'topology.nodes.eop.outboundConnectors[0].Name',
         'connector name "From partners" is already used by inboundConnectors[0] on this node; connector names must be unique per node',
       ),
-      issue(file, 16, 16, 'topology.nodes.onprem.address', 'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own (only exchange-online tenants share EOP's addresses)'),
+      issue(file, 16, 16, 'topology.nodes.onprem.address', 'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own (only exchange-online tenants share EOP\'s addresses)'),
     ]);
   });
 
