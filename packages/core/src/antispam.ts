@@ -24,7 +24,7 @@ export interface AntispamVerdict {
   sfv: 'SKI' | 'SKN' | 'SKS' | 'SKA' | 'SKB' | 'SPM' | 'NSPM';
   scl: number;
   ipv: 'CAL' | 'NLI';
-  cat: 'NONE' | 'SPM' | 'HSPM';
+  cat: 'NONE' | 'SPM' | 'HSPM' | 'OSPM';
   dir: 'INB' | 'OUT' | 'INT';
   reason: string;
 }
@@ -50,12 +50,17 @@ export function antispamVerdict(i: AntispamInput): AntispamVerdict {
   if (i.ruleScl !== undefined && i.ruleScl < 0) return v('SKN', -1, 'NONE', 'a mail flow rule set SCL -1 before filtering');
   if (i.ruleScl !== undefined && i.ruleScl >= 5) return v('SKS', i.ruleScl, 'SPM', `a mail flow rule set SCL ${i.ruleScl} before filtering`);
   if (i.authAs === 'Internal' && !i.outbound) return v('SKI', -1, 'NONE', 'internal mail is not filtered');
+  if (i.authAs === 'Internal') {
+    // Outbound mail is scanned by the outbound policy: the inbound allow lists do not apply to it.
+    if (i.body.includes(GTUBE)) return v('SPM', 6, 'OSPM', 'outbound spam filter recognised the GTUBE test string');
+    return v('NSPM', -1, 'NONE', 'outbound mail scanned: not spam');
+  }
   if (ipv === 'CAL') return v('SKN', -1, 'NONE', `connecting IP ${i.clientIp} is on the connection filter's IPAllowList`);
   const cf = i.contentFilter;
   if (listed(i.sender, cf?.AllowedSenders, cf?.AllowedSenderDomains)) return v('SKA', -1, 'NONE', `${i.sender} is on the anti-spam policy's allowed senders or domains`);
   if (listed(i.sender, cf?.BlockedSenders, cf?.BlockedSenderDomains)) return v('SKB', 9, 'HSPM', `${i.sender} is on the anti-spam policy's blocked senders or domains`);
   if (i.body.includes(GTUBE)) return v('SPM', 6, 'SPM', 'the content filter recognised the GTUBE test string');
-  return v('NSPM', i.authAs === 'Internal' ? -1 : 1, 'NONE', i.outbound && i.authAs === 'Internal' ? 'outbound mail scanned: not spam' : 'content filter: not spam');
+  return v('NSPM', 1, 'NONE', 'content filter: not spam');
 }
 
 export function formatAntispamReport(v: AntispamVerdict, clientIp: string | undefined, helo: string | undefined): string {

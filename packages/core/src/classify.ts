@@ -39,7 +39,7 @@ export function classifySubmission(ctx: NodeContext): Classification {
     authAs: 'Internal',
     authMechanism: AUTH_MECHANISM.submission,
     directionality: 'Originating',
-    keepOrganizationHeaders: true,
+    // A user is not a server of the organization: what they wrote in organization headers goes (rule 2).
     fromEntity: 'Hosted',
     reason: `submitted by a user of ${ctx.spec.hostname}`,
   };

@@ -56,7 +56,7 @@ function bodyOf(raw: Buffer): string {
 function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
   const edits: HeaderEdit[] = [];
   if (!c.keepOrganizationHeaders) {
-    edits.push(...removalsMatching(raw, isOrgHeader, `header firewall: organization headers from an ${c.authAs.toLowerCase()} source are removed`));
+    edits.push(...removalsMatching(raw, isOrgHeader, `header firewall: organization headers from ${c.authAs === 'Internal' ? 'a user' : `an untrusted (${c.authAs})`} source are removed`));
   }
   if (c.acceptCrossPremises) {
     for (const f of parseHeaders(raw).filter((x) => isCrossPremises(x.name))) {
@@ -84,8 +84,10 @@ export function processMessage(input: MessageInput): MessageOutcome {
   let raw = applyEdits(input.raw, edits);
 
   const trusted = c.acceptCrossPremises || c.keepOrganizationHeaders;
-  const promotedAuthAs = trusted ? (headerValues(raw, H.authAs)[0] as AuthAs | undefined) : undefined;
-  const authAs: AuthAs = promotedAuthAs && ['Anonymous', 'Partner', 'Internal'].includes(promotedAuthAs) ? promotedAuthAs : c.authAs;
+  const carried = trusted ? headerValues(raw, H.authAs)[0] : undefined;
+  // Only Exchange's own value set is honoured; anything else is replaced by this node's verdict.
+  const promotedAuthAs = carried && ['Anonymous', 'Partner', 'Internal'].includes(carried) ? (carried as AuthAs) : undefined;
+  const authAs: AuthAs = promotedAuthAs ?? c.authAs;
   const directionality = (trusted && headerValues(raw, H.directionality)[0]) || (authAs === 'Internal' ? 'Originating' : 'Incoming');
 
   const accepted = ctx.acceptedDomains;

@@ -1,7 +1,7 @@
 import { REPLIES, type SmtpReply } from './codes';
 import { outboundRoutes, selectOutboundRoute, type OutboundRoute } from './connectors';
 import type { NodeSpec, Organization, RoleName } from './model';
-import { domainOf, normalizeName } from './names';
+import { domainMatches, domainOf, normalizeName } from './names';
 import { tenantIdOf } from './pipeline';
 import { ROLE_PRESETS, type RolePreset } from './roles';
 
@@ -64,7 +64,9 @@ export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed
   const accepted = ctx.acceptedDomains.includes(domain);
   const route = selectOutboundRoute(ctx.routes, domain, ctx.preset);
   if (accepted) {
-    if (route && route.kind !== 'Default') {
+    // An authoritative domain leaves only through a connector that names it: `*` is for the Internet.
+    const namesDomain = route && route.kind !== 'Default' && route.domains.some((p) => p !== '*' && domainMatches(p, domain));
+    if (route && namesDomain) {
       return { kind: 'relay', route, reason: `${domain} is an accepted domain without a mailbox for ${address} here; connector ${route.connector} covers it` };
     }
     const reply = REPLIES[ctx.preset.recipientNotFound];
