@@ -7,7 +7,7 @@ const config: Config = {
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true, experimentalDecorators: true } }] },
-  moduleNameMapper: { '^@relaylab/(core|pki|mta|lab|cli)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: { '^@relaylab/(core|pki|mta|lab|report|cli|jest)$': '<rootDir>/packages/$1/src/index.ts' },
   testTimeout: 30000,
 };
 export default config;

@@ -4,12 +4,19 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadScenarios, runScenarios, type Scenario } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
-import { formatResult, summaryLine } from './format';
+import { createReporters, DEFAULT_OUTPUT_DIR, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
+import { labCommand } from './commands';
 
 const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on loopback
 
 Usage:
   relaylab run [paths...] [options]   run scenario files or folders (default: scenarios/)
+  relaylab up <topology>              start a lab and keep it up (table of nodes, live hops, .eml mailboxes)
+  relaylab node --config <t> --node <n>  run one node in this process (one container per node)
+  relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
+  relaylab certs --config <topology>  make the topology's certificates before starting nodes
+  relaylab drive [paths...]           run scenarios with each node in its own process (or --attach)
+  relaylab <command> --help           the options of up, node, dns, certs and drive
 
 Options for run:
   --list               print the scenarios with their description and exit
@@ -18,6 +25,9 @@ Options for run:
   --certs <dir>        certificate cache (default: ./certs, or $RELAYLAB_CERTS)
   --trace <file>       write every trace event (hops, TLS, connectors, replies, header edits)
                        as JSON lines, each tagged with its scenario
+  --reporter <list>    pretty, json, junit, html; several comma-separated or repeated (default pretty)
+  --output <dir>       where json (results.json), junit (junit.xml) and html (index.html) are
+                       written (default ${DEFAULT_OUTPUT_DIR}/)
   --verbose            node logs (pino) on stderr
   -h, --help           this help
 
@@ -31,6 +41,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     out.write(HELP);
     return command ? 0 : 2;
   }
+  const other = labCommand(command);
+  if (other) return other(rest, { out, err });
   if (command !== 'run') {
     err.write(`relaylab: unknown command "${command}"\n\n${HELP}`);
     return 2;
@@ -47,6 +59,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         certs: { type: 'string' },
         verbose: { type: 'boolean' },
         trace: { type: 'string' },
+        reporter: { type: 'string', multiple: true },
+        output: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -57,6 +71,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   if (args.values.help) {
     out.write(HELP);
     return 0;
+  }
+  let reporterNames: ReporterName[];
+  try {
+    reporterNames = parseReporterNames(args.values.reporter ?? []);
+  } catch (e) {
+    err.write(`relaylab run: --reporter: ${(e as Error).message}\n`);
+    return 2;
   }
   const paths = args.positionals.length ? args.positionals : ['scenarios'];
   let loaded;
@@ -93,13 +114,18 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const logger = args.values.verbose ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
   const useColor = !!(out as NodeJS.WriteStream).isTTY && !process.env.NO_COLOR;
   const pki = new Pki({ dir: certsDir });
+  const reporters = createReporters(reporterNames, { outputDir: args.values.output, out, color: useColor, live: !!(out as NodeJS.WriteStream).isTTY });
+  for (const r of reporters) r.start?.(scenarios);
+  const startedAt = new Date();
   const results = await runScenarios(scenarios, {
     certsDir,
     pki,
     logger,
     concurrency,
-    onResult: (r) => out.write(`${formatResult(r, useColor)}\n`),
+    onResult: (result) => reporters.forEach((r) => r.result?.(result)),
   });
+  const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), results };
+  for (const file of reporters.flatMap((r) => r.finish(run))) out.write(`report: ${file}\n`);
   if (args.values.trace) {
     const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e })));
     writeFileSync(resolve(args.values.trace), lines.length ? `${lines.join('\n')}\n` : '');

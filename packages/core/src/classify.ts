@@ -2,7 +2,7 @@ import { subjectOrSanNames } from './certificate';
 import { AUTH_MECHANISM, type AuthAs } from './exchange-headers';
 import type { InboundDecision } from './inbound';
 import type { InboundConnector, ReceiveConnector } from './model';
-import { findMatchingName } from './names';
+import { domainMatches, findMatchingName } from './names';
 import type { NodeContext } from './routing';
 import type { ChainCheck } from './trust';
 
@@ -21,6 +21,8 @@ export interface Classification {
   keepOrganizationHeaders: boolean;
   fromEntity: 'Internet' | 'Hosted' | 'HybridOnPrem';
   reason: string;
+  /** Enhanced filtering on the matched connector: look past these hops for the original client IP. */
+  enhancedFiltering?: { skipIps: string[]; skipLast: boolean };
 }
 
 export interface ClassifyInput {
@@ -29,6 +31,8 @@ export interface ClassifyInput {
   receiveConnector?: ReceiveConnector;
   clientCertificate?: ChainCheck;
   secure: boolean;
+  /** MAIL FROM domain: domain security (Partners) applies only to domains in TLSReceiveDomainSecureList. */
+  senderDomain?: string;
 }
 
 const base = (ctx: NodeContext) => ({ authSource: ctx.spec.hostname, acceptCrossPremises: false, keepOrganizationHeaders: false });
@@ -56,6 +60,7 @@ function cloudServicesNames(connector: ReceiveConnector | undefined): string[] {
 function classifyOnline(input: ClassifyInput): Classification {
   const { ctx, inbound } = input;
   const connector = (ctx.spec.inboundConnectors ?? []).find((c: InboundConnector) => c.Name === inbound?.connector);
+  const ef = connector && (connector.EFSkipIPs?.length || connector.EFSkipLastIP) ? { enhancedFiltering: { skipIps: connector.EFSkipIPs ?? [], skipLast: !!connector.EFSkipLastIP } } : {};
   if (inbound?.connectorType === 'OnPremises' && connector) {
     const byCertificate = inbound.matchedBy?.startsWith('certificate') ?? false;
     if (byCertificate && connector.CloudServicesMailEnabled) {
@@ -79,7 +84,7 @@ function classifyOnline(input: ClassifyInput): Classification {
     };
   }
   if (inbound?.connectorType === 'Partner') {
-    return { ...base(ctx), authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}` };
+    return { ...base(ctx), ...ef, authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}${'enhancedFiltering' in ef ? ' (enhanced filtering)' : ''}` };
   }
   return { ...base(ctx), authAs: 'Anonymous', directionality: 'Incoming', fromEntity: 'Internet', reason: 'no inbound connector matched: anonymous Internet mail' };
 }
@@ -111,8 +116,16 @@ function classifyServer(input: ClassifyInput): Classification {
       reason: `receive connector ${rc.Name} has AuthMechanism ExternalAuthoritative: the sender is trusted as a server of this organization`,
     };
   }
-  if (rc?.PermissionGroups?.includes('Partners') && input.secure && cert?.valid) {
-    return { ...base(ctx), authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `receive connector ${rc.Name} grants Partners and the sender's certificate validated` };
+  const secureDomains = ctx.spec.transportConfig?.TLSReceiveDomainSecureList ?? [];
+  const domainSecured = !!input.senderDomain && secureDomains.some((d) => domainMatches(d, input.senderDomain!));
+  if (rc?.PermissionGroups?.includes('Partners') && input.secure && cert?.valid && domainSecured) {
+    return {
+      ...base(ctx),
+      authAs: 'Partner',
+      directionality: 'Incoming',
+      fromEntity: 'Internet',
+      reason: `receive connector ${rc.Name} grants Partners; ${input.senderDomain} is in TLSReceiveDomainSecureList and the sender's certificate validated`,
+    };
   }
   const why = granted.length
     ? `certificate ${names.join(', ') || (cert ? 'not trusted' : 'not presented')} is not granted AcceptCloudServicesMail (${granted.join(', ')})`

@@ -13,6 +13,8 @@ export interface OutboundRoute {
   tls: OutboundTlsPolicy;
   /** Send in plaintext even when STARTTLS is offered (send connector IgnoreSTARTTLS). */
   ignoreStartTls: boolean;
+  /** The next hop belongs to the organization (SmartHostAuthMechanism ExternalAuthoritative): organization headers stay. */
+  intraOrganization: boolean;
   cloudServicesMailEnabled: boolean;
 }
 
@@ -30,6 +32,7 @@ function fromOutboundConnector(c: OutboundConnector, acceptedDomains: string[]):
     smartHosts: c.UseMXRecord === false || (c.UseMXRecord === undefined && c.SmartHosts?.length) ? c.SmartHosts ?? [] : [],
     tls: { requirement: c.TlsSettings ?? 'Opportunistic', settingName: 'TlsSettings', tlsDomain: c.TlsDomain },
     ignoreStartTls: false,
+    intraOrganization: false,
     cloudServicesMailEnabled: !!c.CloudServicesMailEnabled,
   };
 }
@@ -48,6 +51,7 @@ function fromSendConnector(c: SendConnector): OutboundRoute {
       tlsDomain: c.TlsDomain,
     },
     ignoreStartTls: !!c.IgnoreSTARTTLS && !required,
+    intraOrganization: c.SmartHostAuthMechanism === 'ExternalAuthoritative',
     cloudServicesMailEnabled: !!c.CloudServicesMailEnabled,
   };
 }
@@ -59,6 +63,7 @@ export const DEFAULT_ROUTE: OutboundRoute = {
   smartHosts: [],
   tls: { requirement: 'Opportunistic', settingName: 'TlsSettings' },
   ignoreStartTls: false,
+  intraOrganization: false,
   cloudServicesMailEnabled: false,
 };
 

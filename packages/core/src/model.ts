@@ -51,6 +51,10 @@ export interface InboundConnector {
   CloudServicesMailEnabled?: boolean;
   /** OnPremises connector matched by IP: treat its mail as internal anyway. */
   TreatMessagesAsInternal?: boolean;
+  /** Enhanced filtering: IPs of the service in front of Exchange Online to look past in Received headers. */
+  EFSkipIPs?: string[];
+  /** Enhanced filtering: look past the last hop (the service in front). */
+  EFSkipLastIP?: boolean;
 }
 
 /** Exchange Online outbound connector (New-OutboundConnector). */
@@ -98,6 +102,8 @@ export interface SendConnector {
   SmartHosts?: string[];
   RequireTLS?: boolean;
   IgnoreSTARTTLS?: boolean;
+  /** ExternalAuthoritative: the next hop is part of the organization (e.g. Edge to Mailbox), organization headers travel as they are. */
+  SmartHostAuthMechanism?: 'None' | 'BasicAuth' | 'BasicAuthRequireTLS' | 'ExchangeServer' | 'ExternalAuthoritative';
   TlsAuthLevel?: TlsSettings | null;
   TlsDomain?: string;
   TlsCertificateName?: string;
@@ -134,6 +140,14 @@ export interface TransportRule {
   SetHeaderValue?: string;
   RouteMessageOutboundConnector?: string;
   StopRuleProcessing?: boolean;
+}
+
+/** New-AddressRewriteEntry: `*.contoso.example` → `contoso.example`, or one address to another. */
+export interface AddressRewriteEntry {
+  Name?: string;
+  InternalAddress: string;
+  ExternalAddress: string;
+  OutboundOnly?: boolean;
 }
 
 /** Set-HostedConnectionFilterPolicy (Exchange Online). */
@@ -175,6 +189,10 @@ export interface NodeSpec {
   remoteMailboxes?: Record<string, string>;
   /** Extra addresses of local mailboxes, proxy address → mailbox. */
   proxyAddresses?: Record<string, string>;
+  /** Set-TransportConfig: domains whose mail is domain-secured (mutual TLS) and so may be Partner. */
+  transportConfig?: { TLSReceiveDomainSecureList?: string[] };
+  /** Edge Transport address rewriting (New-AddressRewriteEntry), applied to mail leaving the organization. */
+  addressRewriteEntries?: AddressRewriteEntry[];
   /** A device in the path that removes header fields (glob patterns, e.g. `X-MS-Exchange-*`) from what it relays. */
   stripHeaders?: string[];
 }

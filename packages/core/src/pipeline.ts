@@ -6,6 +6,7 @@ import type { OutboundRoute } from './connectors';
 import { applyEdits, headerPattern, removalsMatching, type HeaderEdit } from './edits';
 import { CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
 import { headerEnd, headerValues, parseHeaders } from './headers';
+import { ipListed } from './ip';
 import { domainOf } from './names';
 import { evaluateRules, type RulesOutcome } from './rules';
 import type { NodeContext } from './routing';
@@ -34,6 +35,44 @@ export interface MessageOutcome {
   antispam?: AntispamVerdict;
   scl?: number;
   action: { kind: 'accept' } | { kind: 'delete'; rule: string } | { kind: 'reject'; rule: string; reply: SmtpReply };
+}
+
+/**
+ * Enhanced filtering for connectors: the connecting IP is the service in front of Exchange Online,
+ * so the original client is read from the Received headers, newest first, past the skipped hops.
+ */
+export function originalClientIp(raw: Buffer, skip: { skipIps: string[]; skipLast: boolean }): string | undefined {
+  const ips = headerValues(raw, 'Received')
+    .map((v) => /^from \S+ \((?:[^)[]*\[)?(\d{1,3}(?:\.\d{1,3}){3})\]?\)/.exec(v)?.[1])
+    .filter((ip): ip is string => !!ip);
+  // ips[0] is this node's own Received header: the hop that connected to us.
+  let candidates = ips;
+  if (skip.skipLast) candidates = candidates.slice(1);
+  return candidates.find((ip) => !ipListed(ip, skip.skipIps));
+}
+
+/** Edge address rewriting for mail leaving the organization: envelope sender and From. */
+export function addressRewrite(ctx: NodeContext, from: string, raw: Buffer): { from: string; edits: HeaderEdit[] } {
+  const rewrite = (address: string): string | undefined => {
+    const lower = address.toLowerCase();
+    for (const e of ctx.spec.addressRewriteEntries ?? []) {
+      const inner = e.InternalAddress.toLowerCase();
+      if (inner === lower) return e.ExternalAddress;
+      if (inner.startsWith('*.') && lower.endsWith(inner.slice(1))) return `${lower.slice(0, lower.indexOf('@'))}@${e.ExternalAddress}`;
+      if (!inner.includes('@') && domainOf(lower) === inner) return `${lower.slice(0, lower.indexOf('@'))}@${e.ExternalAddress}`;
+    }
+    return undefined;
+  };
+  const newFrom = rewrite(from);
+  const edits: HeaderEdit[] = [];
+  const header = headerValues(raw, 'From')[0];
+  const addr = header ? /<([^>]+)>/.exec(header)?.[1] ?? header.trim() : undefined;
+  const newHeaderAddr = addr ? rewrite(addr) : undefined;
+  if (header && addr && newHeaderAddr) {
+    const reason = `address rewriting on ${ctx.spec.hostname}: ${addr} → ${newHeaderAddr}`;
+    edits.push({ op: 'remove', name: 'From', reason }, { op: 'prepend', name: 'From', value: header.replace(addr, newHeaderAddr), reason });
+  }
+  return { from: newFrom ?? from, edits };
 }
 
 /** A stable GUID-shaped tenant id when the topology gives none. */
@@ -93,7 +132,8 @@ export function processMessage(input: MessageInput): MessageOutcome {
   const accepted = ctx.acceptedDomains;
   const recipientDomains = input.recipients.map(domainOf);
   const rules = evaluateRules(ctx.spec.transportRules, {
-    fromScope: authAs === 'Internal' ? 'InOrganization' : 'NotInOrganization',
+    // InOrganization: an authenticated sender whose address is in one of the organization's accepted domains.
+    fromScope: authAs === 'Internal' && accepted.includes(domainOf(input.from)) ? 'InOrganization' : 'NotInOrganization',
     senderDomain: domainOf(input.from),
     recipientDomains,
     clientIp: input.clientIp,
@@ -102,10 +142,11 @@ export function processMessage(input: MessageInput): MessageOutcome {
 
   const online = ctx.preset.connectorModel === 'online';
   const outbound = recipientDomains.some((d) => !accepted.includes(d));
+  const cip = c.enhancedFiltering ? originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp : input.clientIp;
   const antispam = online
     ? antispamVerdict({
         authAs,
-        clientIp: input.clientIp,
+        clientIp: cip,
         helo: input.helo,
         sender: input.from,
         outbound,
@@ -139,7 +180,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     stamps.push(...replace(H.tenantArrival, input.now.toISOString(), tenantWhy, has(H.tenantArrival)));
     stamps.push(...replace(H.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(H.tenantNetworkMessageId)));
     stamps.push(...replace(H.originatorOrg, accepted[0] ?? org, tenantWhy, has(H.originatorOrg)));
-    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, input.clientIp, input.helo), `anti-spam: ${antispam!.reason}`, has(H.antispam)));
+    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, cip, input.helo), `anti-spam: ${antispam!.reason}${cip !== input.clientIp ? ` (enhanced filtering: original client ${cip})` : ''}`, has(H.antispam)));
   }
   for (const set of rules.setHeaders) stamps.push(...replace(set.name, set.value, `mail flow rule ${set.rule}`, has(set.name)));
   raw = applyEdits(raw, stamps);
@@ -159,7 +200,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
  * connector has CloudServicesMailEnabled, and never leave the organization otherwise.
  */
 export function outboundEdits(ctx: NodeContext, route: OutboundRoute, raw: Buffer): HeaderEdit[] {
-  if (!ctx.preset.exchange) return [];
+  if (!ctx.preset.exchange || route.intraOrganization) return [];
   if (!route.cloudServicesMailEnabled) {
     return removalsMatching(raw, isOrgHeader, `organization headers do not leave the organization (${route.connector} has no CloudServicesMailEnabled)`);
   }

@@ -47,11 +47,26 @@ function lookup(map: Record<string, string> | undefined, address: string): strin
  * in an accepted domain without a local mailbox follows a connector for that domain (the shared
  * namespace of a hybrid); outside the accepted domains only sessions allowed to relay may send.
  */
-export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed: boolean, relayReason: string): RecipientDecision {
+/** Where the message came from, as far as routing cares: centralized mail transport depends on it. */
+export type MessageOrigin = 'submission' | 'onpremises' | 'external';
+
+/** The OnPremises outbound connector with RouteAllMessagesViaOnPremises, if the tenant has one. */
+function centralizedConnector(ctx: NodeContext): OutboundRoute | undefined {
+  const c = (ctx.spec.outboundConnectors ?? []).find((x) => x.RouteAllMessagesViaOnPremises && x.Enabled !== false);
+  return c ? ctx.routes.find((r) => r.connector === c.Name) : undefined;
+}
+
+export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed: boolean, relayReason: string, origin: MessageOrigin = 'external'): RecipientDecision {
   const address = recipient.toLowerCase();
-  if (ctx.mailboxes.has(address)) return { kind: 'local', mailbox: address, reason: `${address} is a mailbox on ${ctx.spec.hostname}` };
-  const proxy = lookup(ctx.spec.proxyAddresses, address);
-  if (proxy && ctx.mailboxes.has(proxy)) return { kind: 'local', mailbox: proxy, reason: `${address} is a proxy address of mailbox ${proxy} on ${ctx.spec.hostname}` };
+  const cmt = origin !== 'onpremises' ? centralizedConnector(ctx) : undefined;
+  const local = ctx.mailboxes.has(address) ? address : lookup(ctx.spec.proxyAddresses, address);
+  if (local && ctx.mailboxes.has(local)) {
+    // Centralized mail transport: Internet mail for cloud mailboxes visits on premises first [doc].
+    if (cmt && origin === 'external') {
+      return { kind: 'relay', route: cmt, reason: `RouteAllMessagesViaOnPremises on ${cmt.connector}: Internet mail for ${address} goes through on premises first` };
+    }
+    return { kind: 'local', mailbox: local, reason: local === address ? `${address} is a mailbox on ${ctx.spec.hostname}` : `${address} is a proxy address of mailbox ${local} on ${ctx.spec.hostname}` };
+  }
   const remote = lookup(ctx.spec.remoteMailboxes, address);
   if (remote) {
     const route = selectOutboundRoute(ctx.routes, domainOf(remote), ctx.preset);
@@ -74,6 +89,9 @@ export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed
   }
   if (!relayAllowed) {
     return { kind: 'refuse', reply: REPLIES[ctx.preset.relayDenied], reason: `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relayReason})` };
+  }
+  if (cmt && origin === 'submission') {
+    return { kind: 'relay', route: cmt, reason: `RouteAllMessagesViaOnPremises on ${cmt.connector}: mail to the Internet leaves through on premises` };
   }
   if (!route) {
     return { kind: 'unroutable', reply: REPLIES.noRoute, reason: `no send connector on ${ctx.spec.hostname} has an address space covering ${domain}` };

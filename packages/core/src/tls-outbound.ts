@@ -36,7 +36,8 @@ export interface OutboundTlsInput {
 }
 
 function describeSetting(policy: OutboundTlsPolicy): string {
-  return `${policy.settingName} ${policy.requirement}`;
+  if (policy.requirement !== 'Opportunistic') return `${policy.settingName} ${policy.requirement}`;
+  return policy.settingName === 'TlsSettings' ? 'TlsSettings $null (opportunistic)' : 'RequireTLS $false (opportunistic)';
 }
 
 function namesOf(leaf: CertificateInfo): string {

@@ -149,6 +149,39 @@ export interface FinalFailureEvent extends Base {
   /** For rejected: the node whose reply refused the message. */
   by?: string;
   nextAttempt?: string;
+  /** For rejected/bounced: the Message-ID of the DSN sent back to the envelope sender, or why none was sent. */
+  dsn?: string;
+  noDsn?: string;
+}
+
+/** A node sent a delivery status notification (RFC 3464) back to the envelope sender. */
+export interface DsnEvent extends Base {
+  type: 'dsn';
+  /** The message the DSN reports on. */
+  messageId: string;
+  dsnMessageId: string;
+  /** The envelope sender it goes to (the DSN's only recipient); its own MAIL FROM is <>. */
+  to: string;
+  recipients: string[];
+  reply: string;
+}
+
+/** The lab broke something on purpose (scenario step), or a fault it set up acted on a connection. */
+export interface FaultEvent extends Base {
+  type: 'fault';
+  fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'stripStartTls' | 'slow' | 'heal';
+  /** What was done, in words: "stripped STARTTLS from the EHLO reply of mx.b.example to 127.0.0.150". */
+  detail: string;
+  /** Set when the fault acted on one SMTP session rather than being configured. */
+  sessionId?: string;
+}
+
+/** A node came up on a spool that held messages and took them back into its queue. */
+export interface RestoredEvent extends Base {
+  type: 'restored';
+  messageId: string;
+  recipients: string[];
+  spoolFile: string;
 }
 
 export type TraceEvent =
@@ -160,7 +193,10 @@ export type TraceEvent =
   | DeliveredEvent
   | FinalFailureEvent
   | RetargetedEvent
-  | DeletedEvent;
+  | DeletedEvent
+  | DsnEvent
+  | FaultEvent
+  | RestoredEvent;
 
 /** Where nodes write events: in memory for embedded labs, a JSON-lines stream across processes. */
 export interface TraceSink {

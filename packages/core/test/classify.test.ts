@@ -150,7 +150,7 @@ describe('classifySession on Exchange Server', () => {
     ${'another capability for the EOP name is not AcceptCloudServicesMail'}           | ${OTHER_CAPABILITY_ONLY}  | ${EOP_CERT}                                                                           | ${'Anonymous'} | ${false} | ${false} | ${/receive connector Oorg only grants AnonymousUsers, ExchangeServers/}
     ${'EOP certificate on a connector without TlsDomainCapabilities'}                 | ${PLAIN_FRONTEND}         | ${EOP_CERT}                                                                           | ${'Anonymous'} | ${false} | ${false} | ${/receive connector Plain Frontend grants AnonymousUsers, ExchangeServers/}
     ${'AuthMechanism ExternalAuthoritative (externally secured)'}                     | ${FILTER_RELAY}           | ${undefined}                                                                          | ${'Internal'}  | ${false} | ${true}  | ${/From filter has AuthMechanism ExternalAuthoritative/}
-    ${'Partners permission group, validated certificate'}                             | ${PARTNERS}               | ${chain('mail.fabrikam.example', ['mail.fabrikam.example'])}                          | ${'Partner'}   | ${false} | ${false} | ${/Partners TLS grants Partners and the sender's certificate validated/}
+    ${'Partners permission group, validated certificate, domain not secured'}         | ${PARTNERS}               | ${chain('mail.fabrikam.example', ['mail.fabrikam.example'])}                          | ${'Anonymous'} | ${false} | ${false} | ${/receive connector Partners TLS grants Partners/}
     ${'Partners permission group, invalid certificate'}                               | ${PARTNERS}               | ${chain('mail.fabrikam.example', ['mail.fabrikam.example'], false)}                   | ${'Anonymous'} | ${false} | ${false} | ${/receive connector Partners TLS grants Partners/}
     ${'no receive connector'}                                                         | ${undefined}              | ${undefined}                                                                          | ${'Anonymous'} | ${false} | ${false} | ${/receive connector \(none\) grants nothing/}
   `('$case → $authAs', ({ rc, cert, authAs, acceptCrossPremises, keepOrganizationHeaders, reason }) => {
@@ -201,4 +201,13 @@ describe('classifySubmission: a user of the node sends', () => {
     });
     expect(c.reason).toBe(`submitted by a user of ${ctx.spec.hostname}`);
   });
+});
+
+test('Partners with a validated certificate is Partner only for a domain in TLSReceiveDomainSecureList (domain security)', () => {
+  const ctx = nodeContext('onprem', { role: 'exchange-server', hostname: 'mail.contoso.example', address: '127.0.0.10', organization: 'contoso', transportConfig: { TLSReceiveDomainSecureList: ['fabrikam.example'] } }, { contoso: { domains: ['contoso.example'] } });
+  const cert = chain('mail.fabrikam.example', ['mail.fabrikam.example']);
+  const secured = classifySession({ ctx, receiveConnector: PARTNERS, clientCertificate: cert, secure: true, senderDomain: 'fabrikam.example' });
+  expect(secured.authAs).toBe('Partner');
+  expect(secured.reason).toMatch(/fabrikam\.example is in TLSReceiveDomainSecureList/);
+  expect(classifySession({ ctx, receiveConnector: PARTNERS, clientCertificate: cert, secure: true, senderDomain: 'tailspin.example' }).authAs).toBe('Anonymous');
 });

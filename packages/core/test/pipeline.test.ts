@@ -415,12 +415,14 @@ describe('mail flow rules in the pipeline', () => {
     expect(edit(out.edits, 'prepend', H.scl)[0].reason).toBe('mail flow rule junk');
   });
 
-  test('FromScope follows the effective (promoted) AuthAs', () => {
+  test('FromScope InOrganization needs the effective (promoted) AuthAs Internal and a sender in an accepted domain', () => {
     const ctx = withRules(EOP, [{ Name: 'outside', FromScope: 'NotInOrganization', SetHeaderName: 'X-Outside', SetHeaderValue: 'yes' }]);
-    const promotedAnonymous = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Anonymous', '']));
-    const promotedInternal = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']));
+    const promotedAnonymous = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Anonymous', '']), { from: 'alice@contoso.example' });
+    const promotedInternal = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), { from: 'alice@contoso.example' });
+    const internalForeignSender = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), { from: 'mallory@woodgrove.example' });
     expect(promotedAnonymous.rules.fired.map((f) => f.rule)).toEqual(['outside']);
     expect(promotedInternal.rules.fired).toEqual([]);
+    expect(internalForeignSender.rules.fired.map((f) => f.rule)).toEqual(['outside']);
   });
 });
 

@@ -153,7 +153,36 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
     count(checkHeader(h, delivered, fail));
   }
   for (const u of e.unchanged ?? []) count(snapshot ? checkUnchanged(u, snapshot, fail) : 0);
+  // A runner that did not follow the DSN (fate.ndr unset) checks it with accounting's checkNdr.
+  if (e.ndr && (fate.ndr || !fate.dsn)) count(ndrChecks(e, fate, failures, subject));
   return { subject, passed: passed - failures.length, failures };
+}
+
+/** The DSN came back: from the null sender, where expected, a multipart/report naming the code. */
+export function ndrChecks(e: Expectation, fate: Fate, failures: Failure[], subject: string): number {
+  const want = e.ndr!;
+  const ndr = fate.ndr;
+  const fail = (field: string, expected: unknown, actual: unknown) => failures.push({ subject, field, expected, actual, story: [...describeFate(fate), ...(ndr ? [`NDR ${ndr.messageId}:`, ...ndr.story] : [])] });
+  if (!ndr) {
+    fail('ndr', 'a DSN back to the envelope sender', fate.noDsn ?? `no DSN was sent (final state ${fate.state})`);
+    return 1;
+  }
+  let checks = 2;
+  if (ndr.sender !== '') fail('ndr.sender', '<> (the null sender)', ndr.sender ?? '(never submitted)');
+  const state = want.state ?? 'delivered';
+  if (ndr.state !== state) fail('ndr.state', state, ndr.state);
+  if (want.mailbox !== undefined) {
+    checks++;
+    if (ndr.mailbox !== want.mailbox.toLowerCase()) fail('ndr.mailbox', want.mailbox.toLowerCase(), ndr.mailbox);
+  }
+  if (want.code !== undefined) {
+    checks++;
+    const code = want.code;
+    if (!ndr.multipartReport || !ndr.diagnosticCodes.some((c) => c.startsWith(code)) || !ndr.humanReplies.some((c) => c.startsWith(code))) {
+      fail('ndr.code', `a multipart/report DSN reporting ${code} (Diagnostic-Code and the human part)`, ndr.diagnosticCodes.join(' | ') || (ndr.state === 'delivered' ? 'no Diagnostic-Code' : `the DSN was ${ndr.state}`));
+    }
+  }
+  return checks;
 }
 
 export function formatFailure(f: Failure): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   MemoryTrace,
@@ -8,7 +11,7 @@ import {
   type TraceSink,
 } from '@relaylab/core';
 import { Pki, trustStoreFor, type LabCertificates } from '@relaylab/pki';
-import { MailNode, type Submission } from '@relaylab/mta';
+import { MailNode, StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 
 export interface LabOptions {
   /** Certificate cache, `certs/` by default. */
@@ -21,6 +24,13 @@ export interface LabOptions {
   pki?: Pki;
   /** Messages one outbound connection carries before it is replaced (default 100, as nodemailer's pool). */
   maxMessagesPerConnection?: number;
+  /**
+   * Where each node keeps its spool (`<dir>/<node>/`): a node started on a spool that holds
+   * messages delivers them. Default: a temporary folder for this lab, removed at stop.
+   */
+  spoolDir?: string;
+  /** The listeners' real-time limits (idle clients, shutdown grace). */
+  timeouts?: ListenerTimeouts;
 }
 
 export const DEFAULT_PORT = 2525;
@@ -32,6 +42,10 @@ export class Lab {
   readonly trace: MemoryTrace;
   /** Several Exchange Online tenants share EOP's addresses, so one address may hold several nodes. */
   private readonly byAddress = new Map<string, MailNode[]>();
+  /** `from→to` pairs routed through a man in the middle: the proxy's port and the node behind it. */
+  private readonly detours = new Map<string, { port: number; to: string; proxy: StripStartTlsProxy }>();
+  /** A spool folder this lab made itself, and so removes at stop. */
+  private ownSpool?: string;
 
   private constructor(readonly topology: Topology, readonly certificates: LabCertificates, clock: VirtualClock, trace: MemoryTrace) {
     this.clock = clock;
@@ -44,11 +58,14 @@ export class Lab {
     const certificates = await pki.forTopology(topology);
     const lab = new Lab(topology, certificates, clock, (options.trace as MemoryTrace) ?? new MemoryTrace());
     const resolver = new StaticResolver(topology.dns, topology.nodes);
-    const directory = {
-      portOf: (ip: string, host?: string) => lab.nodeFor(ip, host)?.port ?? DEFAULT_PORT,
-      nodeAt: (ip: string, port: number) => lab.nodeAt(ip, port),
-    };
+    let spoolDir = options.spoolDir;
+    if (spoolDir === undefined) spoolDir = lab.ownSpool = mkdtempSync(join(tmpdir(), 'relaylab-spool-'));
     for (const [name, spec] of Object.entries(topology.nodes)) {
+      // Each node asks for ports through its own directory, so a detour can apply to one sender only.
+      const directory = {
+        portOf: (ip: string, host?: string) => lab.portFor(name, ip, host),
+        nodeAt: (ip: string, port: number) => lab.nodeAt(ip, port),
+      };
       const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
       const node = new MailNode({
         ctx: nodeContext(name, spec, topology.organizations),
@@ -60,6 +77,8 @@ export class Lab {
         logger: options.logger,
         port: options.ports === 'topology' ? spec.port ?? DEFAULT_PORT : 0,
         maxMessagesPerConnection: options.maxMessagesPerConnection,
+        spoolDir: join(spoolDir, name),
+        timeouts: options.timeouts,
       });
       lab.nodes.set(name, node);
       lab.byAddress.set(spec.address, [...(lab.byAddress.get(spec.address) ?? []), node]);
@@ -90,7 +109,75 @@ export class Lab {
   nodeAt(ip: string, port?: number): string | undefined {
     const nodes = this.byAddress.get(ip) ?? [];
     const node = port === undefined || port === 0 ? nodes[0] : nodes.find((n) => n.port === port);
+    if (!node && port) return [...this.detours.values()].find((d) => d.port === port && this.topology.nodes[d.to].address === ip)?.to;
     return node?.name;
+  }
+
+  private portFor(from: string, ip: string, host?: string): number {
+    const target = this.nodeFor(ip, host);
+    if (!target) return DEFAULT_PORT;
+    return this.detours.get(`${from}→${target.name}`)?.port ?? target.port;
+  }
+
+  /** Record what the lab broke, so the trace tells the whole story. */
+  private fault(node: string, fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'stripStartTls' | 'slow' | 'heal', detail: string): void {
+    this.trace.emit({ type: 'fault', at: this.clock.now().toISOString(), node, fault, detail });
+  }
+
+  async down(name: string): Promise<void> {
+    await this.node(name).takeDown();
+    this.fault(name, 'down', `${name} is down: its listener on ${this.topology.nodes[name].address}:${this.node(name).port} is closed and it delivers nothing`);
+  }
+
+  async up(name: string): Promise<void> {
+    await this.node(name).bringUp();
+    this.fault(name, 'up', `${name} is back on ${this.topology.nodes[name].address}:${this.node(name).port} with what it held`);
+  }
+
+  heal(name: string): void {
+    this.node(name).faults.heal();
+    this.fault(name, 'heal', `every fault of ${name} switched off`);
+  }
+
+  failCommand(name: string, command: FaultCommand, reply: string, times?: number): void {
+    this.node(name).faults.fail(command, reply, times);
+    this.fault(name, 'fail', `${name} answers ${command} with ${reply}${times ? ` (${times} times)` : ''}`);
+  }
+
+  dropDuringData(name: string, times?: number): void {
+    this.node(name).faults.dropDuringData(times);
+    this.fault(name, 'dropDuringData', `${name} cuts connections in the middle of DATA${times ? ` (${times} times)` : ''}`);
+  }
+
+  tlsHandshakeFails(name: string, times?: number): void {
+    this.node(name).faults.tlsHandshakeFails(times);
+    this.fault(name, 'tlsHandshakeFails', `${name} breaks the TLS handshake after STARTTLS${times ? ` (${times} times)` : ''}`);
+  }
+
+  slow(name: string, delayMs: number): void {
+    this.node(name).faults.slow(delayMs);
+    this.fault(name, 'slow', `${name} answers every command ${delayMs} ms late`);
+  }
+
+  /**
+   * A man in the middle between two nodes: `from` now reaches `to` through a proxy on `to`'s
+   * address that removes STARTTLS from the EHLO reply. The proxy connects onward from `from`'s
+   * address, so address-based rules at `to` see what they saw before.
+   */
+  async stripStartTls(from: string, to: string): Promise<void> {
+    const key = `${from}→${to}`;
+    if (this.detours.has(key)) return;
+    const target = this.node(to);
+    const toSpec = this.topology.nodes[to];
+    const proxy = new StripStartTlsProxy({
+      listenAddress: toSpec.address,
+      target: { ip: toSpec.address, port: target.port },
+      localAddress: this.topology.nodes[from].address,
+      onStrip: (client) => this.fault(to, 'stripStartTls', `a man in the middle removed STARTTLS from the EHLO reply of ${toSpec.hostname} to ${client.ip} (${from})`),
+    });
+    const port = await proxy.listen();
+    this.detours.set(key, { port, to, proxy });
+    this.fault(to, 'stripStartTls', `${from} now reaches ${to} through a man in the middle on ${toSpec.address}:${port} that strips STARTTLS`);
   }
 
   submit(nodeName: string, message: Submission): string {
@@ -120,6 +207,8 @@ export class Lab {
   }
 
   async stop(): Promise<void> {
+    await Promise.all([...this.detours.values()].map((d) => d.proxy.close()));
     await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
+    if (this.ownSpool) rmSync(this.ownSpool, { recursive: true, force: true });
   }
 }

@@ -4,9 +4,9 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Topology } from '@relaylab/core';
-import type { MessageSpec, Scenario } from './scenario-model';
+import type { MessageSpec, Scenario, Step } from './scenario-model';
 import { didYouMean, validateScenario, validateTopology } from './validate';
-import type { MessageDocument, Report, ScenarioDocument } from './validate';
+import type { MessageDocument, Report, ScenarioDocument, StepDocument } from './validate';
 import { formatFieldPath, parseYaml, pointerToPath, positionOf } from './yaml-positions';
 import type { FieldPath, ParsedYaml } from './yaml-positions';
 
@@ -82,6 +82,7 @@ export function loadScenarioFile(file: string): Scenario {
     ...(topologyFile !== undefined && { topologyFile }),
     messages: document.messages.map(toMessageSpec),
     ...(document.advance !== undefined && { advanceMs: parseDuration(document.advance)! }),
+    ...(document.steps !== undefined && { steps: document.steps.map(toStep) }),
     expect: document.expect,
   };
 }
@@ -146,20 +147,58 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
+/** `- advance: 3h` → `{ kind: 'advance', ms, text }`; the schema has made sure of the shape. */
+function toStep(step: StepDocument): Step {
+  if (step === 'settle') return { kind: 'settle' };
+  const [kind, value] = Object.entries(step)[0] as [string, unknown];
+  switch (kind) {
+    case 'settle':
+      return { kind: 'settle' };
+    case 'send':
+      return { kind: 'send', message: value as string };
+    case 'advance':
+      return { kind: 'advance', ms: parseDuration(value as string)!, text: value as string };
+    case 'down':
+    case 'up':
+    case 'heal':
+      return { kind, node: value as string };
+    default:
+      return { kind, ...(value as object) } as Step;
+  }
+}
+
 function toMessageSpec(message: MessageDocument): MessageSpec {
   return { ...message, to: typeof message.to === 'string' ? [message.to] : message.to };
 }
 
-function checkTopologyFile(file: string): { topology?: Topology; issues: FileIssue[] } {
+function checkTopologyFile(file: string, seen: string[] = []): { topology?: Topology; issues: FileIssue[] } {
   const source = readYamlFile(file);
   const issues = [...source.issues];
   if (!source.parsed) return { issues };
   const report = reporter(file, source.parsed, issues);
-  if (reportSchemaErrors(schemas().topology, source.parsed, report)) {
-    validateTopology(source.parsed.value as Topology, report);
+  const written = source.parsed.value as { extends?: unknown } | null;
+  let value: unknown = source.parsed.value;
+  if (written && typeof written === 'object' && typeof written.extends === 'string') {
+    // `extends: base.yaml` + the rest as a merge patch: one file per topology without copying the base.
+    const baseFile = path.isAbsolute(written.extends) ? written.extends : path.join(path.dirname(file), written.extends);
+    if (seen.includes(baseFile) || baseFile === file) {
+      report(['extends'], `topology files extend each other in a loop: ${[...seen, file, baseFile].join(' → ')}`);
+      return { issues: sortIssues(issues) };
+    }
+    if (!isFile(baseFile)) {
+      report(['extends'], `topology file not found: ${baseFile}`);
+      return { issues: sortIssues(issues) };
+    }
+    const base = checkTopologyFile(baseFile, [...seen, file]);
+    if (!base.topology) return { issues: sortIssues([...issues, ...base.issues]) };
+    const { extends: _ignored, ...patch } = written as Record<string, unknown>;
+    value = mergePatch(base.topology, patch);
+  }
+  if (reportSchemaErrors(schemas().topology, { ...source.parsed, value }, report)) {
+    validateTopology(value as Topology, report);
   }
   if (issues.length > 0) return { issues: sortIssues(issues) };
-  return { topology: source.parsed.value as Topology, issues };
+  return { topology: value as Topology, issues };
 }
 
 function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] } {
@@ -169,7 +208,14 @@ function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] 
   } catch (error) {
     return { issues: [{ file, line: 1, column: 1, field: '(file)', message: `cannot read file: ${(error as Error).message}` }] };
   }
-  const parsed = parseYaml(text);
+  let parsed: ParsedYaml;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    // The yaml library throws from toJS on what its parser let through (an alias to no anchor,
+    // too many aliases): still the file's fault, so still a file error, not a crash.
+    return { issues: [{ file, line: 1, column: 1, field: '(yaml)', message: (error as Error).message }] };
+  }
   if (parsed.syntaxErrors.length > 0) {
     return { issues: parsed.syntaxErrors.map((e) => ({ file, line: e.line, column: e.column, field: '(yaml)', message: e.message })) };
   }
@@ -269,6 +315,8 @@ function describeSchemaError(error: ErrorObject, at: FieldPath): { field: FieldP
       return { field: at, message: `expected a non-empty string; ${found}` };
     case 'minItems':
       return { field: at, message: `expected at least ${plural(Number(params.limit), 'item')}; found ${plural((error.data as unknown[]).length, 'item')}` };
+    case 'maxProperties':
+      return { field: at, message: `a step does one thing; found ${plural(Object.keys(error.data as object).length, 'field')} (${Object.keys(error.data as object).join(', ')}): write them as separate steps` };
     case 'minProperties':
       return { field: at, message: `expected at least ${plural(Number(params.limit), 'entry', 'entries')}; found none` };
     case 'minimum':

@@ -32,12 +32,33 @@ export interface Fate {
   submission?: ClassificationSummary;
   reply?: string;
   reason?: string;
+  /** For rejected/bounced: the Message-ID of the DSN sent to the envelope sender, or why none was. */
+  dsn?: string;
+  noDsn?: string;
+  /** What became of that DSN, read while the lab was up (reporters re-check expectations from this). */
+  ndr?: NdrFate;
   /** Every final event seen: more than one delivery is a duplicate. */
   deliveries: number;
   path: string[];
   hops: Hop[];
   /** Attempts that did not hand the message over, for failure context. */
   failedAttempts: AttemptEvent[];
+}
+
+/** The DSN for a failed message: its own fate and what it reported. */
+export interface NdrFate {
+  messageId: string;
+  state: Fate['state'];
+  node?: string;
+  mailbox?: string;
+  /** Its MAIL FROM: the null sender (empty) for a proper DSN. */
+  sender?: string;
+  /** The delivered copy is a multipart/report; report-type=delivery-status. */
+  multipartReport: boolean;
+  /** Each recipient's Diagnostic-Code reply, and the replies quoted in the human part. */
+  diagnosticCodes: string[];
+  humanReplies: string[];
+  story: string[];
 }
 
 type NodeAt = (ip: string, port: number) => string | undefined;
@@ -95,10 +116,9 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
           break;
         }
         const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
-        const received = mine.find(
-          (r): r is ReceivedEvent =>
-            r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && r.remote.port === e.local.port && includes(r.to, addresses),
-        );
+        const isReceipt = (r: TraceEvent): r is ReceivedEvent => r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && includes(r.to, addresses);
+        // By the connection's ports; a man in the middle makes its own connection, so then by address.
+        const received = mine.find((r): r is ReceivedEvent => isReceipt(r) && r.remote.port === e.local.port) ?? mine.find(isReceipt);
         fate.hops.push(hopOf(e, to, received));
         break;
       }
@@ -114,7 +134,7 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
       case 'rejected':
       case 'bounced':
         if (!includes(e.recipients, addresses)) break;
-        Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason });
+        Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason, dsn: e.dsn, noDsn: e.noDsn });
         break;
       case 'deferred':
         if (!includes(e.recipients, addresses) || fate.state !== 'unaccounted') break;
@@ -150,6 +170,7 @@ export function describeFate(f: Fate): string[] {
   for (const a of f.failedAttempts) {
     lines.push(`  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`);
   }
+  if (f.dsn || f.noDsn) lines.push(f.dsn ? `NDR: ${f.dsn} sent to the envelope sender` : `no NDR: ${f.noDsn}`);
   lines.push(`final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`);
   return lines;
 }

@@ -5,7 +5,8 @@ import { checkExpectation, type Failure, type HeaderSnapshot } from './assertion
 import { composeMessage, labMessageId } from './compose';
 import { Lab } from './lab';
 import { fateOf, type Fate } from './outcomes';
-import type { Scenario } from './scenario-model';
+import type { MessageSpec, Scenario, Step } from './scenario-model';
+import { accountFor, ndrFate } from './accounting';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -36,26 +37,30 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   try {
     lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
     const ids = new Map<string, string>();
-    for (const m of scenario.messages) {
-      const raw = composeMessage(m, scenario.name, lab.clock.now());
-      ids.set(m.id, lab.submit(m.via, { from: m.from, to: m.to, raw }));
+    const submit = (m: MessageSpec) => ids.set(m.id, lab!.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, lab!.clock.now()) }));
+    const steps = stepsOf(scenario);
+    const later = new Set(steps.flatMap((s) => (s.kind === 'send' ? [s.message] : [])));
+    for (const m of scenario.messages) if (!later.has(m.id)) submit(m);
+    const settleMs = options.settleTimeoutMs ?? 30_000;
+    for (const [i, step] of steps.entries()) {
+      if (!(await runStep(lab, step, settleMs, (id) => submit(scenario.messages.find((m) => m.id === id)!)))) {
+        result.error = `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
+        break;
+      }
     }
-    let settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
-    if (settled && scenario.advanceMs) {
-      lab.advance(scenario.advanceMs);
-      settled = await lab.settle(options.settleTimeoutMs ?? 30_000);
-    }
-    if (!settled) result.error = `the lab did not settle within ${(options.settleTimeoutMs ?? 30_000) / 1000}s`;
+    if (!result.error && !(await lab.settle(settleMs))) result.error = `the lab did not settle within ${settleMs / 1000}s`;
 
     const nodeAt = (ip: string, port: number) => lab!.nodeAt(ip, port);
     for (const m of scenario.messages) {
       const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
       for (const recipient of m.to) {
         const fate = fateOf(trace.events, messageId, recipient, nodeAt);
+        fate.ndr = ndrFate(fate, m.from, trace.events, nodeAt, (node, mailbox, id) => lab!.node(node).mailboxes.get(mailbox).find((s) => s.messageId === id)?.raw);
         result.fates.push({ message: m.id, recipient, fate });
         if (fate.state === 'unaccounted' || fate.deliveries > 1) result.unaccounted.push(`${m.id} → ${recipient}`);
       }
     }
+    result.failures.push(...accountFor(scenario, ids, result.fates, trace.events, nodeAt));
     for (const e of scenario.expect) {
       const spec = scenario.messages.find((m) => m.id === e.message)!;
       for (const recipient of e.recipient ? [e.recipient] : spec.to) {
@@ -90,6 +95,52 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   result.durationMs = Date.now() - started;
   result.passed = !result.error && result.failures.length === 0 && result.unaccounted.length === 0;
   return result;
+}
+
+/** `advance:` is short for one advance step. */
+function stepsOf(scenario: Scenario): Step[] {
+  if (scenario.steps) return scenario.steps;
+  return scenario.advanceMs ? [{ kind: 'advance', ms: scenario.advanceMs, text: `${scenario.advanceMs}ms` }] : [];
+}
+
+/** Carries out one step; false when the lab did not settle in time. */
+async function runStep(lab: Lab, step: Step, settleMs: number, send: (id: string) => void): Promise<boolean> {
+  switch (step.kind) {
+    case 'send':
+      send(step.message);
+      return true;
+    case 'settle':
+      return lab.settle(settleMs);
+    case 'advance':
+      // Deliveries in flight finish at the old time; what the jump makes due runs at the new one.
+      if (!(await lab.settle(settleMs))) return false;
+      lab.advance(step.ms);
+      return lab.settle(settleMs);
+    case 'down':
+      await lab.down(step.node);
+      return true;
+    case 'up':
+      await lab.up(step.node);
+      return true;
+    case 'heal':
+      lab.heal(step.node);
+      return true;
+    case 'fail':
+      lab.failCommand(step.node, step.command, step.reply, step.times);
+      return true;
+    case 'dropDuringData':
+      lab.dropDuringData(step.node, step.times);
+      return true;
+    case 'tlsHandshakeFails':
+      lab.tlsHandshakeFails(step.node, step.times);
+      return true;
+    case 'stripStartTls':
+      await lab.stripStartTls(step.from, step.to);
+      return true;
+    case 'slow':
+      lab.slow(step.node, step.delayMs);
+      return true;
+  }
 }
 
 /** Scenarios own their labs, so they share no node state and run side by side. */

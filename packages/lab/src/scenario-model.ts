@@ -13,9 +13,52 @@ export interface Scenario {
   /**
    * Once the lab has settled, move the lab clock this far (ms) and let every queue retry what is
    * then due: a deferred message past its role's expiry bounces with Exchange's NDR code.
+   * Sugar for `steps: [{ advance }]`; kept for runners that know no steps.
    */
   advanceMs?: number;
+  /**
+   * What happens, in order, after the messages no `send` step names were submitted. The runner
+   * settles the lab once more after the last step.
+   */
+  steps?: Step[];
   expect: Expectation[];
+}
+
+export type FaultCommandName = 'EHLO' | 'STARTTLS' | 'MAIL' | 'RCPT' | 'DATA';
+
+/** One scenario step. Faults are data: the lab carries them out on the wire. */
+export type Step =
+  /** Submit this message now (it is then not submitted up front). */
+  | { kind: 'send'; message: string }
+  /** Settle, move the lab clock, let every queue retry what is due, settle again. */
+  | { kind: 'advance'; ms: number; text: string }
+  /** Wait until no node is delivering and nothing is due. */
+  | { kind: 'settle' }
+  /** The node's listener closes (connection refused) and it delivers nothing; its queue and spool stay. */
+  | { kind: 'down'; node: string }
+  /** Back on the same address and port. */
+  | { kind: 'up'; node: string }
+  /** Every fault of the node switched off. */
+  | { kind: 'heal'; node: string }
+  /** The node answers the command with this reply (the next `times` times, default always). */
+  | { kind: 'fail'; node: string; command: FaultCommandName; reply: string; times?: number }
+  /** The node cuts the connection once the message data starts to arrive. */
+  | { kind: 'dropDuringData'; node: string; times?: number }
+  /** The node says yes to STARTTLS, then breaks the handshake. */
+  | { kind: 'tlsHandshakeFails'; node: string; times?: number }
+  /** A man in the middle between the two nodes removes STARTTLS from `to`'s EHLO reply. */
+  | { kind: 'stripStartTls'; from: string; to: string }
+  /** The node answers every command this many real milliseconds late. */
+  | { kind: 'slow'; node: string; delayMs: number };
+
+/** The DSN that must come back to the envelope sender of a message that failed. */
+export interface NdrExpectation {
+  /** Where the DSN must land (default the message's envelope sender). */
+  mailbox?: string;
+  /** The start of the reply the DSN reports (in its Diagnostic-Code and human part). */
+  code?: string;
+  /** The DSN's own fate (default delivered). */
+  state?: FinalStateName;
 }
 
 export interface MessageSpec {
@@ -94,6 +137,8 @@ export interface Expectation {
   code?: string;
   /** For rejected/deferred: the node that refused or holds the message. */
   node?: string;
+  /** For rejected/bounced: the DSN the envelope sender gets back. */
+  ndr?: NdrExpectation;
   path?: string[];
   hops?: HopExpectation[];
   headers?: HeaderExpectation[];

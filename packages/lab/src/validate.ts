@@ -3,7 +3,7 @@
  * Input has already passed the JSON schema, so its shape is trusted here.
  */
 import type { NodeSpec, RoleName, Topology } from '@relaylab/core';
-import type { Expectation } from './scenario-model';
+import type { Expectation, FaultCommandName } from './scenario-model';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -16,9 +16,25 @@ export interface ScenarioDocument {
   topology: string | Topology;
   messages: MessageDocument[];
   advance?: string;
+  steps?: StepDocument[];
   patch?: Record<string, unknown>;
   expect: Expectation[];
 }
+
+/** A step as written: `settle`, or a mapping with exactly one key (the schema sees to that). */
+export type StepDocument =
+  | 'settle'
+  | { send: string }
+  | { advance: string }
+  | { settle: null }
+  | { down: string }
+  | { up: string }
+  | { heal: string }
+  | { fail: { node: string; command: FaultCommandName; reply: string; times?: number } }
+  | { dropDuringData: { node: string; times?: number } }
+  | { tlsHandshakeFails: { node: string; times?: number } }
+  | { stripStartTls: { from: string; to: string } }
+  | { slow: { node: string; delayMs: number } };
 
 export interface MessageDocument {
   id: string;
@@ -130,6 +146,8 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
     for (const [name, value] of Object.entries(message.headers ?? {})) checkHeader(report, [...here, 'headers', name], name, value);
   });
 
+  checkSteps(scenario, messages, checkNode, report);
+
   scenario.expect.forEach((expectation, i) => {
     const here = ['expect', i];
     const message = messages.get(expectation.message);
@@ -159,6 +177,37 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
         }
       }
     });
+  });
+}
+
+/** Steps name messages and nodes; a message is sent once; advance and steps do not mix. */
+function checkSteps(scenario: ScenarioDocument, messages: Map<string, MessageDocument>, checkNode: (path: FieldPath, name: string | undefined) => void, report: Report): void {
+  if (!scenario.steps) return;
+  if (scenario.advance !== undefined) {
+    report(['advance'], 'use either advance or steps, not both: advance is short for steps: [{ advance: ... }]', true);
+  }
+  const sentAt = new Map<string, number>();
+  scenario.steps.forEach((step, i) => {
+    const here = ['steps', i];
+    if (typeof step === 'string') return;
+    const [kind, value] = Object.entries(step)[0] as [string, unknown];
+    const at = [...here, kind];
+    if (kind === 'send') {
+      const id = value as string;
+      if (!messages.has(id)) return checkReference(report, at, id, [...messages.keys()], 'message');
+      const first = sentAt.get(id);
+      if (first !== undefined) report(at, `message "${id}" is already sent by steps[${first}]; each message is sent once`);
+      else sentAt.set(id, i);
+    } else if (kind === 'down' || kind === 'up' || kind === 'heal') {
+      checkNode(at, value as string);
+    } else if (kind === 'stripStartTls') {
+      const { from, to } = value as { from: string; to: string };
+      checkNode([...at, 'from'], from);
+      checkNode([...at, 'to'], to);
+      if (from === to) report([...at, 'to'], `a man in the middle sits between two different nodes; found "${from}" on both sides`);
+    } else if (value && typeof value === 'object' && 'node' in value) {
+      checkNode([...at, 'node'], (value as { node: string }).node);
+    }
   });
 }
 

@@ -18,6 +18,15 @@ function ehloOffersStartTls(connection: SMTPConnection): boolean {
   return lines.some((l) => /^STARTTLS\b/i.test(l));
 }
 
+/**
+ * nodemailer reports a handshake that broke after STARTTLS as ETLS, or as a socket error carrying
+ * OpenSSL's words (a peer that answers the ClientHello with garbage): both are TLS failures, which
+ * the connector's TLS policy decides on, not a dead host.
+ */
+function isTlsFailure(err: Error & { code?: string }): boolean {
+  return err.code === 'ETLS' || (err.code === 'ESOCKET' && /SSL routines|ssl3_|wrong version number|TLS|handshake/i.test(err.message));
+}
+
 export interface OpenOptions {
   host: string;
   port: number;
@@ -71,7 +80,7 @@ export function openConnection(o: OpenOptions): Promise<OpenConnection> {
       if (settled) return;
       settled = true;
       connection.close();
-      reject(new ConnectError(err.message, err.code, err.response, err.code === 'ETLS'));
+      reject(new ConnectError(err.message, err.code, err.response, isTlsFailure(err)));
     };
     connection.once('error', fail);
     connection.connect((err?: Error) => {

@@ -37,7 +37,7 @@ export interface DeliveryJob {
 
 export type RecipientOutcome =
   | { recipient: string; kind: 'sent'; reply: string }
-  | { recipient: string; kind: 'rejected' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number } };
+  | { recipient: string; kind: 'rejected' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number; host?: string } };
 
 export interface DeliveryDeps {
   identity: SenderIdentity;
@@ -57,7 +57,7 @@ interface Target {
 }
 
 const all = (recipients: string[], kind: 'rejected' | 'deferred', reply: string, reason: string, by?: Target): RecipientOutcome[] =>
-  recipients.map((recipient) => ({ recipient, kind, reply, reason, by: by && { ip: by.ip, port: by.port } }));
+  recipients.map((recipient) => ({ recipient, kind, reply, reason, by: by && { ip: by.ip, port: by.port, host: by.host } }));
 
 function connectFailure(err: ConnectError): SmtpReply {
   if (err.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(err.message)) return REPLIES.connectionRefused;
@@ -192,7 +192,7 @@ export class Deliverer {
       const refusal = result.rejectedResponses[recipient] ?? (!result.ok || result.rejected.includes(recipient) ? result.response : undefined);
       if (refusal === undefined) return { recipient, kind: 'sent', reply: result.response };
       const code = parseReply(refusal)?.code ?? 451;
-      return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port } };
+      return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port, host: target.host } };
     });
     const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
     this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount, accepted);

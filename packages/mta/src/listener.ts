@@ -27,6 +27,8 @@ import {
   type TraceSink,
   type TrustStore,
 } from '@relaylab/core';
+import { installFaultGate, type NodeFaults } from './faults';
+import type { ListenerTimeouts } from './node';
 import { smtpError } from './smtp-error';
 import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
 
@@ -56,6 +58,8 @@ export interface ListenerDeps {
   trace: TraceSink;
   logger: Logger;
   maxMessageBytes: number;
+  timeouts: ListenerTimeouts;
+  faults: NodeFaults;
   listenPort(): number;
   /** The node takes over an accepted message before the 250 reply. */
   accept(session: SessionState, from: string, raw: Buffer): string;
@@ -111,6 +115,9 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     disableReverseLookup: true,
     size: deps.maxMessageBytes,
     logger: false,
+    socketTimeout: deps.timeouts.socketMs ?? 60_000,
+    closeTimeout: deps.timeouts.closeMs ?? 1000,
+    maxClients: deps.timeouts.maxClients ?? 100,
 
     onConnect(session, callback) {
       const s: SessionState = {
@@ -158,7 +165,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         return callback(refuse(s, 'MAIL FROM', s.inbound.verdict.reply, s.inbound.verdict.reason, { from: address.address }));
       }
       s.classification = ctx.preset.exchange
-        ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure })
+        ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure, senderDomain: domainOf(address.address) })
         : undefined;
       const rights = relayRights(ctx, s);
       s.relayAllowed = rights.allowed;
@@ -168,7 +175,8 @@ export function createListener(deps: ListenerDeps): SMTPServer {
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const s = state(session);
-      const decision = routeRecipient(ctx, address.address, s.relayAllowed, s.relayReason);
+      const origin = s.inbound?.connectorType === 'OnPremises' ? 'onpremises' : 'external';
+      const decision = routeRecipient(ctx, address.address, s.relayAllowed, s.relayReason, origin);
       if (decision.kind === 'refuse') {
         return callback(refuse(s, 'RCPT TO', decision.reply, decision.reason, { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address }));
       }
@@ -179,8 +187,19 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     onData(stream: SMTPServerDataStream, session, callback) {
       const s = state(session);
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let dropped = false;
+      stream.on('error', () => undefined);
+      stream.on('data', (chunk: Buffer) => {
+        if (!dropped && chunks.length === 0 && deps.faults.takeDrop()) {
+          // The connection dies with the message half sent: nothing may be accepted from it.
+          dropped = true;
+          emitFault(s.id, 'dropDuringData', `cut the connection from ${s.remote.ip} in the middle of DATA`);
+          socketOf(session.id)?.destroy();
+        }
+        chunks.push(chunk);
+      });
       stream.on('end', () => {
+        if (dropped) return callback(smtpError(REPLIES.acceptFailed));
         if (stream.sizeExceeded) {
           return callback(refuse(s, 'DATA', REPLIES.messageTooLarge, `message larger than ${deps.maxMessageBytes} bytes`));
         }
@@ -202,7 +221,30 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     },
   });
   server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
+  const emitFault = (sessionId: string, fault: 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow', detail: string) =>
+    deps.trace.emit({ type: 'fault', at: deps.clock.now().toISOString(), node: ctx.name, fault, detail, sessionId });
+  const socketOf = installFaultGate(server, deps.faults, emitFault);
+  guardHooks(server, deps.logger);
   return server;
 }
 
 export { summarizeTls };
+
+/**
+ * A bug in a hook must cost one transaction, not the node: whatever a hook throws is logged and
+ * answered with a temporary failure, so the client may retry and other sessions go on.
+ */
+function guardHooks(server: SMTPServer, logger: Logger): void {
+  const hooks = server as unknown as Record<'onConnect' | 'onMailFrom' | 'onRcptTo' | 'onData', (...args: unknown[]) => void>;
+  for (const name of ['onConnect', 'onMailFrom', 'onRcptTo', 'onData'] as const) {
+    const hook = hooks[name].bind(server);
+    hooks[name] = (...args: unknown[]) => {
+      try {
+        hook(...args);
+      } catch (err) {
+        logger.error({ err, hook: name }, 'a listener hook failed');
+        (args[args.length - 1] as (err: Error) => void)(smtpError(REPLIES.acceptFailed));
+      }
+    };
+  }
+}

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import {
+  addressRewrite,
   applyEdits,
   classifySubmission,
   domainOf,
@@ -32,10 +33,13 @@ import {
   type TrustStore,
 } from '@relaylab/core';
 import { Deliverer } from './delivery';
+import { composeDsn } from './dsn';
+import { NodeFaults } from './faults';
 import { createListener, type SessionState } from './listener';
 import { MailboxStore } from './mailbox';
 import { ConnectionPool } from './pool';
-import { DeliveryQueue } from './queue';
+import { DeliveryQueue, type FailedRecipient } from './queue';
+import { Spool } from './spool';
 
 /** How a node finds the other nodes' ports and names: the lab knows, DNS only gives addresses. */
 export interface Directory {
@@ -63,6 +67,22 @@ export interface MailNodeOptions {
   port: number;
   maxMessagesPerConnection?: number;
   maxMessageBytes?: number;
+  /**
+   * Where accepted messages are kept until delivered (one file per queue item, written before the
+   * 250 reply). A node started on a spool that holds items takes them back. None: memory only.
+   */
+  spoolDir?: string;
+  /** Real-time limits of the listener; a client that stays silent longer is cut off with 421. */
+  timeouts?: ListenerTimeouts;
+}
+
+export interface ListenerTimeouts {
+  /** Idle time allowed between a client's commands (default 60 s; RFC 5321 asks at least 5 minutes of the client). */
+  socketMs?: number;
+  /** How long stop() lets open sessions finish (default 1 s: a lab stops promptly). */
+  closeMs?: number;
+  /** Sessions served at once; more get 421 (default 100). */
+  maxClients?: number;
 }
 
 export interface Submission {
@@ -102,6 +122,9 @@ function summarize(c: Classification | undefined, o: MessageOutcome): Classifica
 export class MailNode {
   readonly mailboxes = new MailboxStore();
   readonly queue: DeliveryQueue;
+  /** Faults a scenario switched on for this node's listener. */
+  readonly faults = new NodeFaults();
+  private down = false;
   private readonly pool: ConnectionPool;
   private readonly server: SMTPServer;
   private readonly logger: Logger;
@@ -127,6 +150,8 @@ export class MailNode {
       retry: ctx.preset.retry,
       maxConnectionsPerHop: 2,
       nodeAt: (ip, port) => o.directory.nodeAt(ip, port),
+      spool: o.spoolDir ? new Spool(o.spoolDir) : undefined,
+      onFinalFailure: (item, failed) => this.notifySender(item.messageId, item.from, item.raw, item.enqueuedAt, failed),
     });
     this.server = createListener({
       ctx,
@@ -137,6 +162,8 @@ export class MailNode {
       trace: o.trace,
       logger: this.logger,
       maxMessageBytes: o.maxMessageBytes ?? 36 * 1024 * 1024,
+      timeouts: o.timeouts ?? {},
+      faults: this.faults,
       listenPort: () => this.boundPort,
       accept: (session, from, raw) => this.acceptFromSession(session, from, raw),
     });
@@ -151,17 +178,52 @@ export class MailNode {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
+    const { restored, problems } = this.queue.restore();
+    if (restored.length) this.logger.info({ items: restored.length }, 'took back what the spool held');
+    for (const p of problems) this.logger.warn({ problem: p }, 'unreadable spool file left in place');
+    await this.listen(this.o.port);
+    this.boundPort = (this.server.server.address() as AddressInfo).port;
+    this.queue.start();
+    this.queue.kick();
+    this.logger.info({ address: this.o.ctx.spec.address, port: this.boundPort }, 'listening');
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.server.once('error', onError);
-      this.server.listen(this.o.port, this.o.ctx.spec.address, () => {
+      this.server.listen(port, this.o.ctx.spec.address, () => {
         this.server.server.removeListener('error', onError);
         resolve();
       });
     });
-    this.boundPort = (this.server.server.address() as AddressInfo).port;
-    this.queue.start();
-    this.logger.info({ address: this.o.ctx.spec.address, port: this.boundPort }, 'listening');
+  }
+
+  /**
+   * The host goes away: its listener closes (senders get connection refused), open sessions are
+   * cut, and it delivers nothing; its queue and spool stay as they are for `up()`.
+   */
+  async takeDown(): Promise<void> {
+    if (this.down) return;
+    this.down = true;
+    this.queue.pause();
+    this.pool.closeAll();
+    const closed = new Promise<void>((resolve) => this.server.server.close(() => resolve()));
+    const connections = (this.server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> }).connections;
+    for (const c of connections) c._socket?.destroy();
+    await closed;
+  }
+
+  /** Back on the same address and port, with what it held. */
+  async bringUp(): Promise<void> {
+    if (!this.down) return;
+    await this.listen(this.boundPort);
+    this.down = false;
+    this.queue.resume();
+  }
+
+  get isDown(): boolean {
+    return this.down;
   }
 
   async stop(): Promise<void> {
@@ -174,6 +236,29 @@ export class MailNode {
     return this.queue.isIdle();
   }
 
+  /**
+   * A DSN (RFC 3464) back to the envelope sender, submitted by this node like any message. A
+   * message with the null sender is itself a notification and never gets one (RFC 5321 §4.5.5).
+   */
+  private notifySender(messageId: string, from: string, raw: Buffer, arrived: Date, failed: FailedRecipient[]): { dsn?: string; noDsn?: string } {
+    if (!from) return { noDsn: 'the message has the null sender (it is a notification itself): no DSN is sent for it' };
+    const { spec, acceptedDomains } = this.o.ctx;
+    const dsn = composeDsn({
+      reportingMta: spec.hostname,
+      postmaster: `postmaster@${acceptedDomains[0] ?? spec.hostname}`,
+      to: from,
+      originalMessageId: messageId,
+      original: raw,
+      arrivalDate: arrived,
+      now: this.o.clock.now(),
+      recipients: failed.map((f) => ({ address: f.recipient, reply: f.reply, remoteMta: f.remoteMta })),
+    });
+    const at = this.o.clock.now().toISOString();
+    this.o.trace.emit({ type: 'dsn', at, node: this.name, messageId, dsnMessageId: dsn.messageId, to: from, recipients: failed.map((f) => f.recipient), reply: failed[0]?.reply ?? '' });
+    this.submit({ from: '', to: [from], raw: dsn.raw });
+    return { dsn: dsn.messageId };
+  }
+
   /** A user of this node sends a message (what Outlook does over MAPI, not an SMTP hop). */
   submit(message: Submission): string {
     let raw = message.raw;
@@ -184,14 +269,15 @@ export class MailNode {
     const decisions = new Map<string, RecipientDecision>();
     const refused: Array<{ rcpt: string; reply: string; reason: string }> = [];
     for (const rcpt of message.to) {
-      const decision = routeRecipient(this.o.ctx, rcpt, true, `submitted by a user of ${this.o.ctx.spec.hostname}`);
+      const decision = routeRecipient(this.o.ctx, rcpt, true, `submitted by a user of ${this.o.ctx.spec.hostname}`, 'submission');
       if (decision.kind === 'refuse') refused.push({ rcpt, reply: formatReply(decision.reply), reason: decision.reason });
       else decisions.set(rcpt, decision);
     }
     const outcome = this.process(messageId, raw, message.from, [...decisions.keys()], classification, undefined, undefined);
     this.o.trace.emit({ type: 'submitted', at, node: this.name, messageId, from: message.from, to: message.to, classification: summarize(classification, outcome), headersIn: parseHeaders(raw) });
+    const refusedNotice = refused.length ? this.notifySender(messageId, message.from, raw, this.o.clock.now(), refused.map((r) => ({ recipient: r.rcpt, reply: r.reply, reason: r.reason }))) : undefined;
     for (const r of refused) {
-      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [r.rcpt], reply: r.reply, reason: r.reason, by: this.name });
+      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [r.rcpt], reply: r.reply, reason: r.reason, by: this.name, ...refusedNotice });
     }
     this.emitEdits(messageId, outcome.edits);
     if (outcome.action.kind === 'reject') {
@@ -302,7 +388,9 @@ export class MailNode {
         this.mailboxes.put({ messageId, from, recipient: d.mailbox, raw: outcome.raw, deliveredAt: at, folder });
         this.o.trace.emit({ type: 'delivered', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, mailbox: d.mailbox, folder });
       } else if (d.kind === 'unroutable') {
-        this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.name, messageId, recipients: [rcpt], reply: formatReply(d.reply), reason: d.reason });
+        const reply = formatReply(d.reply);
+        const notice = this.notifySender(messageId, from, outcome.raw, at, [{ recipient: rcpt, reply, reason: d.reason }]);
+        this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.name, messageId, recipients: [rcpt], reply, reason: d.reason, ...notice });
       } else if (d.kind === 'relay') {
         const next = d.retarget ?? rcpt;
         if (d.retarget) this.o.trace.emit({ type: 'retargeted', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, to: d.retarget, reason: d.reason });
@@ -315,8 +403,14 @@ export class MailNode {
     }
     for (const [nextHop, g] of groups) {
       const edits = outboundEdits(this.o.ctx, g.route, outcome.raw);
+      let sender = from;
+      if (g.recipients.every((r) => !this.o.ctx.acceptedDomains.includes(domainOf(r)))) {
+        const rewritten = addressRewrite(this.o.ctx, from, outcome.raw);
+        sender = rewritten.from;
+        edits.push(...rewritten.edits);
+      }
       this.emitEdits(messageId, edits);
-      this.queue.enqueue({ id: newId(), messageId, from, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop });
+      this.queue.enqueue({ id: newId(), messageId, from: sender, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop });
     }
   }
 
@@ -330,3 +424,9 @@ export class MailNode {
     return this.mailboxes.get(address).map((m) => headerValues(m.raw, name));
   }
 }
+
+// What the lab needs to break and restart nodes, exported beside the node (index.ts re-exports this file).
+export { NodeFaults, type FaultCommand } from './faults';
+export { StripStartTlsProxy, stripStartTlsLine } from './proxy';
+export { Spool, type SpooledItem } from './spool';
+export { composeDsn, statusOf } from './dsn';

@@ -1,5 +1,6 @@
 import { formatReply, REPLIES, retryDelay, type Clock, type OutboundRoute, type RetrySchedule, type TraceSink } from '@relaylab/core';
 import type { Deliverer, RecipientOutcome } from './delivery';
+import type { Spool } from './spool';
 
 export interface QueueItem {
   id: string;
@@ -26,6 +27,21 @@ export interface QueueOptions {
   maxConnectionsPerHop: number;
   /** Maps a refusing address back to a node name for the trace. */
   nodeAt(ip: string, port: number): string | undefined;
+  /** Where items are kept durably; without one the queue lives in memory only. */
+  spool?: Spool;
+  /**
+   * The queue gives up on recipients (expired, or refused with 5xx by the next hop): the node
+   * sends the DSN and says which, or why none (a DSN is never answered with another DSN).
+   */
+  onFinalFailure?(item: QueueItem, failed: FailedRecipient[]): { dsn?: string; noDsn?: string };
+}
+
+export interface FailedRecipient {
+  recipient: string;
+  reply: string;
+  reason: string;
+  /** The host that refused, when one did. */
+  remoteMta?: string;
 }
 
 /** Messages waiting for their next hop, retried on the lab clock until they expire. */
@@ -33,6 +49,7 @@ export class DeliveryQueue {
   private readonly items: QueueItem[] = [];
   private readonly activeByHop = new Map<string, number>();
   private active = 0;
+  private paused = false;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly deliverer: Deliverer, private readonly o: QueueOptions) {}
@@ -47,16 +64,43 @@ export class DeliveryQueue {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Durable before it returns when the node has a spool: the caller may then answer 250. */
   enqueue(item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'>): void {
     const now = this.o.clock.now();
-    this.items.push({ ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now });
+    const queued: QueueItem = { ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now };
+    this.o.spool?.write(queued);
+    this.items.push(queued);
     this.kick();
   }
 
-  /** Nothing is being delivered and nothing is due now. */
+  /** Take back what a previous run of this node left in its spool (after a crash or a restart). */
+  restore(): { restored: QueueItem[]; problems: string[] } {
+    if (!this.o.spool) return { restored: [], problems: [] };
+    const { items, problems } = this.o.spool.load();
+    const known = new Set(this.items.map((i) => i.id));
+    const restored = items.filter((i) => !known.has(i.id));
+    const at = this.o.clock.now().toISOString();
+    for (const item of restored) {
+      this.items.push(item);
+      this.o.trace.emit({ type: 'restored', at, node: this.o.node, messageId: item.messageId, recipients: item.recipients, spoolFile: this.o.spool.fileOf(item.id) });
+    }
+    return { restored, problems };
+  }
+
+  /** A node that is down neither starts deliveries nor loses what it holds. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  /** Nothing is being delivered and nothing is due now (a paused queue can do nothing until resumed). */
   isIdle(): boolean {
     const now = this.o.clock.now();
-    return this.active === 0 && !this.items.some((i) => i.nextAttemptAt <= now);
+    return this.active === 0 && (this.paused || !this.items.some((i) => i.nextAttemptAt <= now));
   }
 
   pending(): readonly QueueItem[] {
@@ -64,6 +108,7 @@ export class DeliveryQueue {
   }
 
   kick(): void {
+    if (this.paused) return;
     const now = this.o.clock.now();
     for (const item of [...this.items]) {
       if (item.nextAttemptAt > now) continue;
@@ -81,15 +126,11 @@ export class DeliveryQueue {
   }
 
   private bounceExpired(item: QueueItem, at: Date): void {
-    this.o.trace.emit({
-      type: 'bounced',
-      at: at.toISOString(),
-      node: this.o.node,
-      messageId: item.messageId,
-      recipients: item.recipients,
-      reply: formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined),
-      reason: `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`,
-    });
+    const reply = formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined);
+    const reason = `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`;
+    const notice = this.o.onFinalFailure?.(item, item.recipients.map((recipient) => ({ recipient, reply, reason })));
+    this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice });
+    this.o.spool?.remove(item.id);
   }
 
   private expired(item: QueueItem, at: Date): boolean {
@@ -107,12 +148,18 @@ export class DeliveryQueue {
     }
     const at = this.o.clock.now();
     const deferred = outcomes.filter((o) => o.kind === 'deferred');
-    for (const o of outcomes) {
-      if (o.kind === 'rejected') {
-        this.o.trace.emit({ type: 'rejected', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port) });
-      }
+    const rejected = outcomes.filter((o) => o.kind === 'rejected') as Array<Exclude<RecipientOutcome, { kind: 'sent' }>>;
+    // One DSN for every recipient the next hop refused outright, as Exchange sends one NDR per message.
+    const notice = rejected.length
+      ? this.o.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
+      : undefined;
+    for (const o of rejected) {
+      this.o.trace.emit({ type: 'rejected', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port), ...notice });
     }
-    if (!deferred.length) return;
+    if (!deferred.length) {
+      this.o.spool?.remove(item.id);
+      return;
+    }
     const first = deferred[0] as { reply: string; reason: string };
     const next: QueueItem = {
       ...item,
@@ -133,6 +180,8 @@ export class DeliveryQueue {
       reason: first.reason,
       nextAttempt: next.nextAttemptAt.toISOString(),
     });
+    // Only the recipients still owed are kept: a restart must not send twice to those already done.
+    this.o.spool?.write(next);
     this.items.push(next);
   }
 }

@@ -1,0 +1,19 @@
+import { certsCommand } from './certs';
+import { dnsCommand } from './dns';
+import { driveCommand } from './drive';
+import { nodeCommand } from './node';
+import type { Io } from './shared';
+import { upCommand } from './up';
+
+/** The commands beside `run`: the long-running lab and the one-node-per-process modes. */
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  up: upCommand,
+  node: nodeCommand,
+  dns: dnsCommand,
+  certs: certsCommand,
+  drive: driveCommand,
+};
+
+export function labCommand(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}

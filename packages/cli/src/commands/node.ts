@@ -1,0 +1,95 @@
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { StaticResolver, type TraceSink } from '@relaylab/core';
+import { JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { NetworkResolver } from '@relaylab/mta';
+import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, required, untilSignal, UsageError, type Io } from './shared';
+
+export const NODE_HELP = `Usage: relaylab node --config <topology> --node <name> [options]
+
+Runs exactly one node of a topology in this process (one container per node under docker-compose).
+Every option can also come from the environment: --dns ← RELAYLAB_DNS, --control-port ← RELAYLAB_CONTROL_PORT, ...
+
+  --config <file>        topology file (RELAYLAB_CONFIG)
+  --node <name>          the node to run (RELAYLAB_NODE)
+  --dns <ip[:port]>      the topology's DNS service (relaylab dns); without it, the topology's
+                         records are read from the file directly
+  --port <n>             SMTP port of every node (each has its own address); default: the topology's, else 2525
+  --control-port <n>     control API on the node's address, for a runner (default 8025)
+  --relocate <a.b>       the lab runs at a.b.y.z instead of 127.0.y.z (compose networks; see docker-compose.yml)
+  --address <ip>         bind this node elsewhere than the topology says (a node run alone; for a
+                         whole lab use --relocate, so the DNS and the other nodes agree)
+  --certs <dir>          certificate cache, filled first by \`relaylab certs\` (default ./certs)
+  --trace <file|->       also write the trace as JSON lines to a file, or stdout with "-"
+                         (logs then go to stderr)
+  --out <dir>            write delivered mail as <dir>/mailboxes/<address>/*.eml, and at shutdown
+                         what is still queued to <dir>/spool/<node>/
+  --log-level <level>    pino level (default info); JSON lines, pretty on a terminal
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  node: { type: 'string' },
+  dns: { type: 'string' },
+  port: { type: 'string' },
+  'control-port': { type: 'string' },
+  relocate: { type: 'string' },
+  address: { type: 'string' },
+  certs: { type: 'string' },
+  trace: { type: 'string' },
+  out: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function nodeCommand(args: string[], io: Io): Promise<number> {
+  return guarded('node', io, NODE_HELP, async () => {
+    const { values } = parseWithEnv(args, OPTIONS);
+    if (values.help) {
+      io.out.write(NODE_HELP);
+      return 0;
+    }
+    const name = required(values, 'node');
+    const topology = loadTopology(required(values, 'config'), values.relocate as string | undefined);
+    if (!topology.nodes[name]) throw new UsageError(`no node named "${name}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
+    if (values.address) topology.nodes[name] = { ...topology.nodes[name], address: values.address as string };
+    const traceTo = values.trace as string | undefined;
+    const logger = makeLogger(values['log-level'] as string | undefined, traceTo === '-' ? 2 : 1).child({ node: name });
+    const sinks: TraceSink[] = [];
+    let traceFile: ReturnType<typeof createWriteStream> | undefined;
+    if (traceTo === '-') sinks.push(new JsonLinesTrace(process.stdout));
+    else if (traceTo) sinks.push(new JsonLinesTrace((traceFile = createWriteStream(resolve(traceTo), { flags: 'a' }))));
+    const dns = values.dns as string | undefined;
+    const resolver = dns ? new NetworkResolver(dns) : new StaticResolver(topology.dns, topology.nodes);
+    const out = values.out ? resolve(values.out as string) : undefined;
+    const standalone = await StandaloneNode.start({
+      topology,
+      name,
+      certsDir: resolve((values.certs as string | undefined) ?? 'certs'),
+      resolver,
+      port: intOption(values, 'port'),
+      controlPort: intOption(values, 'control-port') ?? 8025,
+      logger,
+      sinks,
+    });
+    if (out) {
+      standalone.trace.subscribe((e) => {
+        if (e.type !== 'delivered') return;
+        const stored = standalone.node.mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop();
+        if (stored) logger.info({ file: writeMailboxMessage(resolve(out, 'mailboxes'), stored) }, 'mailbox file written');
+      });
+    }
+    if (standalone.certificatesGenerated.length) {
+      logger.warn({ files: standalone.certificatesGenerated }, 'certificates were not in the cache and were made here; other nodes will not share them: run `relaylab certs` first');
+    }
+    logger.info({ address: topology.nodes[name].address, port: standalone.node.port, dns: dns ?? 'topology file' }, 'node up');
+    const signal = await untilSignal();
+    logger.info({ signal }, 'shutting down');
+    const spooled = out ? writeSpool(resolve(out, 'spool'), standalone.node) : [];
+    await standalone.stop();
+    if (spooled.length) logger.info({ spooled }, 'queued messages written to the spool');
+    await new Promise<void>((r) => (traceFile ? traceFile.end(r) : r()));
+    logger.info('stopped');
+    return 0;
+  });
+}

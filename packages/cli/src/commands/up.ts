@@ -1,0 +1,118 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Topology, TraceEvent } from '@relaylab/core';
+import { JsonLinesTrace, Lab, ObservedTrace, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { parseServer, TopologyDnsServer } from '@relaylab/mta';
+import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, untilSignal, UsageError, type Io } from './shared';
+
+export const UP_HELP = `Usage: relaylab up <topology> [options]
+
+Starts every node of the topology and keeps the lab up until Ctrl-C, so you can send into it
+with swaks, Send-MailMessage or a mail client and watch each hop.
+
+  --out <dir>          mailboxes as <dir>/mailboxes/<address>/*.eml, the trace as <dir>/trace.jsonl,
+                       at shutdown what is still queued in <dir>/spool/<node>/ (default relaylab-lab)
+  --port <n>           every node listens on this port of its own address (default: the
+                       topology's, else 2525)
+  --dns <ip:port>      also serve the topology's MX and A records there, for dig, swaks --server
+                       lookups or Postfix (e.g. 127.0.0.53:5300)
+  --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
+  --verbose            node logs (pino) on stderr
+`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  port: { type: 'string' },
+  dns: { type: 'string' },
+  certs: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const time = (at: string) => at.slice(11, 19);
+
+/** One line per thing that happened to a message at a node: what a person watching wants. */
+export function hopLine(e: TraceEvent): string | undefined {
+  switch (e.type) {
+    case 'submitted':
+      return `${time(e.at)} ${e.node}: submitted ${e.messageId} from ${e.from} to ${e.to.join(', ')}`;
+    case 'received':
+      return `${time(e.at)} ${e.node}: received ${e.messageId} from ${e.remote.ip} (EHLO ${e.ehlo}) over ${e.tls.secure ? e.tls.protocol : 'plaintext'}${e.connector ? ` on "${e.connector}"` : ''}`;
+    case 'refused':
+      return `${time(e.at)} ${e.node}: refused ${e.command} from ${e.remote.ip}: ${e.reply} (${e.reason})`;
+    case 'attempt':
+      return `${time(e.at)} ${e.node} → ${e.destination.host} (${e.destination.ip}:${e.destination.port}): ${e.outcome} ${e.messageId} over ${e.tls.secure ? e.tls.protocol : 'plaintext'} via "${e.connector}"; ${e.tlsDecision}${e.outcome === 'sent' ? '' : `; ${e.replies.join(' | ')}`}`;
+    case 'delivered':
+      return `${time(e.at)} ${e.node}: delivered ${e.messageId} to mailbox ${e.mailbox}`;
+    case 'rejected':
+    case 'bounced':
+    case 'deferred':
+      return `${time(e.at)} ${e.node}: ${e.type} ${e.messageId} for ${e.recipients.join(', ')}: ${e.reply} (${e.reason})`;
+    default:
+      return undefined;
+  }
+}
+
+function table(topology: Topology, lab: Lab): string {
+  const rows = Object.entries(topology.nodes).map(([name, spec]) => {
+    const cert = spec.certificate ? topology.certificates?.[spec.certificate] : undefined;
+    const names = cert ? [...new Set([cert.subject, ...(cert.sans ?? [])])].join(', ') : '-';
+    return [name, spec.role, spec.hostname, `${spec.address}:${lab.node(name).port}`, names, (spec.mailboxes ?? []).join(', ') || '-'];
+  });
+  const all = [['NODE', 'ROLE', 'HOSTNAME', 'ADDRESS', 'CERTIFICATE NAMES', 'MAILBOXES'], ...rows];
+  const widths = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+export function upCommand(args: string[], io: Io): Promise<number> {
+  return guarded('up', io, UP_HELP, async () => {
+    const { values, positionals } = parseWithEnv(args, OPTIONS, true);
+    if (values.help) {
+      io.out.write(UP_HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
+    const port = intOption(values, 'port');
+    const file = loadTopology(positionals[0], undefined);
+    // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
+    const topology: Topology = port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
+    const out = resolve((values.out as string | undefined) ?? 'relaylab-lab');
+    mkdirSync(out, { recursive: true });
+    const traceFile = createWriteStream(resolve(out, 'trace.jsonl'), { flags: 'a' });
+    const jsonLines = new JsonLinesTrace(traceFile);
+    const trace = new ObservedTrace();
+    const logger = values.verbose ? makeLogger('debug', 2) : undefined;
+    const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
+    const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger });
+    trace.subscribe((e) => {
+      jsonLines.emit(e);
+      const line = hopLine(e);
+      if (line) io.out.write(`${line}\n`);
+      if (e.type === 'delivered') {
+        const stored = lab.node(e.node).mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop();
+        if (stored) io.out.write(`         → ${writeMailboxMessage(resolve(out, 'mailboxes'), stored)}\n`);
+      }
+    });
+    let dns: TopologyDnsServer | undefined;
+    if (values.dns) {
+      try {
+        dns = await TopologyDnsServer.start({ topology, ...parseServer(values.dns as string), logger });
+      } catch (e) {
+        await lab.stop();
+        throw e instanceof Error && /IPv4/.test(e.message) ? new UsageError(e.message) : e;
+      }
+    }
+    io.out.write(`${table(topology, lab)}\n\n`);
+    io.out.write(`mailboxes: ${resolve(out, 'mailboxes')}/<address>/\ntrace: ${resolve(out, 'trace.jsonl')}\n`);
+    if (dns) io.out.write(`DNS: ${dns.address}:${dns.port} (dig @${dns.address} -p ${dns.port} MX <domain>)\n`);
+    io.out.write(`relaylab up: ${lab.nodes.size} nodes ready; Ctrl-C stops the lab\n`);
+    const signal = await untilSignal();
+    io.out.write(`relaylab up: ${signal}, shutting down\n`);
+    const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
+    await lab.stop();
+    await dns?.close();
+    await new Promise<void>((r) => traceFile.end(r));
+    io.out.write(`relaylab up: stopped; ${spooled.length} queued message(s) written to ${resolve(out, 'spool')}\n`);
+    return 0;
+  });
+}

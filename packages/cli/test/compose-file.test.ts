@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { ipListed } from '@relaylab/core';
+import { loadScenarioFile, loadTopologyFile, relocateText, relocateTopology } from '@relaylab/lab';
+import { freePortBase, repo, startRelaylab, type Running } from './process-spawn';
+
+interface Service {
+  command: string[];
+  environment: Record<string, string>;
+  networks: string[] | Record<string, { ipv4_address?: string } | null>;
+  depends_on?: string[] | Record<string, { condition: string }>;
+}
+
+const compose = parse(readFileSync(join(repo, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  networks: { lab: { ipam: { config: Array<{ subnet: string; ip_range: string }> } } };
+};
+const services = compose.services;
+const env = services.certs.environment;
+const prefix = env.RELAYLAB_RELOCATE;
+const topologyFile = join(repo, env.RELAYLAB_CONFIG);
+const topology = loadTopologyFile(topologyFile);
+const [{ subnet, ip_range: dynamic }] = compose.networks.lab.ipam.config;
+const addressOf = (s: Service) => (Array.isArray(s.networks) ? undefined : s.networks.lab?.ipv4_address);
+const nodeNames = Object.keys(topology.nodes);
+
+test('one service per node of the topology, plus dns, certs and runner, all from one image and one environment', () => {
+  expect(Object.keys(services).sort()).toEqual([...nodeNames, 'certs', 'dns', 'runner'].sort());
+  for (const s of Object.values(services)) {
+    expect(s.environment).toEqual(env);
+    expect((s as unknown as { image: string }).image).toBe('relaylab:local');
+  }
+  expect(existsSync(join(repo, 'Dockerfile'))).toBe(true);
+});
+
+test('every node runs `relaylab node` for itself at its relocated topology address, after certs and dns', () => {
+  expect(prefix).toMatch(/^\d+\.\d+$/);
+  expect(`${prefix}.0.0/16`).toBe(subnet);
+  for (const [name, spec] of Object.entries(topology.nodes)) {
+    const s = services[name];
+    expect(s.command).toEqual(['node', '--node', name]);
+    expect(addressOf(s)).toBe(relocateText(spec.address, prefix));
+    expect(s.depends_on).toEqual({ certs: { condition: 'service_completed_successfully' }, dns: { condition: 'service_started' } });
+  }
+});
+
+test('fixed addresses are unique, inside the subnet, and outside the range Docker hands out', () => {
+  const fixed = Object.values(services).map(addressOf).filter((a): a is string => !!a);
+  expect(new Set(fixed).size).toBe(fixed.length);
+  for (const a of fixed) {
+    expect(ipListed(a, [subnet])).toBe(true);
+    expect(ipListed(a, [dynamic])).toBe(false);
+  }
+  // the relocation moves the connectors' IPs too: the printer's relay connector still names the printer
+  const moved = relocateTopology(topology, prefix);
+  const relay = moved.nodes.onprem.receiveConnectors?.find((c) => c.Name === 'Relay for devices');
+  expect(relay?.RemoteIPRanges).toEqual([moved.nodes.printer.address]);
+});
+
+test('the DNS service listens where the nodes look for it; the runner drives the running nodes with scenarios of this topology', () => {
+  expect(services.dns.command).toEqual(['dns', '--listen', env.RELAYLAB_DNS]);
+  expect(`${addressOf(services.dns)}:53`).toBe(env.RELAYLAB_DNS);
+  const [verb, ...args] = services.runner.command;
+  expect(verb).toBe('drive');
+  expect(args).toContain('--attach');
+  const files = args.filter((a) => a.endsWith('.yaml'));
+  expect(files.length).toBeGreaterThan(0);
+  for (const f of files) expect(loadScenarioFile(join(repo, f)).topologyFile).toBe(topologyFile);
+  expect(services.runner.depends_on).toEqual(expect.arrayContaining(nodeNames));
+});
+
+test('docker-compose config accepts the file', async () => {
+  const { stdout } = await promisify(execFile)('docker-compose', ['-f', join(repo, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
+  expect(stdout.trim().split('\n').sort()).toEqual(Object.keys(services).sort());
+});
+
+describe('the compose services’ own commands and environment, run as processes on loopback', () => {
+  // Relocating to 127.0 is the identity, so the same commands run where no Docker engine is.
+  const local: Record<string, string> = { ...env, RELAYLAB_RELOCATE: '127.0', RELAYLAB_CERTS: mkdtempSync(join(tmpdir(), 'relaylab-compose-')) };
+  beforeAll(async () => {
+    const base = await freePortBase(Object.values(topology.nodes).map((n) => n.address), [0, 50], { address: '127.0.0.53', offset: 99 });
+    Object.assign(local, { RELAYLAB_PORT: String(base), RELAYLAB_CONTROL_PORT: String(base + 50), RELAYLAB_DNS: `127.0.0.53:${base + 99}` });
+  });
+  const localize = (arg: string) => (arg === env.RELAYLAB_DNS ? local.RELAYLAB_DNS : arg.split(`${prefix}.`).join('127.0.'));
+  const run = (name: string) => startRelaylab(services[name].command.map(localize), local);
+  const running: Running[] = [];
+  afterAll(() => Promise.all(running.map((r) => r.stop())));
+
+  test('certs, then dns and the nodes, then the runner exits 0 with every scenario passed', async () => {
+    const certs = run('certs');
+    expect(await certs.exited).toBe(0);
+    running.push(run('dns'), ...nodeNames.map(run));
+    const runner = run('runner');
+    expect(await runner.exited).toBe(0);
+    expect(runner.stdout()).toMatch(/✓ PASS onprem-to-cloud-forced-tls/);
+    expect(runner.stdout().trim().split('\n').pop()).toMatch(/^\d+ passed, 0 failed$/);
+  }, 60_000);
+});

@@ -1,0 +1,88 @@
+import type { DsnEvent, TraceEvent } from '@relaylab/core';
+import { ndrChecks, type Failure } from './assertions';
+import { describeFate, fateOf, type Fate, type NdrFate } from './outcomes';
+import type { Expectation, Scenario } from './scenario-model';
+
+type NodeAt = (ip: string, port: number) => string | undefined;
+type Entry = { message: string; recipient: string; fate: Fate };
+
+const FINAL = 'a final state: delivered once, rejected with a code, bounced with an NDR, or deleted by a named rule';
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+function covers(e: Expectation, message: string, recipient: string, to: string[]): boolean {
+  return e.message === message && (e.recipient ? same(e.recipient, recipient) : to.some((t) => same(t, recipient)));
+}
+
+/**
+ * Nothing lost: beyond the runner's unaccounted and duplicate checks, a message still queued
+ * when the scenario ends fails it unless an expectation says `state: deferred` for it (a queued
+ * message is Exchange still trying, not a fate; asserting it makes the snapshot deliberate), and
+ * every DSN the lab produced must itself reach a final state, exactly once.
+ */
+export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: Entry[], events: readonly TraceEvent[], nodeAt: NodeAt): Failure[] {
+  const failures: Failure[] = [];
+  for (const { message, recipient, fate } of fates) {
+    if (fate.state !== 'deferred') continue;
+    const to = scenario.messages.find((m) => m.id === message)?.to ?? [];
+    if (scenario.expect.some((e) => covers(e, message, recipient, to))) continue; // the expectation judges it
+    failures.push({
+      subject: `${message} → ${recipient}`,
+      field: 'accounting',
+      expected: FINAL,
+      actual: `still queued (deferred) at ${fate.node} when the scenario ended: ${fate.reply}; add an expectation with state: deferred if that is the point`,
+      story: describeFate(fate),
+    });
+  }
+  const labelOf = new Map([...ids].map(([label, id]) => [id, label]));
+  for (const dsn of events.filter((e): e is DsnEvent => e.type === 'dsn')) {
+    const original = labelOf.get(dsn.messageId) ?? dsn.messageId;
+    const fate = fateOf(events, dsn.dsnMessageId, dsn.to, nodeAt);
+    const subject = `NDR for ${original} (${dsn.recipients.join(', ')}) → ${dsn.to}`;
+    const fail = (actual: string) => failures.push({ subject, field: 'accounting', expected: FINAL, actual, story: describeFate(fate) });
+    if (fate.state === 'unaccounted') fail('no final state in the trace');
+    else if (fate.deliveries > 1) fail(`delivered ${fate.deliveries} times`);
+    else if (fate.state === 'deferred' && !scenario.expect.some((e) => e.message === original && e.ndr?.state === 'deferred')) {
+      fail(`still queued (deferred) at ${fate.node}: ${fate.reply}; expect ndr: { state: deferred } if that is the point`);
+    }
+  }
+  return failures;
+}
+
+/** Follows the DSN a failed message produced, reading its delivered copy while the lab is up. */
+export function ndrFate(fate: Fate, envelopeFrom: string, events: readonly TraceEvent[], nodeAt: NodeAt, read: (node: string, mailbox: string, messageId: string) => Buffer | undefined): NdrFate | undefined {
+  if (!fate.dsn) return undefined;
+  const dsn = fateOf(events, fate.dsn, envelopeFrom, nodeAt);
+  const submitted = events.find((ev) => ev.type === 'submitted' && ev.messageId === fate.dsn);
+  const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? read(dsn.node, dsn.mailbox, fate.dsn)?.toString('utf8') ?? '' : '';
+  return {
+    messageId: fate.dsn,
+    state: dsn.state,
+    node: dsn.node,
+    mailbox: dsn.mailbox,
+    sender: submitted?.type === 'submitted' ? submitted.from : undefined,
+    multipartReport: /^Content-Type: multipart\/report; report-type=delivery-status/m.test(raw),
+    diagnosticCodes: [...raw.matchAll(/^Diagnostic-Code: smtp; (.*)$/gm)].map((m) => m[1].trim()),
+    humanReplies: [...raw.matchAll(/^Remote server returned '(.*)'$/gm)].map((m) => m[1].trim()),
+    story: describeFate(dsn),
+  };
+}
+
+/**
+ * For runners that gather fates without following DSNs: follows this one now (so reporters find
+ * it on the fate) and checks the expectation's `ndr`. Nothing to do when checkExpectation did it.
+ */
+export function checkNdr(
+  e: Expectation,
+  recipient: string,
+  envelopeFrom: string,
+  fate: Fate,
+  events: readonly TraceEvent[],
+  nodeAt: NodeAt,
+  read: (node: string, mailbox: string, messageId: string) => Buffer | undefined,
+): { checks: number; failures: Failure[] } {
+  if (!e.ndr || !fate.dsn || fate.ndr) return { checks: 0, failures: [] };
+  fate.ndr = ndrFate(fate, envelopeFrom, events, nodeAt, read);
+  const failures: Failure[] = [];
+  const checks = ndrChecks(e, fate, failures, `${e.message} → ${recipient}`);
+  return { checks, failures };
+}

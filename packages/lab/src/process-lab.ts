@@ -1,0 +1,220 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Topology, TraceEvent } from '@relaylab/core';
+import { NetworkResolver, type StoredMessage, type Submission } from '@relaylab/mta';
+import { Pki } from '@relaylab/pki';
+import { NodeControlClient } from './node-control';
+import { relocateTopology } from './relocate';
+import { CONTROL_PORT, topologyDirectory } from './topology-directory';
+import { mergeByTime } from './trace-stream';
+
+export interface SpawnOptions {
+  /** The argv that runs the `relaylab` command, e.g. `[process.execPath, 'packages/cli/bin/relaylab.js']`. */
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ProcessLabOptions {
+  topology: Topology;
+  certsDir: string;
+  /** Start the DNS service and one process per node; without it, drive nodes that already run (compose). */
+  spawn?: SpawnOptions;
+  /** The nodes run at `prefix.y.z` instead of 127.0.y.z (compose networks); see relocateTopology. */
+  relocate?: string;
+  /** SMTP port on every node's address (default the topology's, else 2525). */
+  port?: number;
+  controlPort?: number;
+  /** `address:port` of the topology's DNS service: where spawned nodes query it. */
+  dns: string;
+  /** How long to wait for the DNS and every node to answer. */
+  readyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  output: string[];
+  exited?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A lab whose nodes are separate OS processes (or containers), driven over each node's control
+ * API. The trace crosses process boundaries as JSON lines that every node streams to this
+ * runner; mergeByTime puts them in one order, so fates come out as in the embedded Lab.
+ */
+export class ProcessLab {
+  private readonly children: Child[] = [];
+  private readonly clients = new Map<string, NodeControlClient>();
+  private readonly gathered: TraceEvent[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly unfollow: Array<() => void> = [];
+  private readonly streamErrors: string[] = [];
+  private readonly directory: ReturnType<typeof topologyDirectory>;
+  private tmp?: string;
+
+  private constructor(readonly topology: Topology, private readonly o: ProcessLabOptions) {
+    this.directory = topologyDirectory(topology, o.port);
+  }
+
+  static async start(o: ProcessLabOptions): Promise<ProcessLab> {
+    const topology = o.relocate ? relocateTopology(o.topology, o.relocate) : o.topology;
+    const lab = new ProcessLab(topology, o);
+    try {
+      if (o.spawn) await lab.spawnAll(o.spawn);
+      await lab.connect();
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+    return lab;
+  }
+
+  /** Events from every node, in lab-time order. */
+  get events(): TraceEvent[] {
+    return mergeByTime(this.gathered);
+  }
+
+  private async spawnAll(s: SpawnOptions): Promise<void> {
+    // Certificates first, in this one process: nodes started side by side would each mint their own CA.
+    await new Pki({ dir: this.o.certsDir }).forTopology(this.o.topology);
+    this.tmp = mkdtempSync(join(tmpdir(), 'relaylab-processes-'));
+    const file = join(this.tmp, 'topology.yaml');
+    writeFileSync(file, JSON.stringify(this.o.topology, null, 2)); // JSON is YAML: the node loads and validates it as a file
+    const common = ['--config', file, ...(this.o.relocate ? ['--relocate', this.o.relocate] : [])];
+    this.launch(s, 'dns', ['dns', ...common, '--listen', this.o.dns]);
+    await this.until('the DNS service', async () => {
+      await new NetworkResolver(this.o.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
+    });
+    for (const name of Object.keys(this.topology.nodes)) {
+      this.launch(s, name, [
+        'node', ...common, '--node', name, '--certs', this.o.certsDir, '--dns', this.o.dns,
+        '--control-port', String(this.o.controlPort ?? CONTROL_PORT),
+        ...(this.o.port !== undefined ? ['--port', String(this.o.port)] : []),
+      ]);
+    }
+  }
+
+  private launch(s: SpawnOptions, name: string, args: string[]): void {
+    const [cmd, ...pre] = s.command;
+    const child: Child = { name, output: [], process: spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...s.env } }) };
+    const keep = (d: Buffer) => {
+      child.output.push(...d.toString().split('\n').filter(Boolean));
+      child.output.splice(0, Math.max(0, child.output.length - 40));
+    };
+    child.process.stdout?.on('data', keep);
+    child.process.stderr?.on('data', keep);
+    child.process.on('exit', (code, signal) => (child.exited = signal ?? `exit code ${code}`));
+    this.children.push(child);
+  }
+
+  /** Retries `probe` until it succeeds; a spawned process that died fails at once, with its output. */
+  private async until(what: string, probe: () => Promise<unknown>): Promise<void> {
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 20_000);
+    let last: unknown;
+    while (Date.now() < deadline) {
+      const dead = this.children.find((c) => c.exited);
+      if (dead) throw new Error(`${dead.name} process ended (${dead.exited}) before the lab was up:\n${dead.output.join('\n')}`);
+      try {
+        await probe();
+        return;
+      } catch (err) {
+        last = err;
+        await sleep(100);
+      }
+    }
+    throw new Error(`${what} did not answer within ${(this.o.readyTimeoutMs ?? 20_000) / 1000}s: ${(last as Error)?.message}`);
+  }
+
+  private async connect(): Promise<void> {
+    for (const [name, spec] of Object.entries(this.topology.nodes)) {
+      const client = new NodeControlClient(name, spec.address, this.directory.controlPortOfNode(name, this.o.controlPort ?? CONTROL_PORT));
+      let from = 0;
+      await this.until(`node ${name} (${spec.address}:${client.port})`, async () => {
+        from = (await client.status()).events;
+      });
+      // Attached to nodes that ran before: only what happens from now on belongs to this run.
+      this.counts.set(name, from);
+      this.unfollow.push(
+        client.follow(
+          from,
+          (e) => {
+            this.gathered.push(e);
+            this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+          },
+          (err) => this.streamErrors.push(`${name}: ${err.message}`),
+        ),
+      );
+      this.clients.set(name, client);
+    }
+  }
+
+  private client(name: string): NodeControlClient {
+    const c = this.clients.get(name);
+    if (!c) throw new Error(`no node named ${name} in this lab`);
+    return c;
+  }
+
+  submit(nodeName: string, message: Submission): Promise<string> {
+    return this.client(nodeName).submit(message);
+  }
+
+  /** One mailbox of a node, or (without `address`) everything the node stored. */
+  mailbox(nodeName: string, address?: string): Promise<StoredMessage[]> {
+    return this.client(nodeName).mailbox(address);
+  }
+
+  get nodeNames(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  nodeAt(ip: string, port?: number): string | undefined {
+    return this.directory.nodeAt(ip, port ?? 0);
+  }
+
+  /**
+   * Every node idle twice in a row, and every event each node has emitted has arrived here: the
+   * second condition is what makes the gathered trace complete, not merely probably complete.
+   */
+  async settle(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    while (Date.now() < deadline) {
+      if (this.streamErrors.length) throw new Error(`trace stream lost: ${this.streamErrors.join('; ')}`);
+      const statuses = await Promise.all([...this.clients.values()].map((c) => c.status()));
+      const done = statuses.every((s) => s.idle && (this.counts.get(s.node) ?? 0) >= s.events);
+      quiet = done ? quiet + 1 : 0;
+      if (quiet >= 2) return true;
+      await sleep(25);
+    }
+    return false;
+  }
+
+  async advance(ms: number): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.advance(ms)));
+  }
+
+  async stop(): Promise<void> {
+    for (const f of this.unfollow) f();
+    await Promise.all(
+      this.children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exited) return resolve();
+            const kill = setTimeout(() => c.process.kill('SIGKILL'), 5000);
+            c.process.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            c.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+  }
+}

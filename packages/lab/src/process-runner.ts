@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import { parseHeaders, type TraceEvent } from '@relaylab/core';
+import type { StoredMessage } from '@relaylab/mta';
+import { accountFor, checkNdr } from './accounting';
+import { checkExpectation, type HeaderSnapshot } from './assertions';
+import { composeMessage, labMessageId } from './compose';
+import { fateOf } from './outcomes';
+import { ProcessLab, type SpawnOptions } from './process-lab';
+import type { ScenarioResult } from './runner';
+import type { MessageSpec, Scenario, Step } from './scenario-model';
+
+export interface ProcessRunOptions {
+  certsDir: string;
+  /** Spawn the DNS and the nodes per scenario; without it, drive nodes already running (compose). */
+  spawn?: SpawnOptions;
+  relocate?: string;
+  port?: number;
+  controlPort?: number;
+  dns: string;
+  logger?: Logger;
+  settleTimeoutMs?: number;
+  readyTimeoutMs?: number;
+}
+
+/** Steps the control API carries out; wire faults (down, fail, slow, ...) exist only in the embedded lab so far. */
+const SUPPORTED: ReadonlySet<Step['kind']> = new Set(['send', 'settle', 'advance']);
+
+function stepsOf(scenario: Scenario): Step[] {
+  if (scenario.steps) return scenario.steps;
+  return scenario.advanceMs ? [{ kind: 'advance', ms: scenario.advanceMs, text: `${scenario.advanceMs}ms` }] : [];
+}
+
+/** Whether a scenario can run with its nodes in separate processes (no fault-injection steps). */
+export function runsOnProcesses(scenario: Scenario): boolean {
+  return stepsOf(scenario).every((s) => SUPPORTED.has(s.kind));
+}
+
+/**
+ * One scenario against a lab of separate processes. The steps are runScenario's (submit, steps,
+ * settle, fates, accounting, expectations, NDRs) with calls that cross process boundaries; fates
+ * and checks are the same functions over the same trace format, so both modes judge alike.
+ * Mailboxes are read once, after the lab settled, so the checks stay synchronous as they are
+ * embedded.
+ */
+export async function runScenarioOnProcesses(scenario: Scenario, options: ProcessRunOptions): Promise<ScenarioResult> {
+  const started = Date.now();
+  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: [], durationMs: 0 };
+  const steps = stepsOf(scenario);
+  const unsupported = steps.findIndex((s) => !SUPPORTED.has(s.kind));
+  if (unsupported >= 0) {
+    result.error = `steps[${unsupported}] (${steps[unsupported].kind}) injects a fault, which only the embedded lab can do so far; run this scenario with \`relaylab run\``;
+    result.durationMs = Date.now() - started;
+    return result;
+  }
+  let lab: ProcessLab | undefined;
+  try {
+    const l = (lab = await ProcessLab.start({ ...options, topology: scenario.topology }));
+    const ids = new Map<string, string>();
+    const submit = async (m: MessageSpec) => ids.set(m.id, await l.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, new Date()) }));
+    const later = new Set(steps.flatMap((s) => (s.kind === 'send' ? [s.message] : [])));
+    for (const m of scenario.messages) if (!later.has(m.id)) await submit(m);
+    const settleMs = options.settleTimeoutMs ?? 30_000;
+    for (const [i, step] of steps.entries()) {
+      let ok = true;
+      if (step.kind === 'send') await submit(scenario.messages.find((m) => m.id === step.message)!);
+      else if (step.kind === 'settle') ok = await l.settle(settleMs);
+      else if (step.kind === 'advance') {
+        // Deliveries in flight finish at the old time; what the jump makes due runs at the new one.
+        ok = await l.settle(settleMs);
+        if (ok) {
+          await l.advance(step.ms);
+          ok = await l.settle(settleMs);
+        }
+      }
+      if (!ok) {
+        result.error = `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
+        break;
+      }
+    }
+    if (!result.error && !(await l.settle(settleMs))) result.error = `the lab did not settle within ${settleMs / 1000}s`;
+
+    const events: TraceEvent[] = l.events;
+    result.trace = events;
+    const stored = new Map<string, StoredMessage[]>();
+    for (const name of l.nodeNames) stored.set(name, await l.mailbox(name));
+    const read = (node: string, mailbox: string, id: string | undefined) =>
+      stored.get(node)?.find((m) => m.recipient.toLowerCase() === mailbox.toLowerCase() && m.messageId === id)?.raw;
+    const nodeAt = (ip: string, port: number) => l.nodeAt(ip, port);
+    for (const m of scenario.messages) {
+      const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
+      for (const recipient of m.to) {
+        const fate = fateOf(events, messageId, recipient, nodeAt);
+        result.fates.push({ message: m.id, recipient, fate });
+        if (fate.state === 'unaccounted' || fate.deliveries > 1) result.unaccounted.push(`${m.id} → ${recipient}`);
+      }
+    }
+    result.failures.push(...accountFor(scenario, ids, result.fates, events, nodeAt));
+    for (const e of scenario.expect) {
+      const spec = scenario.messages.find((m) => m.id === e.message)!;
+      for (const recipient of e.recipient ? [e.recipient] : spec.to) {
+        const entry = result.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
+        if (!entry) {
+          result.failures.push({ subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] });
+          continue;
+        }
+        const { fate } = entry;
+        const messageId = ids.get(e.message)!;
+        const delivered = fate.state === 'delivered' && fate.node ? read(fate.node, fate.mailbox!, messageId) : undefined;
+        const snapshot: HeaderSnapshot = (node) => {
+          if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
+          const seen = events.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
+          return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
+        };
+        const checked = checkExpectation(e, recipient, fate, delivered, snapshot);
+        result.checks += checked.passed + checked.failures.length;
+        result.failures.push(...checked.failures);
+        if (e.ndr) {
+          const ndr = checkNdr(e, recipient, spec.from, fate, events, nodeAt, read);
+          result.checks += ndr.checks;
+          result.failures.push(...ndr.failures);
+        }
+      }
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+  } finally {
+    await lab?.stop();
+  }
+  result.durationMs = Date.now() - started;
+  result.passed = !result.error && result.failures.length === 0 && result.unaccounted.length === 0;
+  return result;
+}
+
+/** One after another: every scenario's nodes use the same fixed addresses and ports. */
+export async function runScenariosOnProcesses(scenarios: Scenario[], options: ProcessRunOptions & { onResult?: (r: ScenarioResult) => void }): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const s of scenarios) {
+    const r = await runScenarioOnProcesses(s, options);
+    options.onResult?.(r);
+    results.push(r);
+  }
+  return results;
+}

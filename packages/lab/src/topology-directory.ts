@@ -1,0 +1,50 @@
+import type { Topology } from '@relaylab/core';
+import type { Directory } from '@relaylab/mta';
+
+/** The port every node listens on when the lab runs one node per process (2525 by default). */
+export const NODE_PORT = 2525;
+
+/** Where a node's control API listens, on the node's own address. */
+export const CONTROL_PORT = 8025;
+
+export interface TopologyDirectory extends Directory {
+  portOfNode(name: string): number;
+  /** The control API port: `base`, plus one for each node listed before it on the same address. */
+  controlPortOfNode(name: string, base?: number): number;
+}
+
+/**
+ * Ports and names of the other nodes when each node is its own process: nobody can ask a shared
+ * Lab object, so the topology is the directory, and every process computes the same one.
+ *
+ * Each node has its own address, so one port (`port`, else 2525) on every address serves all.
+ * A node that gives its own `port` keeps it. Nodes that share an address (two Exchange Online
+ * tenants sending from the same EOP address) take the next ports in the order the file lists
+ * them; mail for that address goes to the first of them, as an MX would point at one host.
+ */
+export function topologyDirectory(topology: Topology, port?: number): TopologyDirectory {
+  const base = port ?? NODE_PORT;
+  const ports = new Map<string, number>();
+  const byAddress = new Map<string, string[]>();
+  for (const [name, spec] of Object.entries(topology.nodes)) {
+    const sharing = byAddress.get(spec.address) ?? [];
+    const taken = new Set(sharing.map((n) => ports.get(n)));
+    let p = port === undefined && spec.port !== undefined ? spec.port : base;
+    while (taken.has(p)) p++;
+    ports.set(name, p);
+    byAddress.set(spec.address, [...sharing, name]);
+  }
+  const portOfNode = (name: string) => ports.get(name) ?? base;
+  return {
+    portOfNode,
+    controlPortOfNode: (name, controlBase = CONTROL_PORT) => {
+      const address = topology.nodes[name]?.address;
+      return controlBase + Math.max(0, (byAddress.get(address) ?? []).indexOf(name));
+    },
+    portOf: (ip) => {
+      const first = byAddress.get(ip)?.[0];
+      return first ? portOfNode(first) : base;
+    },
+    nodeAt: (ip, p) => byAddress.get(ip)?.find((n) => p === 0 || portOfNode(n) === p),
+  };
+}

@@ -1,0 +1,108 @@
+import type { ScenarioResult } from '@relaylab/lab';
+import { expectationResults, type ExpectationResult } from '../expectations';
+import { headerSteps } from '../header-steps';
+import { scenarioMessageId } from '../message-ids';
+import type { RunReport } from '../run';
+import { esc, slug } from './escape';
+import { renderEvents } from './generic';
+import { deliveredHeadersHtml, headerStepHtml } from './header-diff';
+import { sequenceDiagram, sequenceRows } from './sequence-diagram';
+import { STYLES } from './styles';
+import { topologyDiagram } from './topology-diagram';
+import { verdictsHtml } from './verdicts';
+
+const show = (v: unknown) => (v === undefined ? '(nothing)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+function expectationsHtml(results: ExpectationResult[]): string {
+  if (!results.length) return '<p class="none">no expectations</p>';
+  const rows = results.map((e) => {
+    const failures = e.failures
+      .map((f) => `<div class="failure">${esc(f.field)}: expected <span class="exp">${esc(show(f.expected))}</span>, actual <span class="act">${esc(show(f.actual))}</span></div>`)
+      .join('');
+    return `<tr class="${e.passed ? 'pass' : 'fail'}"><td class="result">${e.passed ? '✓' : '✗'}</td><td>${esc(e.name)}</td><td>${e.checks}</td><td>${failures}</td></tr>`;
+  });
+  return `<table class="expectations"><thead><tr><th></th><th>expectation</th><th>checks</th><th>expected against actual</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], failed: boolean, sid: string): string {
+  const { fate } = entry;
+  const spec = r.scenario.messages.find((m) => m.id === entry.message);
+  const messageId = spec ? scenarioMessageId(r.scenario, spec, r.trace) : undefined;
+  const addresses = fate.addresses?.length ? fate.addresses : [entry.recipient];
+  const steps = messageId ? headerSteps(r.trace, messageId, addresses) : [];
+  const rows = messageId ? sequenceRows(r.trace, messageId, fate, r.scenario.topology) : [];
+  const mid = `${sid}--${slug(entry.message, entry.recipient)}`;
+  const anchor = (i: number) => `${mid}--h${i}`;
+  const events = messageId ? r.trace.filter((e) => 'messageId' in e && e.messageId === messageId) : [];
+  const last = [...steps].reverse().find((s) => s.node === fate.node);
+  return `<div class="message state-${esc(fate.state)}${failed ? ' failed-expectation' : ''}" id="${esc(mid)}">
+<h3>${esc(entry.message)} → ${esc(entry.recipient)} <span class="${fate.state === 'delivered' ? 'badge-pass' : 'badge-fail'}">${esc(fate.state)}</span></h3>
+<p class="muted">${esc(spec ? `${spec.from} via ${spec.via}${spec.subject ? `, “${spec.subject}”` : ''}` : '')} · ${esc(messageId ?? 'no Message-ID')}</p>
+<div class="diagram">${sequenceDiagram({ fate, rows, steps, topology: r.scenario.topology, headerAnchor: anchor })}</div>
+<h4>Verdicts and their reasons</h4>
+${verdictsHtml(fate, rows)}
+<h4>Headers at each hop</h4>
+${steps.length ? steps.map((s, i) => headerStepHtml(s, anchor(i), i + 1)).join('\n') : '<p class="none">no header events for this message</p>'}
+${fate.state === 'delivered' ? deliveredHeadersHtml(last) : ''}
+<details class="events"><summary>every trace event of this message (${events.length})</summary>${renderEvents(events)}</details>
+</div>`;
+}
+
+function scenarioHtml(r: ScenarioResult): string {
+  const sid = slug('s', r.scenario.name);
+  const expectations = expectationResults(r);
+  const failing = new Set(expectations.filter((e) => !e.passed).map((e) => `${e.message}\u0000${e.recipient.toLowerCase()}`));
+  const messages = r.fates.map((f) => messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)).join('\n');
+  const problems = [r.error ? `<p class="failure act">error: ${esc(r.error)}</p>` : '', ...r.unaccounted.map((u) => `<p class="failure act">not accounted for: ${esc(u)}</p>`)].join('');
+  const unrelated = r.trace.filter((e) => !('messageId' in e));
+  return `<section class="scenario ${r.passed ? 'passed' : 'failed'}" id="${esc(sid)}">
+<h2>${esc(r.scenario.name)} <span class="${r.passed ? 'badge-pass' : 'badge-fail'}">${r.passed ? 'PASS' : 'FAIL'}</span></h2>
+<p class="file">${esc(r.scenario.file)} · ${r.checks} checks · ${r.durationMs} ms${r.scenario.topologyFile ? ` · topology ${esc(r.scenario.topologyFile)}` : ''}</p>
+${r.scenario.description ? `<p>${esc(r.scenario.description)}</p>` : ''}
+${problems}
+<h4>Topology and the connections made</h4>
+<div class="diagram">${topologyDiagram(r.scenario.topology, r.fates.map((f) => f.fate))}</div>
+<h4>Expectations</h4>
+${expectationsHtml(expectations)}
+${messages}
+${unrelated.length ? `<details class="events"><summary>connection events not tied to a message (${unrelated.length})</summary>${renderEvents(unrelated)}</details>` : ''}
+</section>`;
+}
+
+/** Opens the header diff a diagram badge points at (details elements do not open on :target). */
+const SCRIPT = `
+function openTarget(){var id=decodeURIComponent(location.hash.slice(1));var el=id&&document.getElementById(id);if(el&&el.tagName==='DETAILS'){el.open=true;}}
+window.addEventListener('hashchange',openTarget);openTarget();
+function toggleAll(open){document.querySelectorAll('details.header-step').forEach(function(d){d.open=open;});}
+`;
+
+/** One self-contained HTML page: inline CSS, SVG and a few lines of script; nothing is fetched. */
+export function renderHtml(run: RunReport): string {
+  const passed = run.results.filter((r) => r.passed).length;
+  const toc = run.results
+    .map((r) => `<a href="#${esc(slug('s', r.scenario.name))}">${r.passed ? '✓' : '✗'} ${esc(r.scenario.name)}</a>`)
+    .join(' ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>relaylab report — ${passed} passed, ${run.results.length - passed} failed</title>
+<style>${STYLES}</style>
+</head>
+<body>
+<header class="run">
+<h1>relaylab report <span class="${passed === run.results.length ? 'badge-pass' : 'badge-fail'}">${passed} passed, ${run.results.length - passed} failed</span></h1>
+<div class="muted">started ${esc(run.startedAt)} · ${run.durationMs} ms · ${run.results.length} scenarios
+<button class="toggle" onclick="toggleAll(true)">expand all header diffs</button><button class="toggle" onclick="toggleAll(false)">collapse</button></div>
+<nav class="toc">${toc}</nav>
+</header>
+<main>
+${run.results.map(scenarioHtml).join('\n')}
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}

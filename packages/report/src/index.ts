@@ -1,0 +1,12 @@
+export * from './run';
+export * from './expectations';
+export * from './header-steps';
+export * from './message-ids';
+export * from './pretty';
+export * from './json';
+export * from './junit';
+export * from './files';
+export * from './reporters';
+export { renderHtml } from './html/page';
+export { topologyDiagram } from './html/topology-diagram';
+export { sequenceDiagram, sequenceRows } from './html/sequence-diagram';
