@@ -12,6 +12,7 @@ import {
 } from '@relaylab/core';
 import { Pki, trustStoreFor, type LabCertificates } from '@relaylab/pki';
 import { MailNode, StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
+import { topologyDirectory } from './topology-directory';
 
 export interface LabOptions {
   /** Certificate cache, `certs/` by default. */
@@ -60,6 +61,8 @@ export class Lab {
     const resolver = new StaticResolver(topology.dns, topology.nodes);
     let spoolDir = options.spoolDir;
     if (spoolDir === undefined) spoolDir = lab.ownSpool = mkdtempSync(join(tmpdir(), 'relaylab-spool-'));
+    // Fixed ports follow the same rule as one node per process: tenants sharing EOP's address take the next ports.
+    const fixedPorts = topologyDirectory(topology, undefined);
     for (const [name, spec] of Object.entries(topology.nodes)) {
       // Each node asks for ports through its own directory, so a detour can apply to one sender only.
       const directory = {
@@ -75,7 +78,7 @@ export class Lab {
         trace: lab.trace,
         directory,
         logger: options.logger,
-        port: options.ports === 'topology' ? spec.port ?? DEFAULT_PORT : 0,
+        port: options.ports === 'topology' ? fixedPorts.portOfNode(name) : 0,
         maxMessagesPerConnection: options.maxMessagesPerConnection,
         spoolDir: join(spoolDir, name),
         timeouts: options.timeouts,
