@@ -1,5 +1,5 @@
 import type { DsnEvent, TraceEvent } from '@relaylab/core';
-import { ndrChecks, type Failure } from './assertions';
+import type { Failure } from './assertions';
 import { describeFate, fateOf, type Fate, type NdrFate } from './outcomes';
 import type { Expectation, Scenario } from './scenario-model';
 
@@ -65,24 +65,4 @@ export function ndrFate(fate: Fate, envelopeFrom: string, events: readonly Trace
     humanReplies: [...raw.matchAll(/^Remote server returned '(.*)'$/gm)].map((m) => m[1].trim()),
     story: describeFate(dsn),
   };
-}
-
-/**
- * For runners that gather fates without following DSNs: follows this one now (so reporters find
- * it on the fate) and checks the expectation's `ndr`. Nothing to do when checkExpectation did it.
- */
-export function checkNdr(
-  e: Expectation,
-  recipient: string,
-  envelopeFrom: string,
-  fate: Fate,
-  events: readonly TraceEvent[],
-  nodeAt: NodeAt,
-  read: (node: string, mailbox: string, messageId: string) => Buffer | undefined,
-): { checks: number; failures: Failure[] } {
-  if (!e.ndr || !fate.dsn || fate.ndr) return { checks: 0, failures: [] };
-  fate.ndr = ndrFate(fate, envelopeFrom, events, nodeAt, read);
-  const failures: Failure[] = [];
-  const checks = ndrChecks(e, fate, failures, `${e.message} → ${recipient}`);
-  return { checks, failures };
 }

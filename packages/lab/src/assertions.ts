@@ -153,8 +153,7 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
     count(checkHeader(h, delivered, fail));
   }
   for (const u of e.unchanged ?? []) count(snapshot ? checkUnchanged(u, snapshot, fail) : 0);
-  // A runner that did not follow the DSN (fate.ndr unset) checks it with accounting's checkNdr.
-  if (e.ndr && (fate.ndr || !fate.dsn)) count(ndrChecks(e, fate, failures, subject));
+  if (e.ndr) count(ndrChecks(e, fate, failures, subject));
   return { subject, passed: passed - failures.length, failures };
 }
 

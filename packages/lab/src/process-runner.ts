@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
-import { parseHeaders, type TraceEvent } from '@relaylab/core';
+import type { TraceEvent } from '@relaylab/core';
 import type { StoredMessage } from '@relaylab/mta';
-import { accountFor, checkNdr } from './accounting';
-import { checkExpectation, type HeaderSnapshot } from './assertions';
-import { composeMessage, labMessageId } from './compose';
-import { fateOf } from './outcomes';
+import { composeMessage } from './compose';
+import { judge } from './judge';
 import { ProcessLab, type SpawnOptions } from './process-lab';
 import type { ScenarioResult } from './runner';
 import type { MessageSpec, Scenario, Step } from './scenario-model';
@@ -83,44 +81,9 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
     result.trace = events;
     const stored = new Map<string, StoredMessage[]>();
     for (const name of l.nodeNames) stored.set(name, await l.mailbox(name));
-    const read = (node: string, mailbox: string, id: string | undefined) =>
+    const read = (node: string, mailbox: string, id: string) =>
       stored.get(node)?.find((m) => m.recipient.toLowerCase() === mailbox.toLowerCase() && m.messageId === id)?.raw;
-    const nodeAt = (ip: string, port: number) => l.nodeAt(ip, port);
-    for (const m of scenario.messages) {
-      const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
-      for (const recipient of m.to) {
-        const fate = fateOf(events, messageId, recipient, nodeAt);
-        result.fates.push({ message: m.id, recipient, fate });
-        if (fate.state === 'unaccounted' || fate.deliveries > 1) result.unaccounted.push(`${m.id} → ${recipient}`);
-      }
-    }
-    result.failures.push(...accountFor(scenario, ids, result.fates, events, nodeAt));
-    for (const e of scenario.expect) {
-      const spec = scenario.messages.find((m) => m.id === e.message)!;
-      for (const recipient of e.recipient ? [e.recipient] : spec.to) {
-        const entry = result.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
-        if (!entry) {
-          result.failures.push({ subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] });
-          continue;
-        }
-        const { fate } = entry;
-        const messageId = ids.get(e.message)!;
-        const delivered = fate.state === 'delivered' && fate.node ? read(fate.node, fate.mailbox!, messageId) : undefined;
-        const snapshot: HeaderSnapshot = (node) => {
-          if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
-          const seen = events.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
-          return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
-        };
-        const checked = checkExpectation(e, recipient, fate, delivered, snapshot);
-        result.checks += checked.passed + checked.failures.length;
-        result.failures.push(...checked.failures);
-        if (e.ndr) {
-          const ndr = checkNdr(e, recipient, spec.from, fate, events, nodeAt, read);
-          result.checks += ndr.checks;
-          result.failures.push(...ndr.failures);
-        }
-      }
-    }
+    Object.assign(result, judge(scenario, ids, events, (ip, port) => l.nodeAt(ip, port), read));
   } catch (err) {
     result.error = (err as Error).message;
   } finally {

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { MemoryTrace, parseHeaders, VirtualClock, type TraceEvent } from '@relaylab/core';
+import { MemoryTrace, VirtualClock, type TraceEvent } from '@relaylab/core';
 import { Pki } from '@relaylab/pki';
-import { checkExpectation, type Failure, type HeaderSnapshot } from './assertions';
-import { composeMessage, labMessageId } from './compose';
+import type { Failure } from './assertions';
+import { composeMessage } from './compose';
 import { Lab } from './lab';
-import { fateOf, type Fate } from './outcomes';
+import type { Fate } from './outcomes';
 import type { MessageSpec, Scenario, Step } from './scenario-model';
-import { accountFor, ndrFate } from './accounting';
+import { judge } from './judge';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -50,43 +50,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     if (!result.error && !(await lab.settle(settleMs))) result.error = `the lab did not settle within ${settleMs / 1000}s`;
 
-    const nodeAt = (ip: string, port: number) => lab!.nodeAt(ip, port);
-    for (const m of scenario.messages) {
-      const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
-      for (const recipient of m.to) {
-        const fate = fateOf(trace.events, messageId, recipient, nodeAt);
-        fate.ndr = ndrFate(fate, m.from, trace.events, nodeAt, (node, mailbox, id) => lab!.node(node).mailboxes.get(mailbox).find((s) => s.messageId === id)?.raw);
-        result.fates.push({ message: m.id, recipient, fate });
-        if (fate.state === 'unaccounted' || fate.deliveries > 1) result.unaccounted.push(`${m.id} → ${recipient}`);
-      }
-    }
-    result.failures.push(...accountFor(scenario, ids, result.fates, trace.events, nodeAt));
-    for (const e of scenario.expect) {
-      const spec = scenario.messages.find((m) => m.id === e.message)!;
-      for (const recipient of e.recipient ? [e.recipient] : spec.to) {
-        const entry = result.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
-        if (!entry) {
-          result.failures.push({ subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] });
-          continue;
-        }
-        const { fate } = entry;
-        const delivered =
-          fate.state === 'delivered' && fate.node
-            ? lab.node(fate.node).mailboxes.get(fate.mailbox!).find((s) => s.messageId === ids.get(e.message))?.raw
-            : undefined;
-        const messageId = ids.get(e.message)!;
-        const snapshot: HeaderSnapshot = (node) => {
-          if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
-          const seen = trace.events.find(
-            (ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId,
-          );
-          return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
-        };
-        const checked = checkExpectation(e, recipient, fate, delivered, snapshot);
-        result.checks += checked.passed + checked.failures.length;
-        result.failures.push(...checked.failures);
-      }
-    }
+    const l = lab;
+    Object.assign(result, judge(scenario, ids, trace.events, (ip, port) => l.nodeAt(ip, port), (node, mailbox, id) => l.node(node).mailboxes.get(mailbox).find((m) => m.messageId === id)?.raw));
   } catch (err) {
     result.error = (err as Error).message;
   } finally {
