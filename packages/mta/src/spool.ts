@@ -1,22 +1,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OutboundRoute } from '@relaylab/core';
+import type { QueueItem } from './queue';
 
-/** What the spool keeps of one queue item: enough to carry on after the process died. */
-export interface SpooledItem {
-  id: string;
-  messageId: string;
-  from: string;
-  recipients: string[];
-  raw: Buffer;
-  route: OutboundRoute;
-  nextHop: string;
-  enqueuedAt: Date;
-  attempts: number;
-  nextAttemptAt: Date;
-  lastReply?: string;
-  lastReason?: string;
-}
+/** The spool keeps queue items whole: enough to carry on after the process died. */
+export type SpooledItem = QueueItem;
 
 interface Stored extends Omit<SpooledItem, 'raw' | 'enqueuedAt' | 'nextAttemptAt'> {
   version: 1;
