@@ -117,6 +117,8 @@ export interface TransportRule {
   Priority?: number;
   State?: 'Enabled' | 'Disabled';
   FromScope?: 'InOrganization' | 'NotInOrganization';
+  /** Where sender conditions look: the From header (Exchange's default), the envelope, or either. */
+  SenderAddressLocation?: 'Header' | 'Envelope' | 'HeaderOrEnvelope';
   SenderDomainIs?: string[];
   RecipientDomainIs?: string[];
   SenderIPRanges?: string[];

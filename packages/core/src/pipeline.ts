@@ -75,6 +75,13 @@ export function addressRewrite(ctx: NodeContext, from: string, raw: Buffer): { f
   return { from: newFrom ?? from, edits };
 }
 
+/** The domain of the From header's address, as mail flow rules read the sender by default. */
+function headerFromDomain(raw: Buffer): string | undefined {
+  const from = headerValues(raw, 'From')[0];
+  const address = from ? /<([^>]+)>/.exec(from)?.[1] ?? from.trim() : undefined;
+  return address && address.includes('@') ? domainOf(address) : undefined;
+}
+
 /** A stable GUID-shaped tenant id when the topology gives none. */
 export function tenantIdOf(organization: string, given?: string): string {
   if (given) return given;
@@ -127,7 +134,8 @@ export function processMessage(input: MessageInput): MessageOutcome {
   // Only Exchange's own value set is honoured; anything else is replaced by this node's verdict.
   const promotedAuthAs = carried && ['Anonymous', 'Partner', 'Internal'].includes(carried) ? (carried as AuthAs) : undefined;
   const authAs: AuthAs = promotedAuthAs ?? c.authAs;
-  const directionality = (trusted && headerValues(raw, H.directionality)[0]) || (authAs === 'Internal' ? 'Originating' : 'Incoming');
+  const carriedDirection = trusted ? headerValues(raw, H.directionality)[0] : undefined;
+  const directionality = carriedDirection === 'Incoming' || carriedDirection === 'Originating' ? carriedDirection : authAs === 'Internal' ? 'Originating' : 'Incoming';
 
   const accepted = ctx.acceptedDomains;
   const recipientDomains = input.recipients.map(domainOf);
@@ -135,6 +143,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     // InOrganization: an authenticated sender whose address is in one of the organization's accepted domains.
     fromScope: authAs === 'Internal' && accepted.includes(domainOf(input.from)) ? 'InOrganization' : 'NotInOrganization',
     senderDomain: domainOf(input.from),
+    headerSenderDomain: headerFromDomain(raw),
     recipientDomains,
     clientIp: input.clientIp,
     header: (name) => headerValues(raw, name),
@@ -166,7 +175,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     stamps.push(...replace(H.authSource, c.authSource, why, has(H.authSource)));
     if (c.authMechanism) stamps.push(...replace(H.authMechanism, c.authMechanism, why, has(H.authMechanism)));
   }
-  if (!has(H.directionality) || !trusted) stamps.push(...replace(H.directionality, directionality, why, has(H.directionality)));
+  if (carriedDirection !== directionality) stamps.push(...replace(H.directionality, directionality, why, has(H.directionality)));
   const sclNow = headerValues(raw, H.scl)[0];
   if (scl !== undefined && sclNow !== String(scl)) stamps.push(...replace(H.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(H.scl)));
   if (online && ctx.spec.organization) {

@@ -6,7 +6,10 @@ import type { SmtpReply } from './codes';
 /** What a rule can see of a message: its classification, envelope, connecting IP and headers. */
 export interface RuleMessage {
   fromScope: 'InOrganization' | 'NotInOrganization';
+  /** MAIL FROM domain. */
   senderDomain: string;
+  /** From header domain: what sender conditions read by default (SenderAddressLocation Header). */
+  headerSenderDomain?: string;
   recipientDomains: string[];
   clientIp?: string;
   header(name: string): string[];
@@ -32,13 +35,20 @@ const containsWords = (values: string[], words: string[] | undefined) =>
 const matchesPatterns = (values: string[], patterns: string[] | undefined) => !!patterns && values.some((v) => patterns.some((p) => new RegExp(p, 'i').test(v)));
 
 /** Each predicate family the rule names must hold (Exchange ANDs conditions, ORs values inside one). */
-function predicates(m: RuleMessage, p: {
+function senderDomains(m: RuleMessage, location: TransportRule['SenderAddressLocation']): string[] {
+  const header = m.headerSenderDomain ?? m.senderDomain;
+  if (location === 'Envelope') return [m.senderDomain];
+  if (location === 'HeaderOrEnvelope') return [header, m.senderDomain];
+  return [header];
+}
+
+function predicates(m: RuleMessage, location: TransportRule['SenderAddressLocation'], p: {
   FromScope?: string; SenderDomainIs?: string[]; RecipientDomainIs?: string[]; SenderIPRanges?: string[];
   HeaderContainsMessageHeader?: string; HeaderContainsWords?: string[]; HeaderMatchesMessageHeader?: string; HeaderMatchesPatterns?: string[];
 }): boolean[] {
   const out: boolean[] = [];
   if (p.FromScope) out.push(p.FromScope === m.fromScope);
-  if (p.SenderDomainIs) out.push(anyDomain(p.SenderDomainIs, [m.senderDomain]));
+  if (p.SenderDomainIs) out.push(anyDomain(p.SenderDomainIs, senderDomains(m, location)));
   if (p.RecipientDomainIs) out.push(anyDomain(p.RecipientDomainIs, m.recipientDomains));
   if (p.SenderIPRanges) out.push(!!m.clientIp && ipListed(m.clientIp, p.SenderIPRanges));
   if (p.HeaderContainsMessageHeader) out.push(containsWords(m.header(p.HeaderContainsMessageHeader), p.HeaderContainsWords));
@@ -47,9 +57,9 @@ function predicates(m: RuleMessage, p: {
 }
 
 export function ruleApplies(rule: TransportRule, m: RuleMessage): boolean {
-  const conditions = predicates(m, rule);
+  const conditions = predicates(m, rule.SenderAddressLocation, rule);
   if (!conditions.every(Boolean)) return false;
-  const exceptions = predicates(m, {
+  const exceptions = predicates(m, rule.SenderAddressLocation, {
     FromScope: rule.ExceptIfFromScope,
     SenderDomainIs: rule.ExceptIfSenderDomainIs,
     RecipientDomainIs: rule.ExceptIfRecipientDomainIs,

@@ -196,3 +196,26 @@ describe('the field attack mitigation on the on-premises server', () => {
     expect(evaluateRules([SEED_RULE], m).deletedBy).toBe(deleted ? SEED_RULE.Name : undefined);
   });
 });
+
+describe('SenderAddressLocation: sender conditions read the From header by default, as Exchange does', () => {
+  const message = (envelope: string, header: string | undefined): RuleMessage => ({
+    fromScope: 'NotInOrganization',
+    senderDomain: envelope,
+    headerSenderDomain: header,
+    recipientDomains: ['contoso.example'],
+    header: () => [],
+  });
+  const rule = (location?: 'Header' | 'Envelope' | 'HeaderOrEnvelope'): TransportRule => ({ Name: 'r', SenderDomainIs: ['fabrikam.example'], SenderAddressLocation: location, SetSCL: 5 });
+  test.each`
+    location              | envelope              | header                | fires
+    ${undefined}          | ${'tailspin.example'} | ${'fabrikam.example'} | ${true}
+    ${undefined}          | ${'fabrikam.example'} | ${'tailspin.example'} | ${false}
+    ${'Header'}           | ${'fabrikam.example'} | ${undefined}          | ${true}
+    ${'Envelope'}         | ${'fabrikam.example'} | ${'tailspin.example'} | ${true}
+    ${'Envelope'}         | ${'tailspin.example'} | ${'fabrikam.example'} | ${false}
+    ${'HeaderOrEnvelope'} | ${'tailspin.example'} | ${'fabrikam.example'} | ${true}
+    ${'HeaderOrEnvelope'} | ${'fabrikam.example'} | ${'tailspin.example'} | ${true}
+  `('$location: MAIL FROM @$envelope, From @$header → fires $fires', ({ location, envelope, header, fires }) => {
+    expect(ruleApplies(rule(location), message(envelope, header))).toBe(fires);
+  });
+});

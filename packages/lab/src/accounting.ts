@@ -40,7 +40,7 @@ export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: 
     const subject = `NDR for ${original} (${dsn.recipients.join(', ')}) → ${dsn.to}`;
     const fail = (actual: string) => failures.push({ subject, field: 'accounting', expected: FINAL, actual, story: describeFate(fate) });
     if (fate.state === 'unaccounted') fail('no final state in the trace');
-    else if (fate.deliveries > 1) fail(`delivered ${fate.deliveries} times`);
+    else if (fate.finalStates.length > 1) fail(`ended in ${fate.finalStates.length} final states (${fate.finalStates.join(', ')}); exactly one is allowed`);
     else if (fate.state === 'deferred' && !scenario.expect.some((e) => e.message === original && e.ndr?.state === 'deferred')) {
       fail(`still queued (deferred) at ${fate.node}: ${fate.reply}; expect ndr: { state: deferred } if that is the point`);
     }

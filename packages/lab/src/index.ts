@@ -13,3 +13,4 @@ export * from './node-control';
 export * from './standalone-node';
 export * from './process-lab';
 export * from './process-runner';
+export * from './judge';

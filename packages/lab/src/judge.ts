@@ -28,7 +28,7 @@ export function judge(
       const fate = fateOf(events, messageId, recipient, nodeAt);
       fate.ndr = ndrFate(fate, m.from, events, nodeAt, read);
       out.fates.push({ message: m.id, recipient, fate });
-      if (fate.state === 'unaccounted' || fate.deliveries > 1) out.unaccounted.push(`${m.id} → ${recipient}`);
+      if (fate.state === 'unaccounted' || fate.finalStates.length > 1) out.unaccounted.push(`${m.id} → ${recipient}`);
     }
   }
   out.failures.push(...accountFor(scenario, new Map(ids), out.fates, events, nodeAt));

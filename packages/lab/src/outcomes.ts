@@ -39,6 +39,8 @@ export interface Fate {
   ndr?: NdrFate;
   /** Every final event seen: more than one delivery is a duplicate. */
   deliveries: number;
+  /** Every final event seen for this recipient, in order: more than one breaks "exactly one state". */
+  finalStates: string[];
   path: string[];
   hops: Hop[];
   /** Attempts that did not hand the message over, for failure context. */
@@ -95,7 +97,7 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
 export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
   const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
   const addresses = [recipient.toLowerCase()];
-  const fate: Fate = { state: 'unaccounted', deliveries: 0, path: [], hops: [], failedAttempts: [], addresses };
+  const fate: Fate = { state: 'unaccounted', deliveries: 0, finalStates: [], path: [], hops: [], failedAttempts: [], addresses };
   const submitted = mine.find((e) => e.type === 'submitted');
   if (submitted) {
     fate.path.push(submitted.node);
@@ -125,15 +127,18 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
       case 'delivered':
         if (!includes(addresses, e.recipient)) break;
         fate.deliveries++;
+        fate.finalStates.push('delivered');
         Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, folder: e.folder, reply: undefined, reason: undefined });
         break;
       case 'deleted':
         if (!includes(e.recipients, addresses)) break;
+        fate.finalStates.push('deleted');
         Object.assign(fate, { state: 'deleted', node: e.node, rule: e.rule, reply: undefined, reason: e.reason });
         break;
       case 'rejected':
       case 'bounced':
         if (!includes(e.recipients, addresses)) break;
+        fate.finalStates.push(e.type);
         Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason, dsn: e.dsn, noDsn: e.noDsn });
         break;
       case 'deferred':

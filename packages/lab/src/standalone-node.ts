@@ -19,6 +19,8 @@ export interface StandaloneNodeOptions {
   logger: Logger;
   /** More places the trace goes (a JSON-lines file, stdout), besides the control API. */
   sinks?: TraceSink[];
+  /** The node's durable queue: accepted messages are fsynced here before 250 and resumed at start. */
+  spoolDir?: string;
 }
 
 /** Exactly one node of a topology, in this process: what `relaylab node` and each compose service run. */
@@ -53,6 +55,7 @@ export class StandaloneNode {
       directory,
       logger: o.logger,
       port: directory.portOfNode(o.name),
+      spoolDir: o.spoolDir,
     });
     const standalone = new StandaloneNode(node, trace, clock, pki.generated);
     await node.start();

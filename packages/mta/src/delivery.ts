@@ -105,7 +105,7 @@ export class Deliverer {
     const reused = this.deps.pool.take(key);
     // A reused connection keeps its handshake, but the decision is taken again: the lab clock
     // may have moved past the certificate's validity since it was opened.
-    if (reused) return { ...reused, verdict: this.decide(job, target, reused.facts) };
+    if (reused) return this.deps.pool.track({ ...reused, verdict: this.decide(job, target, reused.facts) });
     const { identity } = this.deps;
     try {
       const open = await openConnection({
@@ -119,7 +119,7 @@ export class Deliverer {
         plaintext,
       });
       const facts: TlsFacts = fallbackFrom ? { ...open.facts, fallbackFrom } : open.facts;
-      return { ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target };
+      return this.deps.pool.track({ ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target });
     } catch (err) {
       if (err instanceof ConnectError && err.tlsFailure) {
         const facts: TlsFacts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
@@ -161,8 +161,9 @@ export class Deliverer {
         return this.tryTarget(job, target, true, e.message);
       }
       if (e.verdict?.action === 'defer') {
+        // Like Exchange's "attempted failover to alternate host": the next MX or smart host gets its turn.
         this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
-        return all(job.recipients, 'deferred', formatReply(e.verdict.reply), e.verdict.reason, target);
+        return { failover: all(job.recipients, 'deferred', formatReply(e.verdict.reply), e.verdict.reason, target) };
       }
       const reply = e.response ? parseReply(e.response) : undefined;
       if (reply && reply.code >= 500) {
@@ -177,7 +178,7 @@ export class Deliverer {
       const reply = verdict.action === 'defer' ? verdict.reply : REPLIES.cannotConnect;
       this.emitAttempt(job, target, pc, pc.facts, verdict.reason, 'deferred', []);
       this.deps.pool.release(pc, false);
-      return all(job.recipients, 'deferred', formatReply(reply), verdict.reason, target);
+      return { failover: all(job.recipients, 'deferred', formatReply(reply), verdict.reason, target) };
     }
 
     const reusedCount = pc.messages;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -121,7 +120,8 @@ export function createListener(deps: ListenerDeps): SMTPServer {
 
     onConnect(session, callback) {
       const s: SessionState = {
-        id: randomBytes(6).toString('hex'),
+        // smtp-server's own session id, so fault events from its command gate name the same session
+        id: session.id,
         local: endpoint(session.localAddress, session.localPort),
         remote: endpoint(session.remoteAddress, session.remotePort),
         ehlo: '',

@@ -227,8 +227,9 @@ export class MailNode {
   }
 
   async stop(): Promise<void> {
-    this.queue.stop();
+    const draining = this.queue.stop();
     this.pool.closeAll();
+    await draining;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

@@ -27,6 +27,9 @@ function alive(c: SMTPConnection): boolean {
 /** Idle SMTP connections per next hop, reused the way an MTA reuses them. */
 export class ConnectionPool {
   private readonly idle = new Map<string, Array<{ pc: PooledConnection; timer: NodeJS.Timeout }>>();
+  /** Connections carrying a message right now: closing the pool must end them too. */
+  private readonly busy = new Set<PooledConnection['connection']>();
+  private closed = false;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -35,13 +38,23 @@ export class ConnectionPool {
     while (list && list.length) {
       const { pc, timer } = list.pop()!;
       clearTimeout(timer);
-      if (alive(pc.connection)) return pc;
+      if (alive(pc.connection)) {
+        this.busy.add(pc.connection);
+        return pc;
+      }
     }
     return undefined;
   }
 
+  /** A freshly opened connection, in use until released. */
+  track(pc: PooledConnection): PooledConnection {
+    this.busy.add(pc.connection);
+    return pc;
+  }
+
   release(pc: PooledConnection, reusable: boolean): void {
-    if (!reusable || pc.messages >= this.options.maxMessages || !alive(pc.connection)) {
+    this.busy.delete(pc.connection);
+    if (this.closed || !reusable || pc.messages >= this.options.maxMessages || !alive(pc.connection)) {
       pc.connection.quit();
       return;
     }
@@ -57,6 +70,10 @@ export class ConnectionPool {
   }
 
   closeAll(): void {
+    this.closed = true;
+    // A connection in the middle of a transaction is cut: its message stays queued and spooled.
+    for (const connection of this.busy) connection.close();
+    this.busy.clear();
     for (const list of this.idle.values()) {
       for (const { pc, timer } of list) {
         clearTimeout(timer);

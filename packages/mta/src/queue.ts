@@ -50,6 +50,8 @@ export class DeliveryQueue {
   private readonly activeByHop = new Map<string, number>();
   private active = 0;
   private paused = false;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly deliverer: Deliverer, private readonly o: QueueOptions) {}
@@ -60,8 +62,11 @@ export class DeliveryQueue {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** No new attempts; resolves when the attempts already running have finished (and spooled). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /** Durable before it returns when the node has a spool: the caller may then answer 250. */
@@ -108,7 +113,7 @@ export class DeliveryQueue {
   }
 
   kick(): void {
-    if (this.paused) return;
+    if (this.paused || this.stopped) return;
     const now = this.o.clock.now();
     for (const item of [...this.items]) {
       if (item.nextAttemptAt > now) continue;
@@ -117,11 +122,13 @@ export class DeliveryQueue {
       this.items.splice(this.items.indexOf(item), 1);
       this.activeByHop.set(item.nextHop, busy + 1);
       this.active++;
-      void this.attempt(item).finally(() => {
+      const running: Promise<void> = this.attempt(item).finally(() => {
+        this.inFlight.delete(running);
         this.activeByHop.set(item.nextHop, (this.activeByHop.get(item.nextHop) ?? 1) - 1);
         this.active--;
         this.kick();
       });
+      this.inFlight.add(running);
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AttemptEvent, Topology } from '@relaylab/core';
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 function topology(extra: Partial<Topology> & { senderConnector?: NonNullable<Topology['nodes'][string]['sendConnectors']>[number] } = {}): Topology {
-  const { senderConnector, ...rest } = extra;
+  const { senderConnector, organizations, ...rest } = extra;
   return {
     authorities: { root: { commonName: 'Edges Root' } },
     certificates: {
@@ -21,7 +21,7 @@ function topology(extra: Partial<Topology> & { senderConnector?: NonNullable<Top
       b: { subject: 'mx.b.example', issuer: 'root' },
       early: { subject: 'mx.c.example', issuer: 'root', validity: 'not-yet-valid' },
     },
-    organizations: { a: { domains: ['a.example'] }, b: { domains: ['b.example'] }, c: { domains: ['c.example'] } },
+    organizations: organizations ?? { a: { domains: ['a.example'] }, b: { domains: ['b.example'] }, c: { domains: ['c.example'] } },
     nodes: {
       a: {
         role: 'internet', hostname: 'mx.a.example', address: '127.0.0.150', organization: 'a', certificate: 'a', mailboxes: ['s@a.example'],
@@ -110,4 +110,36 @@ test('a recipient refused at RCPT gets no hop, while the accepted one does', asy
   expect(bad.node).toBe('b');
   expect(bad.hops).toHaveLength(0);
   expect(bad.path).toEqual(['a']);
+});
+
+test('a TLS-policy deferral on the first MX fails over to the next host, as Exchange does', async () => {
+  const t = topology({
+    senderConnector: { Name: 'Forced to c', AddressSpaces: ['c.example'], RequireTLS: true, TlsAuthLevel: 'CertificateValidation' },
+    dns: { mx: { 'b.example': ['mx.b.example'], 'c.example': ['mx.c.example', 'mx.b.example'] } },
+    organizations: { a: { domains: ['a.example'] }, b: { domains: ['b.example', 'c.example'] }, c: { domains: ['c.example'] } },
+  });
+  t.nodes.b.mailboxes = ['r@b.example', 'r@c.example']; // the secondary MX also hosts c.example
+  lab = await Lab.start(t, { certsDir });
+  send(lab, 'failover-tls', ['r@c.example']);
+  expect(await lab.settle()).toBe(true);
+  const f = fate(lab, 'failover-tls', 'r@c.example');
+  // mx.c.example's certificate is not valid yet: 450 4.7.320 there, then delivery through mx.b.example
+  expect(f.failedAttempts.map((a) => a.destination.host)).toEqual(['mx.c.example']);
+  expect(f.failedAttempts[0].tlsDecision).toMatch(/not valid before/);
+  expect(f.path).toEqual(['a', 'b']);
+});
+
+test('stopping a node mid-delivery keeps the message in its spool instead of losing or half-sending it', async () => {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'relaylab-stop-spool-'));
+  lab = await Lab.start(topology(), { certsDir, spoolDir });
+  lab.slow('b', 1500);
+  send(lab, 'in-flight', ['r@b.example']);
+  await new Promise((r) => setTimeout(r, 300));
+  const stopping = lab;
+  lab = undefined;
+  await stopping.stop();
+  expect(stopping.node('b').mailboxes.get('r@b.example')).toHaveLength(0);
+  const spooled = readdirSync(join(spoolDir, 'a')).filter((f) => f.endsWith('.json'));
+  expect(spooled).toHaveLength(1);
+  expect(readFileSync(join(spoolDir, 'a', spooled[0]), 'utf8')).toContain('in-flight@a.example');
 });

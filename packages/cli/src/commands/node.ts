@@ -1,5 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { StaticResolver, type TraceSink } from '@relaylab/core';
 import { JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { NetworkResolver } from '@relaylab/mta';
@@ -22,8 +23,9 @@ Every option can also come from the environment: --dns ← RELAYLAB_DNS, --contr
   --certs <dir>          certificate cache, filled first by \`relaylab certs\` (default ./certs)
   --trace <file|->       also write the trace as JSON lines to a file, or stdout with "-"
                          (logs then go to stderr)
-  --out <dir>            write delivered mail as <dir>/mailboxes/<address>/*.eml, and at shutdown
-                         what is still queued to <dir>/spool/<node>/
+  --out <dir>            write delivered mail as <dir>/mailboxes/<address>/*.eml; the durable queue
+                         is <dir>/queue/<node>/ (a restart resumes it), and at shutdown a readable
+                         copy of what is still queued goes to <dir>/spool/<node>/
   --log-level <level>    pino level (default info); JSON lines, pretty on a terminal
 `;
 
@@ -71,6 +73,8 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
       controlPort: intOption(values, 'control-port') ?? 8025,
       logger,
       sinks,
+      // Without --out the queue lives in a folder of its own for this run; with it, a restart resumes it.
+      spoolDir: out ? resolve(out, 'queue', name) : mkdtempSync(join(tmpdir(), `relaylab-${name}-queue-`)),
     });
     if (out) {
       standalone.trace.subscribe((e) => {
@@ -85,8 +89,9 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     logger.info({ address: topology.nodes[name].address, port: standalone.node.port, dns: dns ?? 'topology file' }, 'node up');
     const signal = await untilSignal();
     logger.info({ signal }, 'shutting down');
-    const spooled = out ? writeSpool(resolve(out, 'spool'), standalone.node) : [];
+    // After stop, so messages that were being delivered when the signal came are in the queue again.
     await standalone.stop();
+    const spooled = out ? writeSpool(resolve(out, 'spool'), standalone.node) : [];
     if (spooled.length) logger.info({ spooled }, 'queued messages written to the spool');
     await new Promise<void>((r) => (traceFile ? traceFile.end(r) : r()));
     logger.info('stopped');

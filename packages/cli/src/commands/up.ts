@@ -11,7 +11,9 @@ Starts every node of the topology and keeps the lab up until Ctrl-C, so you can 
 with swaks, Send-MailMessage or a mail client and watch each hop.
 
   --out <dir>          mailboxes as <dir>/mailboxes/<address>/*.eml, the trace as <dir>/trace.jsonl,
-                       at shutdown what is still queued in <dir>/spool/<node>/ (default relaylab-lab)
+                       the durable queue in <dir>/queue/<node>/ (a restart resumes it), and at
+                       shutdown a readable copy of what is queued in <dir>/spool/<node>/
+                       (default relaylab-lab)
   --port <n>           every node listens on this port of its own address (default: the
                        topology's, else 2525)
   --dns <ip:port>      also serve the topology's MX and A records there, for dig, swaks --server
@@ -83,7 +85,8 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const trace = new ObservedTrace();
     const logger = values.verbose ? makeLogger('debug', 2) : undefined;
     const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
-    const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger });
+    // The lab's durable queue lives in --out: a message answered 250 survives Ctrl-C and a crash.
+    const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger, spoolDir: resolve(out, 'queue') });
     trace.subscribe((e) => {
       jsonLines.emit(e);
       const line = hopLine(e);
@@ -108,8 +111,9 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     io.out.write(`relaylab up: ${lab.nodes.size} nodes ready; Ctrl-C stops the lab\n`);
     const signal = await untilSignal();
     io.out.write(`relaylab up: ${signal}, shutting down\n`);
-    const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
+    // After stop, so messages that were being delivered when the signal came are in the queue again.
     await lab.stop();
+    const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
     await dns?.close();
     await new Promise<void>((r) => traceFile.end(r));
     io.out.write(`relaylab up: stopped; ${spooled.length} queued message(s) written to ${resolve(out, 'spool')}\n`);
