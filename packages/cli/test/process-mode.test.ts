@@ -1,16 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenarios, runScenario, runScenariosOnProcesses, runsOnProcesses, type ScenarioResult } from '@relaylab/lab';
+import { loadScenarios, runScenario, runScenariosOnProcesses, type ScenarioResult } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
 import { BIN, freePortBase, repo } from './process-spawn';
 
 // The bundled scenarios whose topologies are the hybrid ones (Exchange Online, on premises,
-// partners), each node in its own OS process, against the same scenarios embedded. Scenarios
-// that inject wire faults (down, fail, slow, ...) are embedded-only for now and are left out.
+// partners), each node in its own OS process, against the same scenarios embedded, fault steps
+// included: down/up, fail and dropDuringData go through each node's control API, and a
+// stripStartTls detour is a proxy that the sending node's process sets up for itself.
 const HYBRID = /topologies\/(hybrid|onprem-hybrid|partner-tls)\.yaml$/;
+const FAULTS = ['hybrid-onprem-down-3-hours', 'hybrid-onprem-down-past-expiry', 'hybrid-drop-mid-data', 'hybrid-starttls-stripped'];
 const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-process-'));
-const scenarios = loadScenarios([join(repo, 'scenarios')]).scenarios.filter((s) => HYBRID.test(s.topologyFile ?? '') && runsOnProcesses(s));
+const scenarios = loadScenarios([join(repo, 'scenarios')]).scenarios.filter((s) => HYBRID.test(s.topologyFile ?? ''));
 
 /** What must agree between the modes: where each message ended, how, and over which hops. */
 function fates(results: ScenarioResult[]) {
@@ -34,7 +36,7 @@ let port: number;
 let embedded: ScenarioResult[];
 
 beforeAll(async () => {
-  expect(scenarios.map((s) => s.name)).toEqual(expect.arrayContaining(['onprem-to-cloud-forced-tls', 'partner-forced-tls-inbound']));
+  expect(scenarios.map((s) => s.name)).toEqual(expect.arrayContaining(['onprem-to-cloud-forced-tls', 'partner-forced-tls-inbound', ...FAULTS]));
   const pki = new Pki({ dir: certsDir });
   embedded = [];
   for (const s of scenarios) embedded.push(await runScenario(s, { certsDir, pki }));
@@ -68,4 +70,13 @@ test('the trace crossed the process boundary: each node’s events came from its
   expect(received).toMatchObject({ remote: { ip: '127.0.0.30' }, local: { ip: '127.0.0.20', port }, tls: { secure: true } });
   const attempt = partner.trace.find((e) => e.type === 'attempt' && e.node === 'fabrikam');
   expect(attempt).toMatchObject({ destination: { ip: '127.0.0.20', port }, outcome: 'sent' });
+});
+
+test('faults cross the process boundary: each is recorded by the node it was done to', () => {
+  const kinds = (name: string) => processes.find((r) => r.scenario.name === name)!.trace.flatMap((e) => (e.type === 'fault' ? [`${e.node}:${e.fault}`] : []));
+  expect(kinds('hybrid-onprem-down-3-hours')).toEqual(expect.arrayContaining(['onprem:down', 'onprem:up']));
+  expect(kinds('hybrid-drop-mid-data')).toEqual(expect.arrayContaining(['onprem:dropDuringData', 'onprem:fail']));
+  // The detour eop→onprem is eop's alone: the proxy stripped STARTTLS, and only for eop's connections.
+  const stripped = processes.find((r) => r.scenario.name === 'hybrid-starttls-stripped')!.trace.filter((e) => e.type === 'fault' && e.fault === 'stripStartTls');
+  expect(stripped.map((e) => e.node)).toEqual(expect.arrayContaining(['eop', 'onprem']));
 });

@@ -12,6 +12,7 @@ import {
 } from '@relaylab/core';
 import { Pki, trustStoreFor, type LabCertificates } from '@relaylab/pki';
 import { MailNode, StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
+import { faultDetail, type StepTarget } from './steps';
 import { topologyDirectory } from './topology-directory';
 
 export interface LabOptions {
@@ -37,7 +38,7 @@ export interface LabOptions {
 export const DEFAULT_PORT = 2525;
 
 /** A running topology: every node listening on its own loopback address, one clock, one trace. */
-export class Lab {
+export class Lab implements StepTarget {
   readonly nodes = new Map<string, MailNode>();
   readonly clock: VirtualClock;
   readonly trace: MemoryTrace;
@@ -129,37 +130,37 @@ export class Lab {
 
   async down(name: string): Promise<void> {
     await this.node(name).takeDown();
-    this.fault(name, 'down', `${name} is down: its listener on ${this.topology.nodes[name].address}:${this.node(name).port} is closed and it delivers nothing`);
+    this.fault(name, 'down', faultDetail.down(name, `${this.topology.nodes[name].address}:${this.node(name).port}`));
   }
 
   async up(name: string): Promise<void> {
     await this.node(name).bringUp();
-    this.fault(name, 'up', `${name} is back on ${this.topology.nodes[name].address}:${this.node(name).port} with what it held`);
+    this.fault(name, 'up', faultDetail.up(name, `${this.topology.nodes[name].address}:${this.node(name).port}`));
   }
 
   heal(name: string): void {
     this.node(name).faults.heal();
-    this.fault(name, 'heal', `every fault of ${name} switched off`);
+    this.fault(name, 'heal', faultDetail.heal(name));
   }
 
   failCommand(name: string, command: FaultCommand, reply: string, times?: number): void {
     this.node(name).faults.fail(command, reply, times);
-    this.fault(name, 'fail', `${name} answers ${command} with ${reply}${times ? ` (${times} times)` : ''}`);
+    this.fault(name, 'fail', faultDetail.fail(name, command, reply, times));
   }
 
   dropDuringData(name: string, times?: number): void {
     this.node(name).faults.dropDuringData(times);
-    this.fault(name, 'dropDuringData', `${name} cuts connections in the middle of DATA${times ? ` (${times} times)` : ''}`);
+    this.fault(name, 'dropDuringData', faultDetail.dropDuringData(name, times));
   }
 
   tlsHandshakeFails(name: string, times?: number): void {
     this.node(name).faults.tlsHandshakeFails(times);
-    this.fault(name, 'tlsHandshakeFails', `${name} breaks the TLS handshake after STARTTLS${times ? ` (${times} times)` : ''}`);
+    this.fault(name, 'tlsHandshakeFails', faultDetail.tlsHandshakeFails(name, times));
   }
 
   slow(name: string, delayMs: number): void {
     this.node(name).faults.slow(delayMs);
-    this.fault(name, 'slow', `${name} answers every command ${delayMs} ms late`);
+    this.fault(name, 'slow', faultDetail.slow(name, delayMs));
   }
 
   /**
@@ -176,11 +177,11 @@ export class Lab {
       listenAddress: toSpec.address,
       target: { ip: toSpec.address, port: target.port },
       localAddress: this.topology.nodes[from].address,
-      onStrip: (client) => this.fault(to, 'stripStartTls', `a man in the middle removed STARTTLS from the EHLO reply of ${toSpec.hostname} to ${client.ip} (${from})`),
+      onStrip: (client) => this.fault(to, 'stripStartTls', faultDetail.stripped(from, toSpec.hostname, client.ip)),
     });
     const port = await proxy.listen();
     this.detours.set(key, { port, to, proxy });
-    this.fault(to, 'stripStartTls', `${from} now reaches ${to} through a man in the middle on ${toSpec.address}:${port} that strips STARTTLS`);
+    this.fault(to, 'stripStartTls', faultDetail.detour(from, to, `${toSpec.address}:${port}`));
   }
 
   submit(nodeName: string, message: Submission): string {

@@ -1,6 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TraceEvent } from '@relaylab/core';
-import type { MailNode, StoredMessage, Submission } from '@relaylab/mta';
+import type { FaultCommand, MailNode, StoredMessage, Submission } from '@relaylab/mta';
+import { faultDetail } from './steps';
 import type { ObservedTrace } from './trace-stream';
 import { jsonLines } from './trace-stream';
 
@@ -16,12 +17,36 @@ import { jsonLines } from './trace-stream';
  *   GET  /mailbox?address=a       [{ messageId, from, recipient, raw, deliveredAt, ... }]
  *   GET  /mailboxes               every stored message of every mailbox, same shape
  *   GET  /trace?from=n            JSON lines: events n… so far, then each new one as it happens
+ *
+ * Faults, as the embedded Lab's methods of the same names (each recorded as a fault event):
+ *
+ *   POST /down                    {}   listener closed, nothing delivered; queue and spool kept
+ *   POST /up                      {}   back on the same address and port
+ *   POST /faults  {fault, ...}    {}   fault: fail {command, reply, times?} | dropDuringData {times?}
+ *                                      | tlsHandshakeFails {times?} | slow {delayMs} | heal
+ *   POST /detour  {to}            { port }  this node reaches node `to` through a STARTTLS-stripping
+ *                                      proxy on `to`'s address (only where this process may bind
+ *                                      it: loopback, not another container's address)
  */
 export interface ControlledNode {
   node: MailNode;
   trace: ObservedTrace;
   advance(ms: number): void;
+  /** The node's lab time, for the fault events the API records. */
+  now(): Date;
+  /** The node's listening address, for those events' words. */
+  address: string;
+  /** Routes this node's mail for node `to` through a STARTTLS-stripping proxy; the proxy's port. */
+  stripStartTls?(to: string): Promise<number>;
 }
+
+/** A fault the control API switches on (or, `heal`, off) on the node's listener. */
+export type FaultRequest =
+  | { fault: 'fail'; command: FaultCommand; reply: string; times?: number }
+  | { fault: 'dropDuringData'; times?: number }
+  | { fault: 'tlsHandshakeFails'; times?: number }
+  | { fault: 'slow'; delayMs: number }
+  | { fault: 'heal' };
 
 export interface NodeStatus {
   node: string;
@@ -81,7 +106,55 @@ export class NodeControlServer {
       return send(res, 200, list.map((m) => ({ ...m, raw: m.raw.toString('base64'), deliveredAt: m.deliveredAt.toISOString() }) satisfies WireMessage));
     }
     if (key === 'GET /trace') return this.follow(res, Number(url.searchParams.get('from') ?? 0));
+    if (key === 'POST /down') {
+      await node.takeDown();
+      this.fault('down', faultDetail.down(node.name, `${this.target.address}:${node.port}`));
+      return send(res, 200, {});
+    }
+    if (key === 'POST /up') {
+      await node.bringUp();
+      this.fault('up', faultDetail.up(node.name, `${this.target.address}:${node.port}`));
+      return send(res, 200, {});
+    }
+    if (key === 'POST /faults') {
+      this.switchFault((await body(req)) as FaultRequest);
+      return send(res, 200, {});
+    }
+    if (key === 'POST /detour') {
+      const { to } = (await body(req)) as { to: string };
+      if (!this.target.stripStartTls) throw new Error('this node cannot set up detours');
+      return send(res, 200, { port: await this.target.stripStartTls(to) });
+    }
     send(res, 404, { error: `no such control endpoint: ${key}` });
+  }
+
+  private switchFault(f: FaultRequest): void {
+    const { node } = this.target;
+    const times = (t: unknown) => (t === undefined || t === null ? undefined : Number(t));
+    switch (f.fault) {
+      case 'fail':
+        node.faults.fail(f.command, f.reply, times(f.times));
+        return this.fault('fail', faultDetail.fail(node.name, f.command, f.reply, times(f.times)));
+      case 'dropDuringData':
+        node.faults.dropDuringData(times(f.times));
+        return this.fault('dropDuringData', faultDetail.dropDuringData(node.name, times(f.times)));
+      case 'tlsHandshakeFails':
+        node.faults.tlsHandshakeFails(times(f.times));
+        return this.fault('tlsHandshakeFails', faultDetail.tlsHandshakeFails(node.name, times(f.times)));
+      case 'slow':
+        node.faults.slow(Number(f.delayMs));
+        return this.fault('slow', faultDetail.slow(node.name, Number(f.delayMs)));
+      case 'heal':
+        node.faults.heal();
+        return this.fault('heal', faultDetail.heal(node.name));
+      default:
+        throw new Error(`no such fault: ${(f as { fault?: unknown }).fault}`);
+    }
+  }
+
+  /** Records what the runner broke on this node, so the trace tells the whole story. */
+  private fault(fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow' | 'heal', detail: string): void {
+    this.target.trace.emit({ type: 'fault', at: this.target.now().toISOString(), node: this.target.node.name, fault, detail });
   }
 
   private follow(res: ServerResponse, from: number): void {
@@ -133,6 +206,23 @@ export class NodeControlClient {
 
   async advance(ms: number): Promise<void> {
     await this.call('POST', '/advance', { ms });
+  }
+
+  async down(): Promise<void> {
+    await this.call('POST', '/down');
+  }
+
+  async up(): Promise<void> {
+    await this.call('POST', '/up');
+  }
+
+  async fault(request: FaultRequest): Promise<void> {
+    await this.call('POST', '/faults', request);
+  }
+
+  /** This node's mail for node `to` goes through a STARTTLS-stripping proxy from now on; its port. */
+  async stripStartTls(to: string): Promise<number> {
+    return (await this.call<{ port: number }>('POST', '/detour', { to })).port;
   }
 
   async mailbox(address?: string): Promise<StoredMessage[]> {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import { NetworkResolver, type StoredMessage, type Submission } from '@relaylab/mta';
+import { NetworkResolver, type FaultCommand, type StoredMessage, type Submission } from '@relaylab/mta';
 import { Pki } from '@relaylab/pki';
 import { NodeControlClient } from './node-control';
 import { relocateTopology } from './relocate';
+import type { StepTarget } from './steps';
 import { CONTROL_PORT, topologyDirectory } from './topology-directory';
 import { mergeByTime } from './trace-stream';
 
@@ -48,7 +49,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * API. The trace crosses process boundaries as JSON lines that every node streams to this
  * runner; mergeByTime puts them in one order, so fates come out as in the embedded Lab.
  */
-export class ProcessLab {
+export class ProcessLab implements StepTarget {
   private readonly children: Child[] = [];
   private readonly clients = new Map<string, NodeControlClient>();
   private readonly gathered: TraceEvent[] = [];
@@ -56,6 +57,8 @@ export class ProcessLab {
   private readonly unfollow: Array<() => void> = [];
   private readonly streamErrors: string[] = [];
   private readonly directory: ReturnType<typeof topologyDirectory>;
+  /** Proxies between two nodes (stripStartTls): where they listen, and the node behind each. */
+  private readonly detours: Array<{ from: string; to: string; port: number }> = [];
   private tmp?: string;
 
   private constructor(readonly topology: Topology, private readonly o: ProcessLabOptions) {
@@ -174,7 +177,9 @@ export class ProcessLab {
   }
 
   nodeAt(ip: string, port?: number): string | undefined {
-    return this.directory.nodeAt(ip, port ?? 0);
+    const node = this.directory.nodeAt(ip, port ?? 0);
+    if (node || !port) return node;
+    return this.detours.find((d) => d.port === port && this.topology.nodes[d.to].address === ip)?.to;
   }
 
   /**
@@ -197,6 +202,46 @@ export class ProcessLab {
 
   async advance(ms: number): Promise<void> {
     await Promise.all([...this.clients.values()].map((c) => c.advance(ms)));
+  }
+
+  /** The node's listener closes and it delivers nothing; its queue and spool stay for up(). */
+  async down(name: string): Promise<void> {
+    await this.client(name).down();
+  }
+
+  async up(name: string): Promise<void> {
+    await this.client(name).up();
+  }
+
+  async heal(name: string): Promise<void> {
+    await this.client(name).fault({ fault: 'heal' });
+  }
+
+  async failCommand(name: string, command: FaultCommand, reply: string, times?: number): Promise<void> {
+    await this.client(name).fault({ fault: 'fail', command, reply, times });
+  }
+
+  async dropDuringData(name: string, times?: number): Promise<void> {
+    await this.client(name).fault({ fault: 'dropDuringData', times });
+  }
+
+  async tlsHandshakeFails(name: string, times?: number): Promise<void> {
+    await this.client(name).fault({ fault: 'tlsHandshakeFails', times });
+  }
+
+  async slow(name: string, delayMs: number): Promise<void> {
+    await this.client(name).fault({ fault: 'slow', delayMs });
+  }
+
+  /**
+   * `from`'s process puts a STARTTLS-stripping proxy on `to`'s address and sends its mail for
+   * `to` through it; other senders still reach `to` directly. The proxy must bind `to`'s
+   * address, which processes on one host can (loopback) and containers cannot.
+   */
+  async stripStartTls(from: string, to: string): Promise<void> {
+    if (!this.topology.nodes[to]) throw new Error(`no node named ${to} in this lab`);
+    if (this.detours.some((d) => d.from === from && d.to === to)) return;
+    this.detours.push({ from, to, port: await this.client(from).stripStartTls(to) });
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,8 @@ import { composeMessage } from './compose';
 import { judge } from './judge';
 import { ProcessLab, type SpawnOptions } from './process-lab';
 import type { ScenarioResult } from './runner';
-import type { MessageSpec, Scenario, Step } from './scenario-model';
+import type { MessageSpec, Scenario } from './scenario-model';
+import { runStep, stepsOf } from './steps';
 
 export interface ProcessRunOptions {
   certsDir: string;
@@ -20,19 +21,6 @@ export interface ProcessRunOptions {
   readyTimeoutMs?: number;
 }
 
-/** Steps the control API carries out; wire faults (down, fail, slow, ...) exist only in the embedded lab so far. */
-const SUPPORTED: ReadonlySet<Step['kind']> = new Set(['send', 'settle', 'advance']);
-
-function stepsOf(scenario: Scenario): Step[] {
-  if (scenario.steps) return scenario.steps;
-  return scenario.advanceMs ? [{ kind: 'advance', ms: scenario.advanceMs, text: `${scenario.advanceMs}ms` }] : [];
-}
-
-/** Whether a scenario can run with its nodes in separate processes (no fault-injection steps). */
-export function runsOnProcesses(scenario: Scenario): boolean {
-  return stepsOf(scenario).every((s) => SUPPORTED.has(s.kind));
-}
-
 /**
  * One scenario against a lab of separate processes. The steps are runScenario's (submit, steps,
  * settle, fates, accounting, expectations, NDRs) with calls that cross process boundaries; fates
@@ -44,12 +32,6 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
   const started = Date.now();
   const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: [], durationMs: 0 };
   const steps = stepsOf(scenario);
-  const unsupported = steps.findIndex((s) => !SUPPORTED.has(s.kind));
-  if (unsupported >= 0) {
-    result.error = `steps[${unsupported}] (${steps[unsupported].kind}) injects a fault, which only the embedded lab can do so far; run this scenario with \`relaylab run\``;
-    result.durationMs = Date.now() - started;
-    return result;
-  }
   let lab: ProcessLab | undefined;
   try {
     const l = (lab = await ProcessLab.start({ ...options, topology: scenario.topology }));
@@ -59,18 +41,7 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
     for (const m of scenario.messages) if (!later.has(m.id)) await submit(m);
     const settleMs = options.settleTimeoutMs ?? 30_000;
     for (const [i, step] of steps.entries()) {
-      let ok = true;
-      if (step.kind === 'send') await submit(scenario.messages.find((m) => m.id === step.message)!);
-      else if (step.kind === 'settle') ok = await l.settle(settleMs);
-      else if (step.kind === 'advance') {
-        // Deliveries in flight finish at the old time; what the jump makes due runs at the new one.
-        ok = await l.settle(settleMs);
-        if (ok) {
-          await l.advance(step.ms);
-          ok = await l.settle(settleMs);
-        }
-      }
-      if (!ok) {
+      if (!(await runStep(l, step, settleMs, (id) => submit(scenario.messages.find((m) => m.id === id)!)))) {
         result.error = `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
         break;
       }

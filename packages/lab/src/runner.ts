@@ -5,7 +5,8 @@ import type { Failure } from './assertions';
 import { composeMessage } from './compose';
 import { Lab } from './lab';
 import type { Fate } from './outcomes';
-import type { MessageSpec, Scenario, Step } from './scenario-model';
+import type { MessageSpec, Scenario } from './scenario-model';
+import { runStep, stepsOf } from './steps';
 import { judge } from './judge';
 
 export interface ScenarioResult {
@@ -60,52 +61,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   result.durationMs = Date.now() - started;
   result.passed = !result.error && result.failures.length === 0 && result.unaccounted.length === 0;
   return result;
-}
-
-/** `advance:` is short for one advance step. */
-function stepsOf(scenario: Scenario): Step[] {
-  if (scenario.steps) return scenario.steps;
-  return scenario.advanceMs ? [{ kind: 'advance', ms: scenario.advanceMs, text: `${scenario.advanceMs}ms` }] : [];
-}
-
-/** Carries out one step; false when the lab did not settle in time. */
-async function runStep(lab: Lab, step: Step, settleMs: number, send: (id: string) => void): Promise<boolean> {
-  switch (step.kind) {
-    case 'send':
-      send(step.message);
-      return true;
-    case 'settle':
-      return lab.settle(settleMs);
-    case 'advance':
-      // Deliveries in flight finish at the old time; what the jump makes due runs at the new one.
-      if (!(await lab.settle(settleMs))) return false;
-      lab.advance(step.ms);
-      return lab.settle(settleMs);
-    case 'down':
-      await lab.down(step.node);
-      return true;
-    case 'up':
-      await lab.up(step.node);
-      return true;
-    case 'heal':
-      lab.heal(step.node);
-      return true;
-    case 'fail':
-      lab.failCommand(step.node, step.command, step.reply, step.times);
-      return true;
-    case 'dropDuringData':
-      lab.dropDuringData(step.node, step.times);
-      return true;
-    case 'tlsHandshakeFails':
-      lab.tlsHandshakeFails(step.node, step.times);
-      return true;
-    case 'stripStartTls':
-      await lab.stripStartTls(step.from, step.to);
-      return true;
-    case 'slow':
-      lab.slow(step.node, step.delayMs);
-      return true;
-  }
 }
 
 /** Scenarios own their labs, so they share no node state and run side by side. */

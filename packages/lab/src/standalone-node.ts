@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { nodeContext, VirtualClock, type Resolver, type Topology, type TraceSink } from '@relaylab/core';
-import { MailNode } from '@relaylab/mta';
+import { MailNode, StripStartTlsProxy, type Directory } from '@relaylab/mta';
 import { Pki, trustStoreFor } from '@relaylab/pki';
 import { NodeControlServer } from './node-control';
+import { faultDetail } from './steps';
 import { topologyDirectory } from './topology-directory';
 import { ObservedTrace } from './trace-stream';
 
@@ -26,6 +27,8 @@ export interface StandaloneNodeOptions {
 /** Exactly one node of a topology, in this process: what `relaylab node` and each compose service run. */
 export class StandaloneNode {
   private control?: NodeControlServer;
+  /** Nodes this one reaches through a STARTTLS-stripping proxy (stripStartTls), by node name. */
+  private readonly detours = new Map<string, { port: number; proxy: StripStartTlsProxy }>();
   private constructor(
     readonly node: MailNode,
     readonly trace: ObservedTrace,
@@ -44,6 +47,14 @@ export class StandaloneNode {
     const certificates = await pki.forTopology(o.topology);
     const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
     const directory = topologyDirectory(o.topology, o.port);
+    let standalone: StandaloneNode | undefined;
+    const detourTo = (to: string | undefined) => (to === undefined ? undefined : standalone?.detours.get(to));
+    // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
+    const ownDirectory: Directory = {
+      portOf: (ip, host) => detourTo(directory.nodeAt(ip, 0))?.port ?? directory.portOf(ip, host),
+      nodeAt: (ip, port) =>
+        directory.nodeAt(ip, port) ?? [...(standalone?.detours ?? [])].find(([to, d]) => d.port === port && o.topology.nodes[to].address === ip)?.[0],
+    };
     const trace = new ObservedTrace();
     for (const sink of o.sinks ?? []) trace.subscribe((e) => sink.emit(e));
     const node = new MailNode({
@@ -52,12 +63,12 @@ export class StandaloneNode {
       resolver: o.resolver,
       clock,
       trace,
-      directory,
+      directory: ownDirectory,
       logger: o.logger,
       port: directory.portOfNode(o.name),
       spoolDir: o.spoolDir,
     });
-    const standalone = new StandaloneNode(node, trace, clock, pki.generated);
+    standalone = new StandaloneNode(node, trace, clock, pki.generated);
     await node.start();
     if (o.controlPort !== undefined) {
       const control = new NodeControlServer({
@@ -67,6 +78,9 @@ export class StandaloneNode {
           clock.advance(ms);
           node.queue.kick();
         },
+        now: () => clock.now(),
+        address: spec.address,
+        stripStartTls: (to) => standalone!.stripStartTls(o.topology, o.name, to, directory.portOfNode(to)),
       });
       try {
         await control.listen(directory.controlPortOfNode(o.name, o.controlPort), spec.address);
@@ -79,8 +93,34 @@ export class StandaloneNode {
     return standalone;
   }
 
+  /**
+   * A man in the middle between this node and `to`, as the embedded Lab's stripStartTls: a proxy
+   * on `to`'s address (so this process must be able to bind it: loopback, not compose) that this
+   * node alone now reaches `to` through; it connects onward from this node's address.
+   */
+  private async stripStartTls(topology: Topology, from: string, to: string, targetPort: number): Promise<number> {
+    const existing = this.detours.get(to);
+    if (existing) return existing.port;
+    const toSpec = topology.nodes[to];
+    if (!toSpec) throw new Error(`no node named "${to}" in the topology`);
+    const emit = (detail: string) => this.trace.emit({ type: 'fault', at: this.clock.now().toISOString(), node: to, fault: 'stripStartTls', detail });
+    const proxy = new StripStartTlsProxy({
+      listenAddress: toSpec.address,
+      target: { ip: toSpec.address, port: targetPort },
+      localAddress: topology.nodes[from].address,
+      onStrip: (client) => emit(faultDetail.stripped(from, toSpec.hostname, client.ip)),
+    });
+    const port = await proxy.listen().catch((err: Error) => {
+      throw new Error(`cannot put a STARTTLS-stripping proxy on ${to}'s address ${toSpec.address} from ${from}'s process (${err.message}): stripStartTls needs the nodes on one host's loopback, not in separate containers`);
+    });
+    this.detours.set(to, { port, proxy });
+    emit(faultDetail.detour(from, to, `${toSpec.address}:${port}`));
+    return port;
+  }
+
   async stop(): Promise<void> {
     await this.control?.close();
+    await Promise.all([...this.detours.values()].map((d) => d.proxy.close()));
     await this.node.stop();
   }
 }
