@@ -37,9 +37,13 @@ Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 bad input or usage
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '-h' || command === '--help' || command === 'help') {
+  if (!command) {
+    err.write(HELP);
+    return 2;
+  }
+  if (command === '-h' || command === '--help' || command === 'help') {
     out.write(HELP);
-    return command ? 0 : 2;
+    return 0;
   }
   const other = labCommand(command);
   if (other) return other(rest, { out, err });
@@ -94,7 +98,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
   let scenarios: Scenario[] = loaded.scenarios;
   if (args.values.grep) {
-    const re = new RegExp(args.values.grep, 'i');
+    let re: RegExp;
+    try {
+      re = new RegExp(args.values.grep, 'i');
+    } catch (e) {
+      err.write(`relaylab run: --grep: ${(e as Error).message}\n`);
+      return 2;
+    }
     scenarios = scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
   }
   if (args.values.list) {
@@ -125,12 +135,27 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     onResult: (result) => reporters.forEach((r) => r.result?.(result)),
   });
   const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), results };
-  for (const file of reporters.flatMap((r) => r.finish(run))) out.write(`report: ${file}\n`);
+  let writeFailed = false;
+  for (const reporter of reporters) {
+    try {
+      for (const file of reporter.finish(run)) out.write(`report: ${file}\n`);
+    } catch (e) {
+      err.write(`relaylab run: a report could not be written: ${(e as Error).message}\n`);
+      writeFailed = true;
+    }
+  }
   if (args.values.trace) {
     const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e })));
-    writeFileSync(resolve(args.values.trace), lines.length ? `${lines.join('\n')}\n` : '');
+    try {
+      writeFileSync(resolve(args.values.trace), lines.length ? `${lines.join('\n')}\n` : '');
+    } catch (e) {
+      // the run itself is done: say what could not be written and still print its summary
+      err.write(`relaylab run: --trace: ${(e as Error).message}\n`);
+      writeFailed = true;
+    }
   }
   out.write(`\ncertificates: ${pki.reused.length} reused from ${certsDir}, ${pki.generated.length} generated\n`);
   out.write(`\n${summaryLine(results)}\n`);
-  return results.every((r) => r.passed) ? 0 : 1;
+  if (!results.every((r) => r.passed)) return 1;
+  return writeFailed ? 2 : 0;
 }

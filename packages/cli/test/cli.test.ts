@@ -108,6 +108,17 @@ test('a mistake inside a topology patch is reported at the patch, with the field
   expect(r.err).toMatch(/patch\.nodes\.onprem\.transportRules\[0\]\.DeleteMesage: unknown field "DeleteMesage" \(did you mean "DeleteMessage"\?\)/);
 });
 
+test('an invalid --grep and an unwritable --trace are one-line errors with exit 2, and the run still reports', async () => {
+  const grep = await run(['run', join(repo, 'scenarios'), '--grep', '(']);
+  expect(grep.code).toBe(2);
+  expect(grep.err).toMatch(/^relaylab run: --grep: Invalid regular expression/);
+  expect(grep.err).not.toMatch(/\n\s+at /);
+  const trace = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--trace', join(certs, 'missing-dir', 't.jsonl')]);
+  expect(trace.code).toBe(2);
+  expect(trace.err).toMatch(/^relaylab run: --trace: ENOENT/);
+  expect(trace.out.trim().split('\n').pop()).toBe('1 passed, 0 failed');
+});
+
 test('--list, --grep and --help', async () => {
   const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'domain-validation']);
   expect(list.code).toBe(0);

@@ -38,6 +38,8 @@ export interface ControlledNode {
   address: string;
   /** Routes this node's mail for node `to` through a STARTTLS-stripping proxy; the proxy's port. */
   stripStartTls?(to: string): Promise<number>;
+  /** Closes every STARTTLS-stripping proxy: mail goes straight to its targets again. */
+  clearDetours?(): Promise<void>;
 }
 
 /** A fault the control API switches on (or, `heal`, off) on the node's listener. */
@@ -120,6 +122,13 @@ export class NodeControlServer {
       this.switchFault((await body(req)) as FaultRequest);
       return send(res, 200, {});
     }
+    if (key === 'POST /reset') {
+      // A runner attached to long-running nodes leaves them as it found them: up, healthy, no detours.
+      await node.bringUp();
+      this.switchFault({ fault: 'heal' });
+      await this.target.clearDetours?.();
+      return send(res, 200, {});
+    }
     if (key === 'POST /detour') {
       const { to } = (await body(req)) as { to: string };
       if (!this.target.stripStartTls) throw new Error('this node cannot set up detours');
@@ -184,8 +193,15 @@ export class NodeControlClient {
       const req = request({ host: this.address, port: this.port, method, path, timeout: timeoutMs, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
         res.on('end', () => {
-          const value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+          let value: { error?: string };
+          try {
+            value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: string };
+          } catch {
+            // something else answered on the control port (or the body was cut off)
+            return reject(new Error(`node ${this.name}: ${method} ${path}: the answer is not JSON (HTTP ${res.statusCode}); is a relaylab node listening there?`));
+          }
           if (res.statusCode === 200) resolve(value as T);
           else reject(new Error(`node ${this.name}: ${method} ${path}: ${value.error ?? res.statusCode}`));
         });
@@ -223,6 +239,11 @@ export class NodeControlClient {
   /** This node's mail for node `to` goes through a STARTTLS-stripping proxy from now on; its port. */
   async stripStartTls(to: string): Promise<number> {
     return (await this.call<{ port: number }>('POST', '/detour', { to })).port;
+  }
+
+  /** Up, healed, no detours: what a node attached to by a runner must be after a scenario. */
+  async reset(): Promise<void> {
+    await this.call('POST', '/reset');
   }
 
   async mailbox(address?: string): Promise<StoredMessage[]> {

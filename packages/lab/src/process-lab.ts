@@ -158,9 +158,16 @@ export class ProcessLab implements StepTarget {
   }
 
   private client(name: string): NodeControlClient {
+    this.failIfAProcessDied();
     const c = this.clients.get(name);
     if (!c) throw new Error(`no node named ${name} in this lab`);
     return c;
+  }
+
+  /** A node process that died mid-scenario is named with its exit and output, not as ECONNREFUSED. */
+  private failIfAProcessDied(): void {
+    const dead = this.children.find((c) => c.exited);
+    if (dead) throw new Error(`${dead.name} process ended (${dead.exited}) during the scenario:\n${dead.output.join('\n')}`);
   }
 
   submit(nodeName: string, message: Submission): Promise<string> {
@@ -190,6 +197,7 @@ export class ProcessLab implements StepTarget {
     const deadline = Date.now() + timeoutMs;
     let quiet = 0;
     while (Date.now() < deadline) {
+      this.failIfAProcessDied();
       if (this.streamErrors.length) throw new Error(`trace stream lost: ${this.streamErrors.join('; ')}`);
       const statuses = await Promise.all([...this.clients.values()].map((c) => c.status()));
       const done = statuses.every((s) => s.idle && (this.counts.get(s.node) ?? 0) >= s.events);
@@ -245,6 +253,8 @@ export class ProcessLab implements StepTarget {
   }
 
   async stop(): Promise<void> {
+    // Attached to nodes that outlive this scenario: leave them up, healed and without detours.
+    if (!this.children.length) await Promise.all([...this.clients.values()].map((c) => c.reset().catch(() => undefined)));
     for (const f of this.unfollow) f();
     await Promise.all(
       this.children.map(

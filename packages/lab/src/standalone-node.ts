@@ -81,6 +81,7 @@ export class StandaloneNode {
         now: () => clock.now(),
         address: spec.address,
         stripStartTls: (to) => standalone!.stripStartTls(o.topology, o.name, to, directory.portOfNode(to)),
+        clearDetours: () => standalone!.clearDetours(),
       });
       try {
         await control.listen(directory.controlPortOfNode(o.name, o.controlPort), spec.address);
@@ -118,9 +119,15 @@ export class StandaloneNode {
     return port;
   }
 
+  async clearDetours(): Promise<void> {
+    const open = [...this.detours.values()];
+    this.detours.clear();
+    await Promise.all(open.map((d) => d.proxy.close()));
+  }
+
   async stop(): Promise<void> {
     await this.control?.close();
-    await Promise.all([...this.detours.values()].map((d) => d.proxy.close()));
+    await this.clearDetours();
     await this.node.stop();
   }
 }

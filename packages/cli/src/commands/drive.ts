@@ -50,7 +50,12 @@ export function driveCommand(args: string[], io: Io): Promise<number> {
     }
     let scenarios: Scenario[] = loaded.scenarios;
     if (values.grep) {
-      const re = new RegExp(values.grep as string, 'i');
+      let re: RegExp;
+      try {
+        re = new RegExp(values.grep as string, 'i');
+      } catch (e) {
+        throw new UsageError(`--grep: ${(e as Error).message}`);
+      }
       scenarios = scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
     }
     if (!scenarios.length) throw new UsageError('no scenarios to run');
