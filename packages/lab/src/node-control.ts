@@ -13,7 +13,8 @@ import { jsonLines } from './trace-stream';
  *
  *   GET  /status                  { node, idle, events }
  *   POST /submit  {from,to,raw}   { messageId }       (raw is base64: message bytes are sacred)
- *   POST /advance {ms}            {}
+ *   POST /advance {ms, kick?}     {}  (kick false: move the clock only; POST /kick runs what is due)
+ *   POST /kick                    {}
  *   GET  /mailbox?address=a       [{ messageId, from, recipient, raw, deliveredAt, ... }]
  *   GET  /mailboxes               every stored message of every mailbox, same shape
  *   GET  /trace?from=n            JSON lines: events n… so far, then each new one as it happens
@@ -31,7 +32,8 @@ import { jsonLines } from './trace-stream';
 export interface ControlledNode {
   node: MailNode;
   trace: ObservedTrace;
-  advance(ms: number): void;
+  /** Moves the node's clock; with `kick`, lets its queue retry what is now due at once. */
+  advance(ms: number, kick: boolean): void;
   /** The node's lab time, for the fault events the API records. */
   now(): Date;
   /** The node's listening address, for those events' words. */
@@ -100,7 +102,12 @@ export class NodeControlServer {
       return send(res, 200, { messageId: node.submit({ from: b.from, to: b.to, raw: Buffer.from(b.raw, 'base64') }) });
     }
     if (key === 'POST /advance') {
-      this.target.advance(Number(((await body(req)) as { ms: number }).ms));
+      const b = (await body(req)) as { ms: number; kick?: boolean };
+      this.target.advance(Number(b.ms), b.kick !== false);
+      return send(res, 200, {});
+    }
+    if (key === 'POST /kick') {
+      node.queue.kick();
       return send(res, 200, {});
     }
     if (key === 'GET /mailbox' || key === 'GET /mailboxes') {
@@ -220,8 +227,12 @@ export class NodeControlClient {
     return (await this.call<{ messageId: string }>('POST', '/submit', { from: message.from, to: message.to, raw: message.raw.toString('base64') })).messageId;
   }
 
-  async advance(ms: number): Promise<void> {
-    await this.call('POST', '/advance', { ms });
+  async advance(ms: number, kick = true): Promise<void> {
+    await this.call('POST', '/advance', { ms, kick });
+  }
+
+  async kick(): Promise<void> {
+    await this.call('POST', '/kick');
   }
 
   async down(): Promise<void> {

@@ -208,8 +208,13 @@ export class ProcessLab implements StepTarget {
     return false;
   }
 
+  /**
+   * Every clock moves before any queue runs, as one shared clock moves in the embedded lab: a node
+   * that retried at once could otherwise deliver to a node still living in the past.
+   */
   async advance(ms: number): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.advance(ms)));
+    await Promise.all([...this.clients.values()].map((c) => c.advance(ms, false)));
+    await Promise.all([...this.clients.values()].map((c) => c.kick()));
   }
 
   /** The node's listener closes and it delivers nothing; its queue and spool stay for up(). */

@@ -51,7 +51,7 @@ export class StandaloneNode {
     const detourTo = (to: string | undefined) => (to === undefined ? undefined : standalone?.detours.get(to));
     // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
     const ownDirectory: Directory = {
-      portOf: (ip, host) => detourTo(directory.nodeAt(ip, 0))?.port ?? directory.portOf(ip, host),
+      portOf: (ip, host) => detourTo(directory.nodeFor(ip, host))?.port ?? directory.portOf(ip, host),
       nodeAt: (ip, port) =>
         directory.nodeAt(ip, port) ?? [...(standalone?.detours ?? [])].find(([to, d]) => d.port === port && o.topology.nodes[to].address === ip)?.[0],
     };
@@ -74,9 +74,9 @@ export class StandaloneNode {
       const control = new NodeControlServer({
         node,
         trace,
-        advance: (ms) => {
+        advance: (ms, kick) => {
           clock.advance(ms);
-          node.queue.kick();
+          if (kick) node.queue.kick();
         },
         now: () => clock.now(),
         address: spec.address,

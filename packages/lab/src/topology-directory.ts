@@ -9,6 +9,8 @@ export const CONTROL_PORT = 8025;
 
 export interface TopologyDirectory extends Directory {
   portOfNode(name: string): number;
+  /** The node behind an address; where tenants share one, the one with that host name. */
+  nodeFor(ip: string, host?: string): string | undefined;
   /** The control API port: `base`, plus one for each node listed before it on the same address. */
   controlPortOfNode(name: string, base?: number): number;
 }
@@ -20,7 +22,7 @@ export interface TopologyDirectory extends Directory {
  * Each node has its own address, so one port (`port`, else 2525) on every address serves all.
  * A node that gives its own `port` keeps it. Nodes that share an address (two Exchange Online
  * tenants sending from the same EOP address) take the next ports in the order the file lists
- * them; mail for that address goes to the first of them, as an MX would point at one host.
+ * them; mail for that address goes to the one whose host name was looked up (the first otherwise).
  */
 export function topologyDirectory(topology: Topology, port?: number): TopologyDirectory {
   const base = port ?? NODE_PORT;
@@ -35,15 +37,21 @@ export function topologyDirectory(topology: Topology, port?: number): TopologyDi
     byAddress.set(spec.address, [...sharing, name]);
   }
   const portOfNode = (name: string) => ports.get(name) ?? base;
+  const nodeFor = (ip: string, host?: string): string | undefined => {
+    const names = byAddress.get(ip) ?? [];
+    const wanted = host?.toLowerCase();
+    return names.find((n) => topology.nodes[n].hostname.toLowerCase() === wanted) ?? names[0];
+  };
   return {
     portOfNode,
     controlPortOfNode: (name, controlBase = CONTROL_PORT) => {
       const address = topology.nodes[name]?.address;
       return controlBase + Math.max(0, (byAddress.get(address) ?? []).indexOf(name));
     },
-    portOf: (ip) => {
-      const first = byAddress.get(ip)?.[0];
-      return first ? portOfNode(first) : base;
+    nodeFor,
+    portOf: (ip, host) => {
+      const node = nodeFor(ip, host);
+      return node ? portOfNode(node) : base;
     },
     nodeAt: (ip, p) => byAddress.get(ip)?.find((n) => p === 0 || portOfNode(n) === p),
   };
