@@ -1,22 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../src/main';
+import { join } from 'node:path';
+import { repo, run } from './run-cli';
 
-const repo = resolve(__dirname, '../../..');
 const certs = mkdtempSync(join(tmpdir(), 'relaylab-cli-'));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(args, out, err);
-  return { code, out: o, err: e };
-}
 
 test('run prints each scenario and the summary line, and exits 0 when all pass', async () => {
   const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs]);

@@ -1,22 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../src/main';
+import { join } from 'node:path';
+import { repo, run } from './run-cli';
 
-const repo = resolve(__dirname, '../../..');
 const certs = mkdtempSync(join(tmpdir(), 'relaylab-cli-rep-'));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(args, out, err);
-  return { code, out: o, err: e };
-}
 
 test('--reporter takes several reporters at once; file reporters write under --output', async () => {
   const output = join(mkdtempSync(join(tmpdir(), 'relaylab-cli-out-')), 'report');

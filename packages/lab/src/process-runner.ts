@@ -1,24 +1,15 @@
-import type { Logger } from 'pino';
 import type { TraceEvent } from '@relaylab/core';
 import type { StoredMessage } from '@relaylab/mta';
 import { composeMessage } from './compose';
 import { judge } from './judge';
-import { ProcessLab, type SpawnOptions } from './process-lab';
+import { ProcessLab, type ProcessLabOptions } from './process-lab';
 import type { ScenarioResult } from './runner';
 import type { MessageSpec, Scenario } from './scenario-model';
-import { runStep, stepsOf } from './steps';
+import { playScenario } from './steps';
 
-export interface ProcessRunOptions {
-  certsDir: string;
-  /** Spawn the DNS and the nodes per scenario; without it, drive nodes already running (compose). */
-  spawn?: SpawnOptions;
-  relocate?: string;
-  port?: number;
-  controlPort?: number;
-  dns: string;
-  logger?: Logger;
+/** What ProcessLab needs, less the topology (each scenario brings its own), plus how long to wait. */
+export interface ProcessRunOptions extends Omit<ProcessLabOptions, 'topology'> {
   settleTimeoutMs?: number;
-  readyTimeoutMs?: number;
 }
 
 /**
@@ -31,22 +22,12 @@ export interface ProcessRunOptions {
 export async function runScenarioOnProcesses(scenario: Scenario, options: ProcessRunOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: [], durationMs: 0 };
-  const steps = stepsOf(scenario);
   let lab: ProcessLab | undefined;
   try {
     const l = (lab = await ProcessLab.start({ ...options, topology: scenario.topology }));
     const ids = new Map<string, string>();
     const submit = async (m: MessageSpec) => ids.set(m.id, await l.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, new Date()) }));
-    const later = new Set(steps.flatMap((s) => (s.kind === 'send' ? [s.message] : [])));
-    for (const m of scenario.messages) if (!later.has(m.id)) await submit(m);
-    const settleMs = options.settleTimeoutMs ?? 30_000;
-    for (const [i, step] of steps.entries()) {
-      if (!(await runStep(l, step, settleMs, (id) => submit(scenario.messages.find((m) => m.id === id)!)))) {
-        result.error = `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
-        break;
-      }
-    }
-    if (!result.error && !(await l.settle(settleMs))) result.error = `the lab did not settle within ${settleMs / 1000}s`;
+    result.error = await playScenario(l, scenario, submit, options.settleTimeoutMs ?? 30_000);
 
     const events: TraceEvent[] = l.events;
     result.trace = events;

@@ -6,7 +6,7 @@ import { composeMessage } from './compose';
 import { Lab } from './lab';
 import type { Fate } from './outcomes';
 import type { MessageSpec, Scenario } from './scenario-model';
-import { runStep, stepsOf } from './steps';
+import { playScenario } from './steps';
 import { judge } from './judge';
 
 export interface ScenarioResult {
@@ -39,17 +39,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
     const ids = new Map<string, string>();
     const submit = (m: MessageSpec) => ids.set(m.id, lab!.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, lab!.clock.now()) }));
-    const steps = stepsOf(scenario);
-    const later = new Set(steps.flatMap((s) => (s.kind === 'send' ? [s.message] : [])));
-    for (const m of scenario.messages) if (!later.has(m.id)) submit(m);
-    const settleMs = options.settleTimeoutMs ?? 30_000;
-    for (const [i, step] of steps.entries()) {
-      if (!(await runStep(lab, step, settleMs, (id) => submit(scenario.messages.find((m) => m.id === id)!)))) {
-        result.error = `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
-        break;
-      }
-    }
-    if (!result.error && !(await lab.settle(settleMs))) result.error = `the lab did not settle within ${settleMs / 1000}s`;
+    result.error = await playScenario(lab, scenario, submit, options.settleTimeoutMs ?? 30_000);
 
     const l = lab;
     Object.assign(result, judge(scenario, ids, trace.events, (ip, port) => l.nodeAt(ip, port), (node, mailbox, id) => l.node(node).mailboxes.get(mailbox).find((m) => m.messageId === id)?.raw));

@@ -85,3 +85,24 @@ export const faultDetail = {
   detour: (from: string, to: string, at: string) => `${from} now reaches ${to} through a man in the middle on ${at} that strips STARTTLS`,
   stripped: (from: string, hostname: string, ip: string) => `a man in the middle removed STARTTLS from the EHLO reply of ${hostname} to ${ip} (${from})`,
 };
+
+/**
+ * A scenario's timeline on any lab: the messages no `send` step names go first, then the steps,
+ * then a last settle. Returns why the lab stopped short, or undefined.
+ */
+export async function playScenario(
+  lab: StepTarget,
+  scenario: Scenario,
+  submit: (message: Scenario['messages'][number]) => unknown,
+  settleMs: number,
+): Promise<string | undefined> {
+  const steps = stepsOf(scenario);
+  const later = new Set(steps.flatMap((s) => (s.kind === 'send' ? [s.message] : [])));
+  for (const m of scenario.messages) if (!later.has(m.id)) await submit(m);
+  for (const [i, step] of steps.entries()) {
+    if (!(await runStep(lab, step, settleMs, (id) => submit(scenario.messages.find((m) => m.id === id)!)))) {
+      return `the lab did not settle within ${settleMs / 1000}s at steps[${i}] (${step.kind})`;
+    }
+  }
+  return (await lab.settle(settleMs)) ? undefined : `the lab did not settle within ${settleMs / 1000}s`;
+}
