@@ -1,8 +1,16 @@
 import { describeFate, type Hop } from '@relaylab/lab';
 import type { MessageFate } from './test-lab';
 
+/** The part of jest's matcher context the matchers use (`this` inside a matcher). */
 interface Context {
   isNot?: boolean;
+  promise?: string;
+  utils: {
+    matcherHint(name: string, received?: string, expected?: string, options?: { isNot?: boolean; promise?: string }): string;
+    printExpected(value: unknown): string;
+    printReceived(value: unknown): string;
+    diff(a: unknown, b: unknown): string | null;
+  };
 }
 
 interface Result {
@@ -21,12 +29,28 @@ function isFate(value: unknown): value is MessageFate {
   return !!value && typeof value === 'object' && 'state' in value && 'hops' in value && 'path' in value;
 }
 
-/** Every failure message ends with the message's trace, so a failing test explains itself. */
-function result(ctx: Context, pass: boolean, fate: MessageFate, said: string): Result {
+/**
+ * jest's own layout: the hint line, expected and received side by side (with a diff where one
+ * helps), then the message's trace, so a failing test explains itself without a debugger.
+ */
+function result(ctx: Context, matcher: string, pass: boolean, fate: MessageFate, lines: string[], expectedArg = 'expected'): Result {
   return {
     pass,
-    message: () => [`${ctx.isNot ? 'expected not: ' : 'expected: '}${said}`, '', `trace of ${fate.messageId} → ${fate.recipient}:`, ...describeFate(fate).map((l) => `  ${l}`)].join('\n'),
+    message: () =>
+      [
+        ctx.utils.matcherHint(matcher, 'fate', expectedArg, { isNot: ctx.isNot, promise: ctx.promise }),
+        '',
+        ...lines,
+        '',
+        `trace of ${fate.messageId} → ${fate.recipient}:`,
+        ...describeFate(fate).map((l) => `  ${l}`),
+      ].join('\n'),
   };
+}
+
+/** `Expected: …` / `Received: …`, with `not` in the expected line when negated, as jest prints them. */
+function sideBySide(ctx: Context, expected: unknown, received: unknown): string[] {
+  return [`Expected: ${ctx.isNot ? 'not ' : ''}${ctx.utils.printExpected(expected)}`, `Received: ${ctx.utils.printReceived(received)}`];
 }
 
 function needFate(value: unknown, matcher: string): asserts value is MessageFate {
@@ -60,44 +84,63 @@ export const relaylabMatchers = {
   toBeDeliveredTo(this: Context, received: unknown, mailbox: string): Result {
     needFate(received, 'toBeDeliveredTo');
     const pass = received.state === 'delivered' && same(received.mailbox, mailbox);
-    return result(this, pass, received, `delivered to ${mailbox}; was ${received.state}${received.mailbox ? ` to ${received.mailbox}` : ''}${received.reply ? `: ${received.reply}` : ''}`);
+    const actual = `${received.state}${received.mailbox ? ` to ${received.mailbox}` : ''}${received.reply ? `: ${received.reply}` : ''}`;
+    return result(this, 'toBeDeliveredTo', pass, received, sideBySide(this, `delivered to ${mailbox}`, actual), 'mailbox');
   },
 
   toHaveTraveled(this: Context, received: unknown, nodes: string[]): Result {
     needFate(received, 'toHaveTraveled');
     const pass = received.path.join(' → ') === nodes.join(' → ');
-    return result(this, pass, received, `path ${nodes.join(' → ')}; was ${received.path.join(' → ') || '(empty)'}`);
+    const diff = pass ? null : this.utils.diff(nodes, received.path);
+    return result(this, 'toHaveTraveled', pass, received, diff && !this.isNot ? [diff] : sideBySide(this, nodes, received.path), 'nodes');
   },
 
   toHaveHopTls(this: Context, received: unknown, from: string, to: string, expected: string | HopTls): Result {
     needFate(received, 'toHaveHopTls');
     const want: HopTls = typeof expected === 'string' ? { tls: expected } : expected;
     const hop = findHop(received, from, to);
-    if (!hop) return result(this, false, received, `a hop ${from} → ${to}; hops were ${received.hops.map((h) => `${h.from} → ${h.to}`).join(', ') || '(none)'}`);
-    const wrong = (Object.keys(want) as Array<keyof HopTls>).filter((k) => {
+    if (!hop) {
+      const hops = received.hops.map((h) => `${h.from} → ${h.to}`);
+      return result(this, 'toHaveHopTls', false, received, [`Expected: a hop ${from} → ${to}`, `Received: hops ${hops.length ? this.utils.printReceived(hops) : '(none)'}`], 'from, to, tls');
+    }
+    const keys = Object.keys(want) as Array<keyof HopTls>;
+    const wrong = keys.filter((k) => {
       const w = want[k];
       const a = hop[k];
       return typeof w === 'string' && typeof a === 'string' ? !same(w, a) : w !== a;
     });
-    const shown = (Object.keys(want) as Array<keyof HopTls>).map((k) => `${k} ${String(want[k])}${wrong.includes(k) ? ` (was ${String(hop[k])})` : ''}`);
-    return result(this, wrong.length === 0, received, `${from} → ${to} with ${shown.join(', ')}`);
+    const seen = Object.fromEntries(keys.map((k) => [k, hop[k]]));
+    const lines = [`Hop: ${from} → ${to}`, ...sideBySide(this, want, seen), ...wrong.map((k) => `  ${k}: expected ${String(want[k])}, was ${String(hop[k])}`)];
+    return result(this, 'toHaveHopTls', wrong.length === 0, received, lines, 'from, to, tls');
   },
 
   toBeClassifiedAs(this: Context, received: unknown, authAs: string, at?: string): Result {
     needFate(received, 'toBeClassifiedAs');
     const seen = authAsAt(received, at);
     if (!seen?.authAs) {
-      return result(this, false, received, `AuthAs ${authAs}${seen ? ` at ${seen.node}` : ''}; the trace records no classification there (the node is not an Exchange role, or the message never reached it)`);
+      return result(this, 'toBeClassifiedAs', false, received, [
+        `Expected: AuthAs ${this.utils.printExpected(authAs)}${seen ? ` at ${seen.node}` : ''}`,
+        `Received: the trace records no classification there (the node is not an Exchange role, or the message never reached it)`,
+      ], 'authAs, at');
     }
-    return result(this, same(seen.authAs, authAs), received, `AuthAs ${authAs} at ${seen.node}; was ${seen.authAs}`);
+    return result(this, 'toBeClassifiedAs', same(seen.authAs, authAs), received, [`At: ${seen.node}`, ...sideBySide(this, authAs, seen.authAs)], 'authAs, at');
   },
 
   toKeepHeadersIntact(this: Context, received: unknown, names: string[]): Result {
     needFate(received, 'toKeepHeadersIntact');
-    if (!received.deliveredHeaders) return result(this, false, received, `headers ${names.join(', ')} intact in the delivered message; it was ${received.state}, not delivered`);
-    const changed = names.filter((n) => JSON.stringify(values(received.submittedHeaders, n)) !== JSON.stringify(values(received.deliveredHeaders, n)));
-    const detail = changed.map((n) => `${n}: sent ${JSON.stringify(values(received.submittedHeaders, n))}, delivered ${JSON.stringify(values(received.deliveredHeaders, n))}`);
-    return result(this, changed.length === 0, received, `${names.join(', ')} delivered as sent${detail.length ? `; ${detail.join('; ')}` : ''}`);
+    if (!received.deliveredHeaders) {
+      return result(this, 'toKeepHeadersIntact', false, received, [`Expected: ${this.utils.printExpected(names)} intact in the delivered message`, `Received: it was ${received.state}, not delivered`], 'names');
+    }
+    // A header the sender never wrote cannot be "kept intact": passing would hide a typo in the name.
+    const neverSent = names.filter((n) => values(received.submittedHeaders, n).length === 0);
+    if (neverSent.length > 0) {
+      return result(this, 'toKeepHeadersIntact', false, received, [`Expected: ${this.utils.printExpected(neverSent)} to be headers the sender submitted`, `Received: the submitted message has no such header`], 'names');
+    }
+    const sent = Object.fromEntries(names.map((n) => [n, values(received.submittedHeaders, n)]));
+    const delivered = Object.fromEntries(names.map((n) => [n, values(received.deliveredHeaders, n)]));
+    const pass = JSON.stringify(sent) === JSON.stringify(delivered);
+    const diff = pass ? null : this.utils.diff(sent, delivered);
+    return result(this, 'toKeepHeadersIntact', pass, received, diff && !this.isNot ? ['Delivered as sent (- submitted, + delivered):', diff] : sideBySide(this, sent, delivered), 'names');
   },
 };
 

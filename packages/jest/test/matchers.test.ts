@@ -3,6 +3,16 @@ import { useLab } from '@relaylab/jest';
 
 const topologies = resolve(__dirname, '../../../scenarios/topologies');
 
+/** What a failing matcher printed, without colours. */
+function failure(check: () => void): string {
+  try {
+    check();
+  } catch (e) {
+    return (e as Error).message.replace(/\u001b\[[0-9;]*m/g, '');
+  }
+  throw new Error('the matcher passed; it should have failed');
+}
+
 describe('a partner sending over forced TLS', () => {
   const lab = useLab(resolve(topologies, 'partner-tls.yaml'));
 
@@ -16,6 +26,9 @@ describe('a partner sending over forced TLS', () => {
     expect(fate).toHaveHopTls('fabrikam', 'eop', { tls: 'TLSv1.3', certificateVerified: true });
     expect(fate).toBeClassifiedAs('Partner');
     expect(fate).toKeepHeadersIntact(['Subject', 'X-Lab-Case', 'From']);
+    // a header the sender never wrote is not "intact": the matcher must not pass on a typo
+    expect(failure(() => expect(fate).toKeepHeadersIntact(['Subject', 'X-Lab-Cas']))).toMatch(/Expected: \["X-Lab-Cas"\] to be headers the sender submitted\nReceived: the submitted message has no such header/);
+    expect(failure(() => expect(fate).toHaveTraveled(['fabrikam', 'onprem']))).toMatch(/- Expected[^]*\+ Received[^]*-   "onprem"[^]*\+   "eop"[^]*trace of /);
   });
 
   test('another certificate is refused, and a failing matcher prints the trace', async () => {
@@ -23,9 +36,11 @@ describe('a partner sending over forced TLS', () => {
     await lab.settle();
     const fate = lab.fate(sent);
     expect(fate).not.toBeDeliveredTo('bob@contoso.example');
-    expect(() => expect(fate).toBeDeliveredTo('bob@contoso.example')).toThrow(/delivered to bob@contoso\.example; was rejected: 550 5\.7\.51[^]*final: rejected at eop: 550 5\.7\.51/);
-    expect(() => expect(fate).toHaveHopTls('fabrikam-other', 'eop', 'TLSv1.3')).toThrow(/a hop fabrikam-other → eop; hops were \(none\)[^]*fabrikam-other → contoso-example\.mail\.protection\.outlook\.example/);
-    expect(() => expect(fate).toKeepHeadersIntact(['Subject'])).toThrow(/it was rejected, not delivered/);
+    expect(failure(() => expect(fate).toBeDeliveredTo('bob@contoso.example'))).toMatch(
+      /expect\(fate\)\.toBeDeliveredTo\(mailbox\)\n\nExpected: "delivered to bob@contoso\.example"\nReceived: "rejected: 550 5\.7\.51[^]*\n\ntrace of [^]*final: rejected at eop: 550 5\.7\.51/,
+    );
+    expect(failure(() => expect(fate).toHaveHopTls('fabrikam-other', 'eop', 'TLSv1.3'))).toMatch(/Expected: a hop fabrikam-other → eop\nReceived: hops \(none\)[^]*fabrikam-other → contoso-example\.mail\.protection\.outlook\.example/);
+    expect(failure(() => expect(fate).toKeepHeadersIntact(['Subject']))).toMatch(/Received: it was rejected, not delivered/);
   });
 
   test('a node that is not Exchange has no classification, and the matcher says so', async () => {
@@ -33,7 +48,7 @@ describe('a partner sending over forced TLS', () => {
     await lab.settle();
     const fate = lab.fate(sent);
     expect(fate).toHaveTraveled(['eop', 'fabrikam']);
-    expect(() => expect(fate).toBeClassifiedAs('Anonymous')).toThrow(/AuthAs Anonymous at fabrikam; the trace records no classification there/);
+    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous'))).toMatch(/Expected: AuthAs "Anonymous" at fabrikam\nReceived: the trace records no classification there/);
   });
 });
 
@@ -48,7 +63,7 @@ describe('on premises to Exchange Online', () => {
     expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.3', certificateVerified: true, certificateName: 'mail.protection.outlook.example' });
     expect(fate).toBeClassifiedAs('Internal', 'eop');
     expect(fate).toBeClassifiedAs('Internal', 'onprem');
-    expect(() => expect(fate).toBeClassifiedAs('Anonymous', 'eop')).toThrow(/AuthAs Anonymous at eop; was Internal[^]*path: onprem → eop/);
-    expect(() => expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.2' })).toThrow(/onprem → eop with tls TLSv1\.2 \(was TLSv1\.3\)/);
+    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous', 'eop'))).toMatch(/At: eop\nExpected: "Anonymous"\nReceived: "Internal"[^]*path: onprem → eop/);
+    expect(failure(() => expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.2' }))).toMatch(/Hop: onprem → eop\nExpected: \{"tls": "TLSv1\.2"\}\nReceived: \{"tls": "TLSv1\.3"\}\n  tls: expected TLSv1\.2, was TLSv1\.3/);
   });
 });
