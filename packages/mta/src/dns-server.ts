@@ -5,6 +5,13 @@ import { zoneOf, type Zone } from './dns-zone';
 
 const { Packet } = DNS;
 
+// dns2 3.0 is its last release for Node 20; its types have no Packet.RCODE or Packet.typeName.
+/** RFC 1035 §4.1.1: "the domain name referenced in the query does not exist". */
+const NXDOMAIN = 3;
+/** The record type's mnemonic, for logs. */
+const TYPE_NAMES = new Map<number, string>(Object.entries(Packet.TYPE).map(([name, code]) => [code, name]));
+const typeName = (code: number): string => TYPE_NAMES.get(code) ?? `TYPE${code}`;
+
 export interface TopologyDnsServerOptions {
   topology: Topology;
   address: string;
@@ -75,8 +82,8 @@ export class TopologyDnsServer {
     for (const q of request.questions) {
       const name = normalizeName(q.name);
       if (!this.zone.a.has(name) && !this.zone.mx.has(name)) {
-        response.header.rcode = Packet.RCODE.NXDOMAIN;
-        this.logger.debug({ name, type: Packet.typeName(q.type) }, 'NXDOMAIN');
+        response.header.rcode = NXDOMAIN;
+        this.logger.debug({ name, type: typeName(q.type) }, 'NXDOMAIN');
         continue;
       }
       if (q.type === Packet.TYPE.A || q.type === Packet.TYPE.ANY) {
@@ -89,7 +96,7 @@ export class TopologyDnsServer {
           response.answers.push(Packet.createResourceFromQuestion(q, { type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl, exchange: mx.exchange, priority: mx.preference }));
         }
       }
-      this.logger.debug({ name, type: Packet.typeName(q.type), answers: response.answers.length }, 'answered');
+      this.logger.debug({ name, type: typeName(q.type), answers: response.answers.length }, 'answered');
     }
     return response;
   }
