@@ -52,11 +52,9 @@ export function loadScenarioFile(file: string): Scenario {
   // Read even when the schema failed, so that a broken topology file is reported in the same run.
   const written = (parsed.value as { topology?: unknown } | null)?.topology;
   if (typeof written === 'string' && written !== '') {
-    topologyFile = path.isAbsolute(written) ? written : path.join(path.dirname(file), written);
-    if (!isFile(topologyFile)) {
-      report(['topology'], `topology file not found: ${topologyFile}`);
-    } else {
-      const loaded = checkTopologyFile(topologyFile);
+    topologyFile = referencedFile(file, written, ['topology'], report);
+    if (topologyFile) {
+      const loaded = checkTopologyFile(topologyFile, [], (message) => report(['topology'], message));
       issues.push(...loaded.issues);
       topology = loaded.topology;
     }
@@ -171,25 +169,68 @@ function toMessageSpec(message: MessageDocument): MessageSpec {
   return { ...message, to: typeof message.to === 'string' ? [message.to] : message.to };
 }
 
-function checkTopologyFile(file: string, seen: string[] = []): { topology?: Topology; issues: FileIssue[] } {
+/**
+ * The file that a scenario's `topology:` or a topology's `extends:` names: relative to the file
+ * that names it (or absolute), and only a YAML file, so that a scenario from elsewhere cannot
+ * make the loader read, and its errors show, whatever file it likes.
+ */
+function referencedFile(from: string, written: string, field: FieldPath, report: Report): string | undefined {
+  if (!/\.ya?ml$/i.test(written)) {
+    report(field, `expected a path to a .yaml or .yml topology file; found ${JSON.stringify(written)}`);
+    return undefined;
+  }
+  const target = path.isAbsolute(written) ? written : path.join(path.dirname(from), written);
+  if (!isFile(target)) {
+    report(field, `topology file not found: ${target}`);
+    return undefined;
+  }
+  return target;
+}
+
+const TOPOLOGY_KEYS = ['nodes', 'extends'];
+
+/**
+ * Why `value` is not a topology at all, or undefined when it looks like one (it has `nodes` or
+ * `extends`, or a near miss of them). Said without any of the file's content: a file that is
+ * not a topology may be anything, and the error must not become a way to read it.
+ */
+function notATopology(value: unknown): string | undefined {
+  const found =
+    value === null || value === undefined ? 'an empty file'
+    : Array.isArray(value) ? 'a list'
+    : typeof value !== 'object' ? 'a single value'
+    : Object.keys(value).some((k) => TOPOLOGY_KEYS.includes(k) || didYouMean(k, TOPOLOGY_KEYS)) ? undefined
+    : 'a mapping without either';
+  return found && `expected a relaylab topology (a mapping with "nodes" or "extends" at its top level); found ${found} (its content is not shown)`;
+}
+
+/**
+ * `refer` reports a file that is not a topology where it was named (a scenario's `topology:`,
+ * a topology's `extends:`); without it, the file is named on the command line and the issue
+ * points at its first line.
+ */
+function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: string) => void): { topology?: Topology; issues: FileIssue[] } {
   const source = readYamlFile(file);
   const issues = [...source.issues];
   if (!source.parsed) return { issues };
+  const wrong = notATopology(source.parsed.value);
+  if (wrong) {
+    if (refer) refer(`${file}: ${wrong}`);
+    else issues.push({ file, line: 1, column: 1, field: '(root)', message: wrong });
+    return { issues };
+  }
   const report = reporter(file, source.parsed, issues);
   const written = source.parsed.value as { extends?: unknown } | null;
   let value: unknown = source.parsed.value;
   if (written && typeof written === 'object' && typeof written.extends === 'string') {
     // `extends: base.yaml` + the rest as a merge patch: one file per topology without copying the base.
-    const baseFile = path.isAbsolute(written.extends) ? written.extends : path.join(path.dirname(file), written.extends);
+    const baseFile = referencedFile(file, written.extends, ['extends'], report);
+    if (!baseFile) return { issues: sortIssues(issues) };
     if (seen.includes(baseFile) || baseFile === file) {
       report(['extends'], `topology files extend each other in a loop: ${[...seen, file, baseFile].join(' → ')}`);
       return { issues: sortIssues(issues) };
     }
-    if (!isFile(baseFile)) {
-      report(['extends'], `topology file not found: ${baseFile}`);
-      return { issues: sortIssues(issues) };
-    }
-    const base = checkTopologyFile(baseFile, [...seen, file]);
+    const base = checkTopologyFile(baseFile, [...seen, file], (message) => report(['extends'], message));
     if (!base.topology) return { issues: sortIssues([...issues, ...base.issues]) };
     const { extends: _ignored, ...patch } = written as Record<string, unknown>;
     value = mergePatch(base.topology, patch);
@@ -201,9 +242,16 @@ function checkTopologyFile(file: string, seen: string[] = []): { topology?: Topo
   return { topology: value as Topology, issues };
 }
 
+/** Far above any real scenario or topology; what is larger is not one, and is not read whole. */
+const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
 function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] } {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_FILE_BYTES) {
+      return { issues: [{ file, line: 1, column: 1, field: '(file)', message: `expected a file under ${MAX_FILE_BYTES / 1024 / 1024} MB; found ${(size / 1024 / 1024).toFixed(1)} MB` }] };
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     return { issues: [{ file, line: 1, column: 1, field: '(file)', message: `cannot read file: ${(error as Error).message}` }] };
@@ -217,9 +265,17 @@ function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] 
     return { issues: [{ file, line: 1, column: 1, field: '(yaml)', message: (error as Error).message }] };
   }
   if (parsed.syntaxErrors.length > 0) {
-    return { issues: parsed.syntaxErrors.map((e) => ({ file, line: e.line, column: e.column, field: '(yaml)', message: e.message })) };
+    return { issues: parsed.syntaxErrors.map((e) => ({ file, line: e.line, column: e.column, field: '(yaml)', message: withoutSource(e.message) })) };
   }
   return { parsed, issues: [] };
+}
+
+/**
+ * The yaml library's message without the piece of the file that two of its messages quote: a
+ * file named as a topology may be anything, and its line and column already say where.
+ */
+function withoutSource(message: string): string {
+  return message.replace(/^(Block scalar header includes extra characters|Unresolved tag): .*$/s, '$1');
 }
 
 function reporter(file: string, parsed: ParsedYaml, issues: FileIssue[]): Report {
@@ -248,8 +304,10 @@ let compiled: { topology: ValidateFunction; scenario: ValidateFunction } | undef
 
 function schemas(): { topology: ValidateFunction; scenario: ValidateFunction } {
   if (compiled) return compiled;
-  // The schemas live at the repository root for editors (yaml-language-server); same depth from src/ and dist/.
-  const dir = path.resolve(__dirname, '../../../schemas');
+  // The schemas live at the repository root for editors (yaml-language-server); `npm pack` copies
+  // them into the package (see its prepack script), which is where an installed package finds them.
+  const dir = [path.resolve(__dirname, '../schemas'), path.resolve(__dirname, '../../../schemas')].find((d) => isFile(path.join(d, 'scenario.schema.json')));
+  if (!dir) throw new Error(`relaylab: the JSON schemas are missing from ${path.resolve(__dirname, '../schemas')}; reinstall @relaylab/lab`);
   const read = (name: string): object => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as object;
   // verbose: error objects carry their schema, whose `properties` and `title` make better messages.
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { InboundConnector, RoleName } from '@relaylab/core';
 import {
@@ -211,6 +213,104 @@ describe('errors point at file, line, column and field', () => {
     expect(issuesOf(() => loadScenarioFile(file))).toEqual([
       issue(file, 1, 11, 'topology', `topology file not found: ${bad('topologies/does-not-exist.yaml')}`),
     ]);
+  });
+});
+
+describe('the lab stays on loopback', () => {
+  test('an extra A record outside 127.0.0.0/8 is refused where it is written', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-loader-'));
+    try {
+      const file = path.join(dir, 'outside.yaml');
+      fs.writeFileSync(
+        file,
+        [
+          'nodes:',
+          '  onprem: { role: exchange-server, hostname: mail.contoso.example, address: 127.0.0.10, mailboxes: [carol@contoso.example] }',
+          'dns:',
+          '  a:',
+          '    relay.contoso.example: 127.0.0.11',
+          '    evil.example: 203.0.113.5',
+          '',
+        ].join('\n'),
+      );
+      expect(issuesOf(() => loadTopologyFile(file))).toEqual([
+        issue(file, 6, 19, 'dns.a["evil.example"]', 'expected an IPv4 address in 127.0.0.0/8; found "203.0.113.5"'),
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a scenario cannot make the loader show another file', () => {
+  const SECRET = 'sk-SECRET-4f9a';
+  let dir: string;
+  const scenarioNaming = (topology: string): string => {
+    const file = path.join(dir, `names-${path.basename(topology).replace(/\W/g, '_')}.yaml`);
+    fs.writeFileSync(file, `topology: ${JSON.stringify(topology)}\nmessages: [{ id: m, from: a@b.example, to: c@d.example, via: x }]\nexpect: [{ message: m, state: delivered }]\n`);
+    return file;
+  };
+  const messagesOf = (file: string): string => {
+    try {
+      loadScenarioFile(file);
+    } catch (error) {
+      if (error instanceof ScenarioFileError) return error.message;
+      throw error;
+    }
+    throw new Error('expected a ScenarioFileError, but the file loaded');
+  };
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-loader-'));
+    fs.writeFileSync(path.join(dir, 'credentials'), `root:x:0:0:${SECRET}:/root:/bin/bash\n`);
+    fs.writeFileSync(path.join(dir, 'hosts.yml'), `github.com:\n  oauth_token: ${SECRET}\n`);
+    fs.writeFileSync(path.join(dir, 'list.yaml'), `- ${SECRET}\n`);
+    fs.writeFileSync(path.join(dir, 'header.yaml'), `key: |2${SECRET}\n  text\n`);
+    fs.writeFileSync(path.join(dir, 'base-is-secret.yaml'), 'extends: hosts.yml\nname: x\n');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('a file that is not YAML is refused at the topology field, unread', () => {
+    const file = scenarioNaming(path.join(dir, 'credentials'));
+    expect(issuesOf(() => loadScenarioFile(file))).toEqual([
+      issue(file, 1, 11, 'topology', `expected a path to a .yaml or .yml topology file; found ${JSON.stringify(path.join(dir, 'credentials'))}`),
+    ]);
+    expect(messagesOf(scenarioNaming('/etc/passwd'))).not.toMatch(/root:/);
+  });
+
+  test('YAML that is not a topology is named, its content never shown', () => {
+    for (const name of ['hosts.yml', 'list.yaml']) {
+      const file = scenarioNaming(name);
+      expect(issuesOf(() => loadScenarioFile(file))).toEqual([
+        issue(file, 1, 11, 'topology', expect.stringMatching(/^.*: expected a relaylab topology \(a mapping with "nodes" or "extends" at its top level\); found a (mapping without either|list) \(its content is not shown\)$/)),
+      ]);
+      expect(messagesOf(file)).not.toContain(SECRET);
+      expect(messagesOf(file)).not.toContain('github.com');
+    }
+    const header = scenarioNaming('header.yaml');
+    expect(messagesOf(header)).toMatch(/header\.yaml:1:\d+: \(yaml\): Block scalar header includes extra characters$/m);
+    expect(messagesOf(header)).not.toContain(SECRET);
+  });
+
+  test('extends: follows the same rules, reported at the extends field', () => {
+    const base = path.join(dir, 'base-is-secret.yaml');
+    expect(issuesOf(() => loadTopologyFile(base))).toEqual([
+      issue(base, 1, 10, 'extends', expect.stringContaining('hosts.yml: expected a relaylab topology')),
+    ]);
+    expect(messagesOf(scenarioNaming('base-is-secret.yaml'))).not.toContain(SECRET);
+  });
+
+  test('relative paths are relative to the scenario file, not to the working folder', () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-cwd-'));
+    const cwd = process.cwd();
+    try {
+      fs.copyFileSync(good('topologies/partner-tls.yaml'), path.join(elsewhere, 'partner-tls.yaml'));
+      process.chdir(elsewhere);
+      expect(loadScenarioFile(good('partner-tls.yaml')).topologyFile).toBe(good('topologies/partner-tls.yaml'));
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
 
