@@ -38,7 +38,7 @@ import { NodeFaults } from './faults';
 import { createListener, type SessionState } from './listener';
 import { MailboxStore } from './mailbox';
 import { ConnectionPool } from './pool';
-import { DeliveryQueue, type FailedRecipient } from './queue';
+import { DeliveryQueue, type FailedRecipient, type QueueItem } from './queue';
 import { Spool } from './spool';
 
 /** How a node finds the other nodes' ports and names: the lab knows, DNS only gives addresses. */
@@ -91,6 +91,15 @@ export interface Submission {
   raw: Buffer;
 }
 
+/** What one accepted message becomes on this node (see MailNode.plan). */
+interface Disposition {
+  deleted?: { rule: string; recipients: string[] };
+  local: Array<{ rcpt: string; mailbox: string; folder: string }>;
+  unroutable: Array<{ rcpt: string; reply: string; reason: string }>;
+  retargeted: Array<{ rcpt: string; to: string; reason: string }>;
+  relays: Array<{ edits: HeaderEdit[]; item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'> }>;
+}
+
 const newId = () => randomBytes(6).toString('hex').toUpperCase();
 
 /** A mail flow rule refused the message: the listener answers DATA with the rule's reply. */
@@ -129,6 +138,11 @@ export class MailNode {
   private readonly server: SMTPServer;
   private readonly logger: Logger;
   private boundPort = 0;
+  /**
+   * Spool files the last start found broken and moved to `corrupt/`: one line each, for the
+   * command that started the node to show even when its logs are off.
+   */
+  spoolWarnings: string[] = [];
 
   constructor(private readonly o: MailNodeOptions) {
     const { ctx } = o;
@@ -178,9 +192,11 @@ export class MailNode {
   }
 
   async start(): Promise<void> {
-    const { restored, problems } = this.queue.restore();
+    const { restored, problems, sweptTemps } = this.queue.restore();
     if (restored.length) this.logger.info({ items: restored.length }, 'took back what the spool held');
-    for (const p of problems) this.logger.warn({ problem: p }, 'unreadable spool file left in place');
+    if (sweptTemps.length) this.logger.info({ files: sweptTemps }, 'removed temp files of spool writes a crash cut short');
+    this.spoolWarnings = problems.map((p) => `spool file ${p.file} is not a valid queue item (${p.reason}); moved to ${p.movedTo}, not delivered`);
+    for (const p of problems) this.logger.warn({ file: p.file, movedTo: p.movedTo, problem: p.reason }, 'spool file is not a valid queue item; moved aside, not delivered');
     await this.listen(this.o.port);
     this.boundPort = (this.server.server.address() as AddressInfo).port;
     this.queue.start();
@@ -264,7 +280,11 @@ export class MailNode {
   submit(message: Submission): string {
     let raw = message.raw;
     let messageId = messageIdOf(raw);
-    if (!messageId) ({ raw, messageId } = this.addMessageId(raw));
+    if (!messageId) {
+      const added = this.addMessageId(raw);
+      ({ raw, messageId } = added);
+      this.emitEdits(messageId, [added.edit]);
+    }
     const at = this.o.clock.now().toISOString();
     const classification = this.o.ctx.preset.exchange ? classifySubmission(this.o.ctx) : undefined;
     const decisions = new Map<string, RecipientDecision>();
@@ -289,10 +309,11 @@ export class MailNode {
     return messageId;
   }
 
-  private addMessageId(raw: Buffer): { raw: Buffer; messageId: string } {
+  /** The caller traces the edit once the message is taken. */
+  private addMessageId(raw: Buffer): { raw: Buffer; messageId: string; edit: HeaderEdit } {
     const messageId = `<${newId()}@${this.o.ctx.spec.hostname}>`;
-    this.o.trace.emit({ type: 'header', at: this.o.clock.now().toISOString(), node: this.name, messageId, op: 'prepend', name: 'Message-ID', value: messageId, reason: 'the message had no Message-ID' });
-    return { raw: prependHeader(raw, 'Message-ID', messageId), messageId };
+    const edit: HeaderEdit = { op: 'prepend', name: 'Message-ID', value: messageId, reason: 'the message had no Message-ID' };
+    return { raw: prependHeader(raw, edit.name, messageId), messageId, edit };
   }
 
   private process(messageId: string, raw: Buffer, from: string, recipients: string[], classification: Classification | undefined, clientIp: string | undefined, helo: string | undefined): MessageOutcome {
@@ -317,7 +338,8 @@ export class MailNode {
   private acceptFromSession(s: SessionState, from: string, original: Buffer): string {
     let raw = original;
     let messageId = messageIdOf(raw);
-    if (!messageId) ({ raw, messageId } = this.addMessageId(raw));
+    let addedId: HeaderEdit | undefined;
+    if (!messageId) ({ raw, messageId, edit: addedId } = this.addMessageId(raw));
     const headersIn = parseHeaders(raw);
     const queueId = newId();
     const { spec, preset } = this.o.ctx;
@@ -342,6 +364,7 @@ export class MailNode {
       this.o.trace.emit({ type: 'refused', at, node: this.name, sessionId: s.id, command: 'DATA', from, remote: s.remote, reply: formatReply(reply), reason: `mail flow rule ${rule} rejected the message` });
       throw new RuleRejection(reply);
     }
+    const plan = this.plan(messageId, from, outcome, s.decisions);
     this.o.trace.emit({
       type: 'received',
       at,
@@ -364,19 +387,26 @@ export class MailNode {
       classification: summarize(classification, outcome),
       headersIn,
     });
+    if (addedId) this.emitEdits(messageId, [addedId]);
     this.o.trace.emit({ type: 'header', at, node: this.name, messageId, op: 'prepend', name: 'Received', value: received, reason: 'every hop records itself' });
     this.emitEdits(messageId, outcome.edits);
-    this.finish(messageId, from, outcome, s.decisions);
+    this.commit(messageId, from, outcome, plan);
     return messageId;
   }
 
   /** Deleted by a rule, or routed: local mailboxes, connectors (a rule may pick one), or a bounce. */
   private finish(messageId: string, from: string, outcome: MessageOutcome, decisions: Map<string, RecipientDecision>): void {
-    const at = this.o.clock.now();
-    if (outcome.action.kind === 'delete') {
-      this.o.trace.emit({ type: 'deleted', at: at.toISOString(), node: this.name, messageId, recipients: [...decisions.keys()], rule: outcome.action.rule, reason: `mail flow rule ${outcome.action.rule} deleted the message silently` });
-      return;
-    }
+    this.commit(messageId, from, outcome, this.plan(messageId, from, outcome, decisions));
+  }
+
+  /**
+   * Everything the message becomes on this node, worked out before any of it happens: whatever
+   * can fail (header edits on each copy) fails here, while nothing is delivered or queued yet, so
+   * the client's retry after a 451 cannot leave a second copy anywhere.
+   */
+  private plan(messageId: string, from: string, outcome: MessageOutcome, decisions: Map<string, RecipientDecision>): Disposition {
+    const plan: Disposition = { local: [], unroutable: [], retargeted: [], relays: [] };
+    if (outcome.action.kind === 'delete') return { ...plan, deleted: { rule: outcome.action.rule, recipients: [...decisions.keys()] } };
     const ruleRoute = outcome.rules.route ? this.ruleScopedRoute(outcome.rules.route.connector) : undefined;
     const groups = new Map<string, { route: OutboundRoute; recipients: string[] }>();
     for (const [rcpt, d0] of decisions) {
@@ -385,16 +415,12 @@ export class MailNode {
         d = { ...d, route: ruleRoute, reason: `mail flow rule ${outcome.rules.route!.rule} routes through ${ruleRoute.connector}` };
       }
       if (d.kind === 'local') {
-        const folder = this.o.ctx.preset.exchange ? folderFor(outcome.scl) : 'Inbox';
-        this.mailboxes.put({ messageId, from, recipient: d.mailbox, raw: outcome.raw, deliveredAt: at, folder });
-        this.o.trace.emit({ type: 'delivered', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, mailbox: d.mailbox, folder });
+        plan.local.push({ rcpt, mailbox: d.mailbox, folder: this.o.ctx.preset.exchange ? folderFor(outcome.scl) : 'Inbox' });
       } else if (d.kind === 'unroutable') {
-        const reply = formatReply(d.reply);
-        const notice = this.notifySender(messageId, from, outcome.raw, at, [{ recipient: rcpt, reply, reason: d.reason }]);
-        this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.name, messageId, recipients: [rcpt], reply, reason: d.reason, ...notice });
+        plan.unroutable.push({ rcpt, reply: formatReply(d.reply), reason: d.reason });
       } else if (d.kind === 'relay') {
         const next = d.retarget ?? rcpt;
-        if (d.retarget) this.o.trace.emit({ type: 'retargeted', at: at.toISOString(), node: this.name, messageId, recipient: rcpt, to: d.retarget, reason: d.reason });
+        if (d.retarget) plan.retargeted.push({ rcpt, to: d.retarget, reason: d.reason });
         const hop = d.route.smartHosts.length ? d.route.smartHosts.join(',') : domainOf(next);
         const key = `${d.route.connector}|${hop}`;
         const group = groups.get(key) ?? { route: d.route, recipients: [] };
@@ -410,8 +436,42 @@ export class MailNode {
         sender = rewritten.from;
         edits.push(...rewritten.edits);
       }
+      plan.relays.push({ edits, item: { id: newId(), messageId, from: sender, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop } });
+    }
+    return plan;
+  }
+
+  /**
+   * Carries a plan out: queue items first (the only step that can still fail, writing the spool,
+   * and it fails before any mailbox holds a copy), then mailboxes, then bounces. A DSN that cannot
+   * be sent no longer undoes the message: the bounce is traced without one.
+   */
+  private commit(messageId: string, from: string, outcome: MessageOutcome, plan: Disposition): void {
+    const at = this.o.clock.now();
+    const when = at.toISOString();
+    if (plan.deleted) {
+      const { rule, recipients } = plan.deleted;
+      this.o.trace.emit({ type: 'deleted', at: when, node: this.name, messageId, recipients, rule, reason: `mail flow rule ${rule} deleted the message silently` });
+      return;
+    }
+    for (const r of plan.retargeted) this.o.trace.emit({ type: 'retargeted', at: when, node: this.name, messageId, recipient: r.rcpt, to: r.to, reason: r.reason });
+    for (const { edits, item } of plan.relays) {
+      this.queue.enqueue(item);
       this.emitEdits(messageId, edits);
-      this.queue.enqueue({ id: newId(), messageId, from: sender, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop });
+    }
+    for (const l of plan.local) {
+      this.mailboxes.put({ messageId, from, recipient: l.mailbox, raw: outcome.raw, deliveredAt: at, folder: l.folder });
+      this.o.trace.emit({ type: 'delivered', at: when, node: this.name, messageId, recipient: l.rcpt, mailbox: l.mailbox, folder: l.folder });
+    }
+    for (const u of plan.unroutable) {
+      let notice: { dsn?: string; noDsn?: string };
+      try {
+        notice = this.notifySender(messageId, from, outcome.raw, at, [{ recipient: u.rcpt, reply: u.reply, reason: u.reason }]);
+      } catch (err) {
+        this.logger.error({ err, messageId }, 'the DSN for an unroutable recipient could not be sent');
+        notice = { noDsn: `the DSN could not be composed: ${(err as Error).message}` };
+      }
+      this.o.trace.emit({ type: 'bounced', at: when, node: this.name, messageId, recipients: [u.rcpt], reply: u.reply, reason: u.reason, ...notice });
     }
   }
 
@@ -429,5 +489,6 @@ export class MailNode {
 // What the lab needs to break and restart nodes, exported beside the node (index.ts re-exports this file).
 export { NodeFaults, type FaultCommand } from './faults';
 export { StripStartTlsProxy, stripStartTlsLine } from './proxy';
-export { Spool, type SpooledItem } from './spool';
+export { Spool, type SpooledItem, type SpoolProblem } from './spool';
+export { sweepTempFiles, writeFileAtomic } from './atomic-files';
 export { composeDsn, statusOf } from './dsn';
