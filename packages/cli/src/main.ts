@@ -2,10 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { trackingRow } from '@relaylab/core';
 import { loadScenarios, runScenarios, type Scenario } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
 import { createReporters, DEFAULT_OUTPUT_DIR, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
 import { labCommand } from './commands';
+import { cliVersion } from './version';
 
 const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on loopback
 
@@ -17,6 +19,7 @@ Usage:
   relaylab certs --config <topology>  make the topology's certificates before starting nodes
   relaylab drive [paths...]           run scenarios with each node in its own process (or --attach)
   relaylab <command> --help           the options of up, node, dns, certs and drive
+  relaylab --version, -V              print relaylab's version
 
 Options for run:
   --list               print the scenarios with their description and exit
@@ -43,6 +46,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
   if (command === '-h' || command === '--help' || command === 'help') {
     out.write(HELP);
+    return 0;
+  }
+  if (command === '--version' || command === '-V') {
+    out.write(`${cliVersion()}\n`);
     return 0;
   }
   const other = labCommand(command);
@@ -145,7 +152,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
   }
   if (args.values.trace) {
-    const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e })));
+    const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e, tracking: trackingRow(e) })));
     try {
       writeFileSync(resolve(args.values.trace), lines.length ? `${lines.join('\n')}\n` : '');
     } catch (e) {

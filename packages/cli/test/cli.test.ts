@@ -19,11 +19,12 @@ test('a second run reuses the cached certificates, and --trace writes the hops a
   expect(r.out).toMatch(/certificates: \d+ reused from .*, 0 generated/);
   const events = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const attempt = events.find((e) => e.type === 'attempt' && e.outcome === 'sent');
-  expect(attempt).toMatchObject({ scenario: 'partner-forced-tls-inbound', node: 'fabrikam', destination: { ip: '127.0.0.20' }, tls: { secure: true } });
+  expect(attempt).toMatchObject({ scenario: 'partner-forced-tls-inbound', node: 'fabrikam', destination: { ip: '127.0.0.20' }, tls: { secure: true }, tracking: { eventId: 'SEND', source: 'SMTP' } });
   expect(attempt.tls.peerCertificate.sans).toContain('*.mail.protection.outlook.example');
   expect(attempt.tls.localCertificate.subject).toContain('mail.fabrikam.example');
   const received = events.find((e) => e.type === 'received');
-  expect(received).toMatchObject({ node: 'eop', ehlo: 'mail.fabrikam.example', connector: 'Inbound from Fabrikam', remote: { ip: '127.0.0.30' } });
+  expect(received).toMatchObject({ node: 'eop', ehlo: 'mail.fabrikam.example', connector: 'Inbound from Fabrikam', remote: { ip: '127.0.0.30' }, tracking: { eventId: 'RECEIVE', source: 'SMTP' } });
+  expect(events.find((e) => e.type === 'delivered')).toMatchObject({ tracking: { eventId: 'DELIVER', source: 'STOREDRIVER' } });
   expect(events.some((e) => e.type === 'header' && e.name === 'Received' && e.node === 'eop')).toBe(true);
 });
 

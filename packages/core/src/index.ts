@@ -21,3 +21,4 @@ export * from './classify';
 export * from './rules';
 export * from './antispam';
 export * from './pipeline';
+export * from './tracking';

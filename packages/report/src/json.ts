@@ -1,3 +1,4 @@
+import { trackingRow } from '@relaylab/core';
 import { expectationResults } from './expectations';
 import type { RunReport } from './run';
 
@@ -7,7 +8,8 @@ export const JSON_REPORT_VERSION = 1;
 /**
  * The whole run as one JSON document: every scenario with its topology, per-expectation verdicts,
  * fates and the complete trace. Trace events are copied as they are, so fields added to the trace
- * later appear here without a change to this reporter.
+ * later appear here without a change to this reporter; each carries the message-tracking row it
+ * stands for (`tracking: { eventId, source }`), Exchange's vocabulary for the same fact.
  */
 export function renderJson(run: RunReport): string {
   const passed = run.results.filter((r) => r.passed).length;
@@ -30,7 +32,7 @@ export function renderJson(run: RunReport): string {
       expectations: expectationResults(r).map(({ fate: _fate, ...e }) => e),
       fates: r.fates,
       scenario: r.scenario,
-      trace: r.trace,
+      trace: r.trace.map((e) => ({ ...e, tracking: trackingRow(e) })),
     })),
   };
   return `${JSON.stringify(doc, replacer, 2)}\n`;

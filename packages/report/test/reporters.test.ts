@@ -52,7 +52,7 @@ test('the JSON report holds the whole run with every trace event', () => {
   expect(doc.summary).toEqual({ scenarios: 1, passed: 0, failed: 1 });
   const s = doc.scenarios[0];
   expect(s.trace).toHaveLength(failing.results[0].trace.length);
-  expect(s.trace.find((e: TraceEvent) => e.type === 'received')).toMatchObject({ node: 'eop', connector: 'Inbound from Fabrikam' });
+  expect(s.trace.find((e: TraceEvent) => e.type === 'received')).toMatchObject({ node: 'eop', connector: 'Inbound from Fabrikam', tracking: { eventId: 'RECEIVE', source: 'SMTP' } });
   expect(s.expectations[0]).toMatchObject({ name: 'good-cert → bob@contoso.example: delivered', passed: false });
   expect(s.fates[0].fate.hops[0]).toMatchObject({ from: 'fabrikam', to: 'eop', tls: 'TLSv1.3' });
 });
