@@ -1,3 +1,4 @@
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { MemoryTrace, type TraceEvent, type TraceSink } from '@relaylab/core';
 
@@ -7,6 +8,58 @@ export class JsonLinesTrace implements TraceSink {
   emit(event: TraceEvent): void {
     this.out.write(`${JSON.stringify({ ...this.extra, ...event })}\n`);
   }
+}
+
+/**
+ * The trace as a JSON-lines file that a crash cannot cut short: each event is one write(2) of a
+ * whole line, made before the emit returns, so every event that preceded a 250 is in the file
+ * when the 250 leaves (the kernel keeps it through kill -9; not fsynced, so not through a power
+ * cut). Appends to what an earlier run wrote; if that run died in the middle of a line, the line
+ * is closed first so the next event starts on its own.
+ */
+export class JsonLinesFile implements TraceSink {
+  private fd: number | undefined;
+
+  constructor(readonly file: string, private readonly extra: Record<string, unknown> = {}) {
+    this.fd = openSync(file, 'a', 0o644);
+    const size = fstatSync(this.fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const reader = openSync(file, 'r');
+      try {
+        readSync(reader, last, 0, 1, size - 1);
+      } finally {
+        closeSync(reader);
+      }
+      if (last[0] !== 0x0a) writeSync(this.fd, '\n');
+    }
+  }
+
+  emit(event: TraceEvent): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, `${JSON.stringify({ ...this.extra, ...event })}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** A trace file's events in order; a line a crash cut short is counted, not fatal. */
+export function readTraceFile(file: string): { events: TraceEvent[]; damagedLines: number } {
+  const events: TraceEvent[] = [];
+  let damagedLines = 0;
+  if (!existsSync(file)) return { events, damagedLines };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as TraceEvent);
+    } catch {
+      damagedLines++;
+    }
+  }
+  return { events, damagedLines };
 }
 
 /** Keeps every event (for replay to late subscribers) and hands each to listeners as it happens. */

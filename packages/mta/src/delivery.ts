@@ -33,6 +33,8 @@ export interface DeliveryJob {
   recipients: string[];
   raw: Buffer;
   route: OutboundRoute;
+  /** Called the moment the next hop answered 250 for these recipients, before anything else runs. */
+  onSent?(recipients: string[]): void;
 }
 
 export type RecipientOutcome =
@@ -196,6 +198,7 @@ export class Deliverer {
       return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port, host: target.host } };
     });
     const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
+    if (accepted.length) job.onSent?.(accepted);
     this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount, accepted);
     if (result.ok) {
       this.deps.pool.release(pc, true);

@@ -1,6 +1,6 @@
 import { formatReply, REPLIES, retryDelay, type Clock, type OutboundRoute, type RetrySchedule, type TraceSink } from '@relaylab/core';
 import type { Deliverer, RecipientOutcome } from './delivery';
-import type { Spool } from './spool';
+import type { Spool, SpoolProblem } from './spool';
 
 export interface QueueItem {
   id: string;
@@ -79,9 +79,9 @@ export class DeliveryQueue {
   }
 
   /** Take back what a previous run of this node left in its spool (after a crash or a restart). */
-  restore(): { restored: QueueItem[]; problems: string[] } {
-    if (!this.o.spool) return { restored: [], problems: [] };
-    const { items, problems } = this.o.spool.load();
+  restore(): { restored: QueueItem[]; problems: SpoolProblem[]; sweptTemps: string[] } {
+    if (!this.o.spool) return { restored: [], problems: [], sweptTemps: [] };
+    const { items, problems, sweptTemps } = this.o.spool.load();
     const known = new Set(this.items.map((i) => i.id));
     const restored = items.filter((i) => !known.has(i.id));
     const at = this.o.clock.now().toISOString();
@@ -89,7 +89,7 @@ export class DeliveryQueue {
       this.items.push(item);
       this.o.trace.emit({ type: 'restored', at, node: this.o.node, messageId: item.messageId, recipients: item.recipients, spoolFile: this.o.spool.fileOf(item.id) });
     }
-    return { restored, problems };
+    return { restored, problems, sweptTemps };
   }
 
   /** A node that is down neither starts deliveries nor loses what it holds. */
@@ -140,6 +140,19 @@ export class DeliveryQueue {
     this.o.spool?.remove(item.id);
   }
 
+  /**
+   * The next hop answered 250 for these recipients: they leave the spool at once, before anything
+   * else runs (the trace, a DSN, the RSET), as Postfix marks each recipient done in its queue file
+   * right after the delivery agent's report. A crash between the next hop's commit and this write
+   * is the only way a recipient gets a second copy.
+   */
+  private markSent(item: QueueItem, sent: readonly string[]): void {
+    const done = new Set(sent);
+    const owed = item.recipients.filter((r) => !done.has(r));
+    if (!owed.length) this.o.spool?.remove(item.id);
+    else this.o.spool?.write({ ...item, recipients: owed });
+  }
+
   private expired(item: QueueItem, at: Date): boolean {
     return at.getTime() - item.enqueuedAt.getTime() >= this.o.retry.expiryMs;
   }
@@ -149,7 +162,7 @@ export class DeliveryQueue {
     if (item.attempts > 0 && this.expired(item, this.o.clock.now())) return this.bounceExpired(item, this.o.clock.now());
     let outcomes: RecipientOutcome[];
     try {
-      outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route });
+      outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route, onSent: (sent) => this.markSent(item, sent) });
     } catch (err) {
       outcomes = item.recipients.map((recipient) => ({ recipient, kind: 'deferred', reply: formatReply(REPLIES.cannotConnect), reason: `delivery failed: ${(err as Error).message}` }));
     }

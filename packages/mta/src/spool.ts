@@ -1,18 +1,20 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueItem } from './queue';
+import { parseStoredItem, toStored } from './spool-item';
+import { sweepTempFiles, syncDir, writeFileAtomic } from './atomic-files';
 
 /** The spool keeps queue items whole: enough to carry on after the process died. */
 export type SpooledItem = QueueItem;
 
-interface Stored extends Omit<SpooledItem, 'raw' | 'enqueuedAt' | 'nextAttemptAt'> {
-  version: 1;
-  raw: string;
-  enqueuedAt: string;
-  nextAttemptAt: string;
-}
+const FILE = /^([A-Za-z0-9_-]+)\.json$/;
 
-const FILE = /^[A-Za-z0-9_-]+\.json$/;
+/** What loading a spool found besides good items: each bad file was moved to `corrupt/`. */
+export interface SpoolProblem {
+  file: string;
+  reason: string;
+  movedTo: string;
+}
 
 /**
  * One file per queue item, `<id>.json`, written to a temporary name, fsynced, renamed over the
@@ -28,62 +30,51 @@ export class Spool {
     return join(this.dir, `${id}.json`);
   }
 
+  get corruptDir(): string {
+    return join(this.dir, 'corrupt');
+  }
+
   write(item: SpooledItem): void {
-    const stored: Stored = {
-      version: 1,
-      ...item,
-      raw: item.raw.toString('base64'),
-      enqueuedAt: item.enqueuedAt.toISOString(),
-      nextAttemptAt: item.nextAttemptAt.toISOString(),
-    };
-    const temp = join(this.dir, `.${item.id}.${process.pid}.tmp`);
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(stored));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.fileOf(item.id));
-    this.syncDir();
+    writeFileAtomic(this.fileOf(item.id), JSON.stringify(toStored(item)));
   }
 
   remove(id: string): void {
     try {
       unlinkSync(this.fileOf(id));
-      this.syncDir();
+      syncDir(this.dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 
-  /** Every item a previous run left; unreadable files are reported, not fatal, so one bad file loses nothing else. */
-  load(): { items: SpooledItem[]; problems: string[] } {
+  /**
+   * Every item a previous run left. A file that does not hold a valid item is moved to
+   * `corrupt/` (kept for a person to look at, never retried) and reported; the others load. Temp
+   * files of a write that a crash cut short are removed: the rename never happened, so the item's
+   * previous version, or none if the 250 was never sent, is the truth.
+   */
+  load(): { items: SpooledItem[]; problems: SpoolProblem[]; sweptTemps: string[] } {
+    const sweptTemps = sweepTempFiles(this.dir);
     const items: SpooledItem[] = [];
-    const problems: string[] = [];
+    const problems: SpoolProblem[] = [];
     for (const name of readdirSync(this.dir).sort()) {
-      if (!FILE.test(name)) continue;
+      const m = FILE.exec(name);
+      if (!m) continue;
       try {
-        const s = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as Stored;
-        if (s.version !== 1) throw new Error(`unknown spool version ${String(s.version)}`);
-        items.push({ ...s, raw: Buffer.from(s.raw, 'base64'), enqueuedAt: new Date(s.enqueuedAt), nextAttemptAt: new Date(s.nextAttemptAt) });
+        items.push(parseStoredItem(readFileSync(join(this.dir, name), 'utf8'), m[1]));
       } catch (err) {
-        problems.push(`${name}: ${(err as Error).message}`);
+        problems.push({ file: join(this.dir, name), reason: (err as Error).message, movedTo: this.moveAside(name) });
       }
     }
-    return { items, problems };
+    return { items, problems, sweptTemps };
   }
 
-  private syncDir(): void {
-    // The rename itself is durable only once the directory entry is on disk.
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.dir, 'r');
-      fsyncSync(fd);
-    } catch {
-      // Some file systems refuse fsync on a directory; the file's own fsync still holds.
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+  private moveAside(name: string): string {
+    mkdirSync(this.corruptDir, { recursive: true });
+    let target = join(this.corruptDir, name);
+    for (let n = 2; existsSync(target); n++) target = join(this.corruptDir, `${name}.${n}`);
+    renameSync(join(this.dir, name), target);
+    syncDir(this.dir);
+    return target;
   }
 }

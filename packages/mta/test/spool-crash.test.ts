@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { MemoryTrace, nodeContext, StaticResolver, VirtualClock, type Topology } from '@relaylab/core';
-import { MailNode } from '@relaylab/mta';
+import { DEFAULT_ROUTE, MemoryTrace, nodeContext, StaticResolver, VirtualClock, type Topology } from '@relaylab/core';
+import { MailNode, Spool } from '@relaylab/mta';
 
 /**
  * The spool is the promise behind "250 Queued": a relay node in its own process accepts a
@@ -30,7 +30,7 @@ afterEach(async () => {
   await dest?.stop();
 });
 
-function startRelay(spool: string, port: number, destPort: number, advanceMinutes: number): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+function startRelay(spool: string, port: number, destPort: number, advanceMinutes: number): Promise<{ child: ChildProcess; port: number; output: () => string; exited: () => string | undefined }> {
   const child = spawn(process.execPath, [fixture, JSON.stringify(topology), 'relay', spool, String(port), JSON.stringify({ '127.0.0.181': destPort }), String(advanceMinutes)], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -42,7 +42,7 @@ function startRelay(spool: string, port: number, destPort: number, advanceMinute
       const m = /listening (\d+)/.exec(out);
       if (m) {
         clearInterval(timer);
-        resolve({ child, port: Number(m[1]), output: () => out });
+        resolve({ child, port: Number(m[1]), output: () => out, exited: () => (child.exitCode !== null || child.signalCode !== null ? `exited ${child.exitCode ?? child.signalCode}: ${err}` : undefined) });
       } else if (child.exitCode !== null) {
         clearInterval(timer);
         reject(new Error(`relay exited: ${err}`));
@@ -72,9 +72,7 @@ async function until(check: () => boolean, what: string, ms = 15_000): Promise<v
   }
 }
 
-test('a node killed with SIGKILL after its 250 delivers the message after restart, exactly once', async () => {
-  const spool = mkdtempSync(join(tmpdir(), 'relaylab-crash-'));
-  // The destination's port is reserved but nothing listens yet: the relay's first attempt is refused.
+async function startDest(): Promise<MailNode> {
   dest = new MailNode({
     ctx: nodeContext('dest', topology.nodes.dest, topology.organizations),
     material: { trust: { anchors: [], crls: [] } },
@@ -85,6 +83,13 @@ test('a node killed with SIGKILL after its 250 delivers the message after restar
     port: 0,
   });
   await dest.start();
+  return dest;
+}
+
+test('a node killed with SIGKILL after its 250 delivers the message after restart, exactly once', async () => {
+  const spool = mkdtempSync(join(tmpdir(), 'relaylab-crash-'));
+  // The destination's port is reserved but nothing listens yet: the relay's first attempt is refused.
+  dest = await startDest();
   const destPort = dest.port;
   await dest.takeDown();
 
@@ -112,4 +117,69 @@ test('a node killed with SIGKILL after its 250 delivers the message after restar
   expect(delivered[0].messageId).toBe('<crash-1@relay.example>');
   expect(delivered[0].raw.toString()).toContain('still here');
   second.child.kill('SIGTERM');
+}, 30_000);
+
+/**
+ * A spool file that is JSON but not a queue item (a date that is not one, recipients as a string,
+ * another file's id) used to crash the node in the middle of a delivery, at every restart, and the
+ * mail delivered before the crash went out again each time. Now each bad file goes to `corrupt/`
+ * with a warning, temp files a crash left are swept, and the good items are delivered once.
+ */
+test('a spool with invalid items: they are moved to corrupt/ with a warning, the rest is delivered once, restarts are quiet', async () => {
+  const spool = mkdtempSync(join(tmpdir(), 'relaylab-corrupt-'));
+  const destPort = (await startDest()).port;
+  const good = (id: string, n: number) => ({
+    id,
+    messageId: `<good-${n}@relay.example>`,
+    from: 'a@relay.example',
+    recipients: ['b@dest.example'],
+    raw: Buffer.from(`From: a@relay.example\r\nTo: b@dest.example\r\nMessage-ID: <good-${n}@relay.example>\r\nSubject: good ${n}\r\n\r\nfine\r\n`),
+    route: DEFAULT_ROUTE,
+    nextHop: 'dest.example',
+    enqueuedAt: new Date(),
+    attempts: 0,
+    nextAttemptAt: new Date(),
+  });
+  const s = new Spool(spool);
+  s.write(good('GOOD1', 1));
+  s.write(good('GOOD2', 2));
+  const base = JSON.parse(readFileSync(s.fileOf('GOOD1'), 'utf8'));
+  const bad: Record<string, unknown> = {
+    BADDATE: { ...base, id: 'BADDATE', enqueuedAt: 'yesterday-ish' },
+    RCPTSTRING: { ...base, id: 'RCPTSTRING', recipients: 'b@dest.example' },
+    OTHERID: { ...base, id: 'GOOD2' },
+    NOROUTE: { ...base, id: 'NOROUTE', route: null },
+    ARRAY: [1, 2, 3],
+  };
+  for (const [id, value] of Object.entries(bad)) writeFileSync(join(spool, `${id}.json`), JSON.stringify(value));
+  writeFileSync(join(spool, 'TRUNCATED.json'), JSON.stringify(base).slice(0, 40));
+  // What a write cut short by kill -9 leaves: a temp file never renamed, of a process long gone.
+  writeFileSync(join(spool, '.LOST.json.999999999.tmp'), '{"half":');
+
+  const first = await startRelay(spool, 0, destPort, 0);
+  await until(() => dest!.mailboxes.get('b@dest.example').length >= 2 || first.exited() !== undefined, 'the good items');
+  await until(() => readdirSync(spool).filter((f) => f.endsWith('.json')).length === 0 || first.exited() !== undefined, 'the spool to empty');
+  expect(first.exited()).toBeUndefined();
+  const warnings = first.output().split('\n').filter((l) => l.startsWith('warning '));
+  expect(warnings).toHaveLength(6);
+  for (const [file, why] of [['BADDATE', /enqueuedAt must be an ISO date/], ['RCPTSTRING', /recipients must be a non-empty list/], ['OTHERID', /id GOOD2 is not the file's \(OTHERID\)/], ['NOROUTE', /route must be an object/], ['ARRAY', /not a JSON object/], ['TRUNCATED', /not JSON/]] as const) {
+    const line = warnings.find((w) => w.includes(`${file}.json is not`));
+    expect(line).toMatch(why);
+    expect(line).toContain(join(spool, 'corrupt', `${file}.json`));
+    expect(existsSync(join(spool, 'corrupt', `${file}.json`))).toBe(true);
+  }
+  expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  expect(dest!.mailboxes.get('b@dest.example').map((m) => m.messageId).sort()).toEqual(['<good-1@relay.example>', '<good-2@relay.example>']);
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+
+  // Restarted: nothing to say, nothing sent again.
+  const again = await startRelay(spool, 0, destPort, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(again.exited()).toBeUndefined();
+  expect(again.output()).not.toMatch(/^warning /m);
+  again.child.kill('SIGKILL');
+  await new Promise((r) => again.child.once('exit', r));
+  expect(dest!.mailboxes.get('b@dest.example')).toHaveLength(2);
+  expect(readdirSync(join(spool, 'corrupt')).sort()).toEqual(['ARRAY.json', 'BADDATE.json', 'NOROUTE.json', 'OTHERID.json', 'RCPTSTRING.json', 'TRUNCATED.json']);
 }, 30_000);

@@ -1,7 +1,7 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import { JsonLinesTrace, Lab, ObservedTrace, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { JsonLinesFile, Lab, ObservedTrace, sweepMailboxTemps, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { parseServer, TopologyDnsServer } from '@relaylab/mta';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, untilSignal, UsageError, type Io } from './shared';
 
@@ -80,14 +80,15 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const topology: Topology = port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
     const out = resolve((values.out as string | undefined) ?? 'relaylab-lab');
     mkdirSync(out, { recursive: true });
-    const traceFile = createWriteStream(resolve(out, 'trace.jsonl'), { flags: 'a' });
-    const jsonLines = new JsonLinesTrace(traceFile);
+    // Written line by line before each reply, so a crash loses no event that preceded a 250.
+    const jsonLines = new JsonLinesFile(resolve(out, 'trace.jsonl'));
+    sweepMailboxTemps(resolve(out, 'mailboxes'));
     const trace = new ObservedTrace();
     const logger = values.verbose ? makeLogger('debug', 2) : undefined;
     const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
     // The lab's durable queue lives in --out: a message answered 250 survives Ctrl-C and a crash.
     const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger, spoolDir: resolve(out, 'queue') });
-    trace.subscribe((e) => {
+    const record = (e: TraceEvent) => {
       jsonLines.emit(e);
       const line = hopLine(e);
       if (line) io.out.write(`${line}\n`);
@@ -95,7 +96,12 @@ export function upCommand(args: string[], io: Io): Promise<number> {
         const stored = lab.node(e.node).mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop();
         if (stored) io.out.write(`         → ${writeMailboxMessage(resolve(out, 'mailboxes'), stored)}\n`);
       }
-    });
+    };
+    // What happened while the nodes started (mail taken back from the queue, delivered at once) first.
+    for (const e of trace.events) record(e);
+    trace.subscribe(record);
+    // A broken queue file is moved aside, never delivered: say so whatever the log level.
+    for (const node of lab.nodes.values()) for (const w of node.spoolWarnings) io.err.write(`relaylab up: warning: ${node.name}: ${w}\n`);
     let dns: TopologyDnsServer | undefined;
     if (values.dns) {
       try {
@@ -115,7 +121,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     await lab.stop();
     const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
     await dns?.close();
-    await new Promise<void>((r) => traceFile.end(r));
+    jsonLines.close();
     io.out.write(`relaylab up: stopped; ${spooled.length} queued message(s) written to ${resolve(out, 'spool')}\n`);
     return 0;
   });

@@ -1,0 +1,75 @@
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** `.<name>.<pid>.tmp`: what an atomic write leaves behind if the process dies before the rename. */
+export const TEMP_FILE = /^\..+\.(\d+)\.tmp$/;
+
+const tempName = (name: string) => `.${name}.${process.pid}.tmp`;
+
+/**
+ * Writes a file so that after a crash it is either absent (or its previous version) or whole:
+ * a temp file in the same folder, fsynced, renamed over the name, the folder fsynced. Never a
+ * 0-byte or half-written file under the real name.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+  const dir = dirname(file);
+  const temp = join(dir, tempName(basename(file)));
+  const fd = openSync(temp, 'w', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  syncDir(dir);
+}
+
+/** A rename or unlink is durable only once the folder's entry is on disk. */
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the file's own fsync still holds.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files in `dir` that no running process is still writing. Writes here are
+ * synchronous, so one with this process's pid is a leftover of an earlier process that had the
+ * same pid (a container restarted). Returns the names removed.
+ */
+export function sweepTempFiles(dir: string): string[] {
+  const swept: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return swept;
+  }
+  for (const name of names) {
+    const m = TEMP_FILE.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      swept.push(name);
+    } catch {
+      // Removed meanwhile by another sweeper: nothing left to do.
+    }
+  }
+  return swept;
+}
