@@ -1,3 +1,5 @@
+import { asciiLower, isFieldName, sameHeaderName } from './headers';
+
 /**
  * Exchange's header names and value sets (EXCHANGE.md, "What a receiving node stamps"). The
  * AuthMechanism codes are relaylab's catalogue [lab]: real values are seen in traces, not documented.
@@ -33,5 +35,21 @@ export const AUTH_MECHANISM = {
   submission: '04',
 } as const;
 
-export const isOrgHeader = (name: string) => name.toLowerCase().startsWith(ORG.toLowerCase());
-export const isCrossPremises = (name: string) => name.toLowerCase().startsWith(CROSS_PREMISES.toLowerCase());
+/** Names as parsed (any case, see headers.ts): a prefix test, so an odd suffix is still caught. */
+export const isOrgHeader = (name: string) => asciiLower(name).startsWith(asciiLower(ORG));
+export const isCrossPremises = (name: string) => asciiLower(name).startsWith(asciiLower(CROSS_PREMISES));
+
+const ORG_NAMES: readonly string[] = Object.values(H).filter((n) => n.startsWith(ORG));
+
+/**
+ * The name a field carries to the other side of the hybrid boundary (`from` prefix → `to`
+ * prefix), in Exchange's spelling when it is one of Exchange's own; undefined when what follows
+ * the prefix is no field name Exchange would write (a space, a fold, an 8-bit byte): such a field
+ * is dropped, never carried.
+ */
+export function carriedName(name: string, from: string, to: string): string | undefined {
+  const suffix = name.slice(from.length);
+  if (!isFieldName(suffix)) return undefined;
+  const known = ORG_NAMES.find((n) => sameHeaderName(n.slice(ORG.length), suffix));
+  return `${to}${known ? known.slice(ORG.length) : suffix}`;
+}

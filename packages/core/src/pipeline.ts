@@ -3,9 +3,9 @@ import { antispamVerdict, formatAntispamReport, type AntispamVerdict } from './a
 import type { Classification } from './classify';
 import type { SmtpReply } from './codes';
 import type { OutboundRoute } from './connectors';
-import { applyEdits, headerPattern, removalsMatching, type HeaderEdit } from './edits';
-import { CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
-import { headerEnd, headerValues, parseHeaders } from './headers';
+import { applyEdits, headerPattern, removalsMatching, removalsOf, type HeaderEdit } from './edits';
+import { carriedName, CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
+import { headerEnd, headerValues, parseHeaders, unfoldValue, type HeaderField } from './headers';
 import { ipListed } from './ip';
 import { domainOf } from './names';
 import { evaluateRules, type RulesOutcome } from './rules';
@@ -98,18 +98,39 @@ function bodyOf(raw: Buffer): string {
   return raw.subarray(headerEnd(raw)).toString('utf8');
 }
 
-/** Header firewall on receipt (EXCHANGE.md rules 1–3). */
+/** A carried value on one line: folds unfolded, and a bare CR or LF (which no writer may emit) a space. */
+const carriedValue = (value: string) => unfoldValue(value).replace(/[\r\n]+/g, ' ');
+
+/**
+ * Headers carried across the hybrid boundary under another prefix: every spelling removed, then
+ * each field re-written under the new name in Exchange's spelling, in the order it arrived. A field
+ * whose name cannot be carried (see carriedName) is removed and not written again.
+ */
+function carryAcross(fields: readonly HeaderField[], test: (name: string) => boolean, from: string, to: string, reasons: { carried: string; dropped: string; written: (name: string) => string }): HeaderEdit[] {
+  const mine = fields.filter((f) => test(f.name));
+  const removals = removalsOf(mine, test, (name) => (carriedName(name, from, to) ? reasons.carried : reasons.dropped));
+  const prepends: HeaderEdit[] = [];
+  for (const f of [...mine].reverse()) {
+    const name = carriedName(f.name, from, to);
+    if (name) prepends.push({ op: 'prepend', name, value: carriedValue(f.value), reason: reasons.written(f.name) });
+  }
+  return [...removals, ...prepends];
+}
+
+/** Header firewall on receipt (docs/exchange.md, "Internal or not: the header firewall and cross-premises headers", rules 1–3). */
 function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
   const edits: HeaderEdit[] = [];
   if (!c.keepOrganizationHeaders) {
     edits.push(...removalsMatching(raw, isOrgHeader, `header firewall: organization headers from ${c.authAs === 'Internal' ? 'a user' : `an untrusted (${c.authAs})`} source are removed`));
   }
   if (c.acceptCrossPremises) {
-    for (const f of parseHeaders(raw).filter((x) => isCrossPremises(x.name))) {
-      const suffix = f.name.slice(CROSS_PREMISES.length);
-      edits.push({ op: 'remove', name: f.name, reason: 'cross-premises header promoted: the sender is the authenticated hybrid partner' });
-      edits.push({ op: 'prepend', name: `${ORG}${suffix}`, value: f.value.replace(/\r?\n[ \t]+/g, ' ').trim(), reason: `promoted from ${f.name}` });
-    }
+    edits.push(
+      ...carryAcross(parseHeaders(raw), isCrossPremises, CROSS_PREMISES, ORG, {
+        carried: 'cross-premises header promoted: the sender is the authenticated hybrid partner',
+        dropped: 'cross-premises header dropped: its name is not one Exchange writes, so it is not promoted',
+        written: (name) => `promoted from ${name}`,
+      }),
+    );
   } else {
     edits.push(...removalsMatching(raw, isCrossPremises, 'cross-premises headers dropped: the sender was not authenticated as the hybrid partner'));
   }
@@ -213,10 +234,9 @@ export function outboundEdits(ctx: NodeContext, route: OutboundRoute, raw: Buffe
   if (!route.cloudServicesMailEnabled) {
     return removalsMatching(raw, isOrgHeader, `organization headers do not leave the organization (${route.connector} has no CloudServicesMailEnabled)`);
   }
-  const edits: HeaderEdit[] = [];
-  for (const f of parseHeaders(raw).filter((x) => isOrgHeader(x.name))) {
-    edits.push({ op: 'remove', name: f.name, reason: `CloudServicesMailEnabled on ${route.connector}` });
-    edits.push({ op: 'prepend', name: `${CROSS_PREMISES}${f.name.slice(ORG.length)}`, value: f.value.replace(/\r?\n[ \t]+/g, ' ').trim(), reason: `CloudServicesMailEnabled on ${route.connector}: carried across premises` });
-  }
-  return edits;
+  return carryAcross(parseHeaders(raw), isOrgHeader, ORG, CROSS_PREMISES, {
+    carried: `CloudServicesMailEnabled on ${route.connector}`,
+    dropped: `organization header not carried: its name is not one Exchange writes (${route.connector})`,
+    written: () => `CloudServicesMailEnabled on ${route.connector}: carried across premises`,
+  });
 }
