@@ -157,7 +157,8 @@ type Matchers<R> = {
 
 // Typings for both ways of getting `expect`: imported from @jest/globals (the `expect` package)…
 declare module 'expect' {
-  // the type parameters must repeat expect's own declaration to merge with it
+  // the type parameters must repeat expect's own declaration to merge with it, T included
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface Matchers<R extends void | Promise<void>, T = unknown> extends RelaylabMatchers<R> {}
 }
 

@@ -85,7 +85,10 @@ export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: Hea
   const participants: string[] = [];
   const add = (n: string | undefined) => n && !participants.includes(n) && participants.push(n);
   fate.path.forEach(add);
-  for (const r of rows) r.kind === 'hop' ? (add(r.hop.from), add(r.hop.to)) : (add(r.attempt.node), add(r.to));
+  for (const r of rows) {
+    if (r.kind === 'hop') [r.hop.from, r.hop.to].forEach(add);
+    else [r.attempt.node, r.to].forEach(add);
+  }
   add(fate.node);
   if (!participants.length) participants.push('(nothing submitted)');
 
