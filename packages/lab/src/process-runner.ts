@@ -5,6 +5,7 @@ import { judge } from './judge';
 import { ProcessLab, type ProcessLabOptions } from './process-lab';
 import type { ScenarioResult } from './runner';
 import type { MessageSpec, Scenario } from './scenario-model';
+import { relocateScenario } from './relocate';
 import { playScenario } from './steps';
 
 /** What ProcessLab needs, less the topology (each scenario brings its own), plus how long to wait. */
@@ -24,10 +25,13 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
   const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: [], durationMs: 0 };
   let lab: ProcessLab | undefined;
   try {
+    // The lab moves its own topology; what the scenario sends and expects moves with it here, so
+    // that it holds at any address plan (see relocateScenario).
+    const played = options.relocate ? relocateScenario(scenario, options.relocate) : scenario;
     const l = (lab = await ProcessLab.start({ ...options, topology: scenario.topology }));
     const ids = new Map<string, string>();
-    const submit = async (m: MessageSpec) => ids.set(m.id, await l.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, new Date()) }));
-    result.error = await playScenario(l, scenario, submit, options.settleTimeoutMs ?? 30_000);
+    const submit = async (m: MessageSpec) => ids.set(m.id, await l.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, played.name, new Date()) }));
+    result.error = await playScenario(l, played, submit, options.settleTimeoutMs ?? 30_000);
 
     const events: TraceEvent[] = l.events;
     result.trace = events;
@@ -35,7 +39,7 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
     for (const name of l.nodeNames) stored.set(name, await l.mailbox(name));
     const read = (node: string, mailbox: string, id: string) =>
       stored.get(node)?.find((m) => m.recipient.toLowerCase() === mailbox.toLowerCase() && m.messageId === id)?.raw;
-    Object.assign(result, judge(scenario, ids, events, (ip, port) => l.nodeAt(ip, port), read));
+    Object.assign(result, judge(played, ids, events, (ip, port) => l.nodeAt(ip, port), read));
   } catch (err) {
     result.error = (err as Error).message;
   } finally {

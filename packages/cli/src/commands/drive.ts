@@ -11,6 +11,8 @@ with --attach it drives nodes that already run (the runner service of docker-com
 Results and exit codes are those of \`relaylab run\`.
 
   --attach             drive running nodes through their control API instead of spawning them
+  --config <file>      only the scenarios on this topology file, the one the running nodes
+                       serve (RELAYLAB_CONFIG; how the compose runner picks its scenarios)
   --relocate <a.b>     the nodes run at a.b.y.z instead of 127.0.y.z (compose networks)
   --dns <ip:port>      the topology's DNS service (default 127.0.0.53:5300)
   --port <n>           SMTP port of every node (default: the topology's, else 2525)
@@ -22,6 +24,7 @@ Results and exit codes are those of \`relaylab run\`.
 
 const OPTIONS = {
   attach: { type: 'boolean' },
+  config: { type: 'string' },
   relocate: { type: 'string' },
   dns: { type: 'string' },
   port: { type: 'string' },
@@ -57,6 +60,11 @@ export function driveCommand(args: string[], io: Io): Promise<number> {
         throw new UsageError(`--grep: ${(e as Error).message}`);
       }
       scenarios = scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
+    }
+    if (values.config) {
+      const topologyFile = resolve(values.config as string);
+      scenarios = scenarios.filter((s) => s.topologyFile !== undefined && resolve(s.topologyFile) === topologyFile);
+      if (!scenarios.length) throw new UsageError(`no scenario uses the topology ${values.config}`);
     }
     if (!scenarios.length) throw new UsageError('no scenarios to run');
     const readySeconds = Number(values['ready-timeout'] ?? 20);
