@@ -36,7 +36,12 @@ export const REPLIES = {
   noRoute: reply(550, '5.4.4', 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain'), // [doc]
   noReceiveConnector: reply(554, '5.7.1', 'No receive connector accepts connections from this address'), // [lab]
 
+  // receive connector limits (MaxMessageSize, MaxRecipientsPerMessage, MaxInboundConnectionPerSource,
+  // MaxInboundConnection, ConnectionTimeout, ConnectionInactivityTimeout) [field]
   messageTooLarge: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
+  tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
+  tooManyConnections: reply(421, '4.3.2', 'Service not available'),
+  sessionTimedOut: reply(421, '4.4.1', 'Connection timed out'),
   acceptFailed: reply(451, '4.3.0', 'Temporary failure while accepting the message'), // [lab]
 
   // acceptance

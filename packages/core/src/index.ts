@@ -8,6 +8,7 @@ export * from './tls-facts';
 export * from './tls-outbound';
 export * from './ip';
 export * from './roles';
+export * from './receive-limits';
 export * from './connectors';
 export * from './inbound';
 export * from './routing';

@@ -91,6 +91,18 @@ export interface ReceiveConnector {
    * (Add-ADPermission -ExtendedRights), e.g. ms-Exch-SMTP-Accept-Any-Recipient for an anonymous relay.
    */
   ExtendedRights?: string[];
+  // Limits; what is left out takes the role's defaults, which are Exchange's (roles.ts).
+  /** Bytes, or a ByteQuantifiedSize such as `36 MB` or `36 MB (37,748,736 bytes)`. */
+  MaxMessageSize?: number | string;
+  MaxRecipientsPerMessage?: number;
+  /** A count or `unlimited`. */
+  MaxInboundConnection?: number | string;
+  /** A count or `unlimited`. */
+  MaxInboundConnectionPerSource?: number | string;
+  /** A time span, `[d.]hh:mm:ss`: how long a session may last, even while data flows. */
+  ConnectionTimeout?: string;
+  /** A time span, `[d.]hh:mm:ss`: how long a client may stay silent; less than ConnectionTimeout. */
+  ConnectionInactivityTimeout?: string;
 }
 
 /** On-premises send connector (New-SendConnector); also used for non-Exchange MTAs. */

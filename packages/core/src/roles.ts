@@ -1,5 +1,6 @@
 import type { ReplyName } from './codes';
 import type { ReceiveConnector, RoleName } from './model';
+import type { ReceiveLimits } from './receive-limits';
 
 /**
  * Role presets are data: what differs between Exchange Online, an Exchange server and a plain
@@ -17,6 +18,8 @@ export interface RolePreset {
   relayDenied: ReplyName;
   /** Receive connectors a node of this role has when the topology lists none. */
   defaultReceiveConnectors: ReceiveConnector[];
+  /** What a receive connector enforces when it does not say (and what Exchange Online's front door enforces). */
+  receiveLimits: ReceiveLimits;
   retry: RetrySchedule;
 }
 
@@ -35,6 +38,22 @@ const edgeRetry: RetrySchedule = { ...mailboxServerRetry, intervalMs: 30 * MIN }
 const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR };
 // Postfix defaults: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d
 const postfixRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 5 * MIN, intervalMs: 4000_000, expiryMs: 5 * 24 * HOUR };
+
+/**
+ * New-ReceiveConnector's defaults [doc]: MaxMessageSize 36 MB, MaxRecipientsPerMessage 200,
+ * MaxInboundConnection 5000, MaxInboundConnectionPerSource 20; on Mailbox servers
+ * ConnectionTimeout 10 minutes and ConnectionInactivityTimeout 5 minutes, on Edge 5 and 1.
+ * Exchange Online and the non-Exchange roles get the Mailbox server's values [lab].
+ */
+const mailboxServerLimits: ReceiveLimits = {
+  maxMessageBytes: 36 * 1024 * 1024,
+  maxRecipientsPerMessage: 200,
+  maxInboundConnection: 5000,
+  maxInboundConnectionPerSource: 20,
+  connectionTimeoutMs: 10 * MIN,
+  connectionInactivityTimeoutMs: 5 * MIN,
+};
+const edgeLimits: ReceiveLimits = { ...mailboxServerLimits, connectionTimeoutMs: 5 * MIN, connectionInactivityTimeoutMs: 1 * MIN };
 
 export function retryDelay(schedule: RetrySchedule, attempts: number): number {
   return attempts <= schedule.quickRetries ? schedule.quickIntervalMs : schedule.intervalMs;
@@ -56,6 +75,7 @@ const plainMta: RolePreset = {
   recipientNotFound: 'recipientNotFound',
   relayDenied: 'relayDenied',
   defaultReceiveConnectors: [anonymousDefault('smtpd')],
+  receiveLimits: mailboxServerLimits,
   retry: postfixRetry,
 };
 
@@ -68,6 +88,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
     recipientNotFound: 'recipientNotFoundOnline',
     relayDenied: 'tenantRelayDenied',
     defaultReceiveConnectors: [],
+    receiveLimits: mailboxServerLimits,
     retry: onlineRetry,
   },
   'exchange-server': {
@@ -78,6 +99,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
     recipientNotFound: 'recipientNotFound',
     relayDenied: 'relayDenied',
     defaultReceiveConnectors: [anonymousDefault('Default Frontend')],
+    receiveLimits: mailboxServerLimits,
     retry: mailboxServerRetry,
   },
   edge: {
@@ -88,6 +110,7 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
     recipientNotFound: 'recipientNotFound',
     relayDenied: 'relayDenied',
     defaultReceiveConnectors: [anonymousDefault('Default internal receive connector')],
+    receiveLimits: edgeLimits,
     retry: edgeRetry,
   },
   partner: plainMta,

@@ -91,7 +91,8 @@ export interface ReceivedEvent extends Base {
 export interface RefusedEvent extends Base {
   type: 'refused';
   sessionId: string;
-  command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA';
+  /** SESSION: no command, the session itself was cut (ConnectionTimeout, ConnectionInactivityTimeout). */
+  command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION';
   from?: string;
   recipient?: string;
   remote: Endpoint;

@@ -2,7 +2,7 @@
  * Checks that a schema cannot express: cross references, uniqueness, and hostile header content.
  * Input has already passed the JSON schema, so its shape is trusted here.
  */
-import type { NodeSpec, RoleName, Topology } from '@relaylab/core';
+import { parseByteSize, parseTimeSpan, receiveLimits, ROLE_PRESETS, type NodeSpec, type RoleName, type Topology } from '@relaylab/core';
 import type { Expectation, FaultCommandName } from './scenario-model';
 import type { FieldPath } from './yaml-positions';
 
@@ -93,7 +93,39 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
 
     checkConnectorSets(node, here, report);
     checkConnectorNames(node, here, report);
+    checkReceiveLimits(node, here, report);
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** What the schema's patterns let through that New-ReceiveConnector would still refuse. */
+function checkReceiveLimits(node: NodeSpec, here: FieldPath, report: Report): void {
+  node.receiveConnectors?.forEach((c, i) => {
+    const at = [...here, 'receiveConnectors', i];
+    if (typeof c.MaxMessageSize === 'string') {
+      const bytes = parseByteSize(c.MaxMessageSize);
+      if (bytes === undefined || bytes < 65_536 || bytes > 2_147_483_647) {
+        report([...at, 'MaxMessageSize'], `MaxMessageSize "${c.MaxMessageSize}" must be from 65536 bytes (64 KB) to 2147483647 bytes`);
+      }
+    }
+    let spansOk = true;
+    for (const key of ['ConnectionTimeout', 'ConnectionInactivityTimeout'] as const) {
+      const text = c[key];
+      if (text === undefined) continue;
+      const ms = parseTimeSpan(text);
+      if (ms === undefined || ms < 1000 || ms > DAY_MS) {
+        spansOk = false;
+        report([...at, key], `${key} "${text}" must be a time span from 00:00:01 to 1.00:00:00 ([d.]hh:mm:ss)`);
+      }
+    }
+    if (!spansOk || (c.ConnectionTimeout === undefined && c.ConnectionInactivityTimeout === undefined)) return;
+    const limits = receiveLimits(ROLE_PRESETS[node.role].receiveLimits, c);
+    if (limits.connectionInactivityTimeoutMs >= limits.connectionTimeoutMs) {
+      const key = c.ConnectionInactivityTimeout !== undefined ? 'ConnectionInactivityTimeout' : 'ConnectionTimeout';
+      report([...at, key], `ConnectionInactivityTimeout (${limits.connectionInactivityTimeoutMs / 1000} s) must be less than ConnectionTimeout (${limits.connectionTimeoutMs / 1000} s)${c[key === 'ConnectionTimeout' ? 'ConnectionInactivityTimeout' : 'ConnectionTimeout'] === undefined ? ", which this connector leaves at its role's default" : ''}`);
+    }
+  });
 }
 
 const EXCHANGE_ROLES = ['exchange-online', 'exchange-server', 'edge'];

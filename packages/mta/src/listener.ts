@@ -9,6 +9,7 @@ import {
   formatReply,
   matchInboundConnector,
   PLAINTEXT,
+  receiveLimits,
   REPLIES,
   routeRecipient,
   selectReceiveConnector,
@@ -20,6 +21,7 @@ import {
   type InboundDecision,
   type NodeContext,
   type ReceiveConnector,
+  type ReceiveLimits,
   type RecipientDecision,
   type SessionFacts,
   type TlsFacts,
@@ -28,6 +30,7 @@ import {
 } from '@relaylab/core';
 import { installFaultGate, type NodeFaults } from './faults';
 import type { ListenerTimeouts } from './node';
+import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
 import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
 
@@ -37,6 +40,10 @@ export interface SessionState {
   remote: Endpoint;
   ehlo: string;
   receiveConnector?: ReceiveConnector;
+  /** The connector's limits (the role's defaults where it says nothing). */
+  limits: ReceiveLimits;
+  /** A RCPT past MaxRecipientsPerMessage has been refused in this transaction. */
+  recipientsCapped?: boolean;
   tls: TlsFacts;
   cipher: CipherFacts;
   clientCertificate?: ChainCheck;
@@ -56,7 +63,6 @@ export interface ListenerDeps {
   clock: Clock;
   trace: TraceSink;
   logger: Logger;
-  maxMessageBytes: number;
   timeouts: ListenerTimeouts;
   faults: NodeFaults;
   listenPort(): number;
@@ -93,8 +99,12 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const state = (session: SMTPServerSession): SessionState => sessions.get(session.id)!;
   const offersTls = !!deps.key && !!deps.chainPem && ctx.spec.starttls !== false;
   const receiveConnectors = ctx.spec.receiveConnectors?.length ? ctx.spec.receiveConnectors : ctx.preset.defaultReceiveConnectors;
+  const limitsOf = (c: ReceiveConnector | undefined) => receiveLimits(ctx.preset.receiveLimits, c);
+  const everyLimit = ctx.preset.connectorModel === 'online' ? [limitsOf(undefined)] : receiveConnectors.map(limitsOf);
+  // The lab may shorten every connector's ConnectionInactivityTimeout (tests, real time).
+  const idleMsOf = (l: ReceiveLimits) => deps.timeouts.socketMs ?? l.connectionInactivityTimeoutMs;
 
-  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA', reply: Parameters<typeof smtpError>[0], reason: string, extra: { from?: string; recipient?: string } = {}) => {
+  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', reply: Parameters<typeof smtpError>[0], reason: string, extra: { from?: string; recipient?: string } = {}) => {
     deps.trace.emit({ type: 'refused', at: deps.clock.now().toISOString(), node: ctx.name, sessionId: s.id, command, remote: s.remote, reply: formatReply(reply), reason, ...extra });
     deps.logger.info({ sessionId: s.id, command, reply: formatReply(reply) }, reason);
     return smtpError(reply);
@@ -112,9 +122,11 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     disabledCommands: offersTls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     authOptional: true,
     disableReverseLookup: true,
-    size: deps.maxMessageBytes,
+    // What EHLO advertises and MAIL FROM SIZE= is first held to; each session then to its own connector's MaxMessageSize.
+    size: Math.max(...everyLimit.map((l) => l.maxMessageBytes)),
     logger: false,
-    socketTimeout: deps.timeouts.socketMs ?? 60_000,
+    // A backstop only: SessionLimits cuts idle sessions first, with Exchange's reply.
+    socketTimeout: Math.max(...everyLimit.map(idleMsOf)) + 1000,
     closeTimeout: deps.timeouts.closeMs ?? 1000,
     maxClients: deps.timeouts.maxClients ?? 100,
 
@@ -130,6 +142,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         relayAllowed: false,
         relayReason: '',
         decisions: new Map(),
+        limits: limitsOf(undefined),
       };
       sessions.set(session.id, s);
       if (ctx.preset.connectorModel === 'server') {
@@ -137,6 +150,14 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         if (!s.receiveConnector) {
           return callback(refuse(s, 'CONNECT', REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`));
         }
+        s.limits = limitsOf(s.receiveConnector);
+      }
+      const connector = s.receiveConnector?.Name ?? '';
+      const over = limits.admit(s.id, connector, s.remote.ip, s.limits, idleMsOf(s.limits));
+      if (over) {
+        const n = over === 'MaxInboundConnection' ? s.limits.maxInboundConnection : s.limits.maxInboundConnectionPerSource;
+        const scope = over === 'MaxInboundConnection' ? 'sessions' : `sessions from ${s.remote.ip}`;
+        return callback(refuse(s, 'CONNECT', REPLIES.tooManyConnections, `${over} ${n}${connector ? ` on receive connector ${connector}` : ''}: ${n} ${scope} are open already`));
       }
       callback();
     },
@@ -154,6 +175,11 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       const s = state(session);
       s.ehlo = session.hostNameAppearsAs ?? '';
       s.decisions.clear();
+      s.recipientsCapped = false;
+      const declared = Number((address.args || {}).SIZE ?? 0);
+      if (declared > s.limits.maxMessageBytes) {
+        return callback(refuse(s, 'MAIL FROM', REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${s.limits.maxMessageBytes}`, { from: address.address }));
+      }
       // Checked per transaction, at the lab's time now: one session may outlive a certificate.
       s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
       const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
@@ -175,6 +201,13 @@ export function createListener(deps: ListenerDeps): SMTPServer {
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const s = state(session);
+      if (s.decisions.size >= s.limits.maxRecipientsPerMessage) {
+        const reply = smtpError(REPLIES.tooManyRecipients);
+        // One trace line per transaction: a client may send thousands more.
+        if (s.recipientsCapped) return callback(reply);
+        s.recipientsCapped = true;
+        return callback(refuse(s, 'RCPT TO', REPLIES.tooManyRecipients, `MaxRecipientsPerMessage ${s.limits.maxRecipientsPerMessage}: recipients past it are refused for this transaction, the client sends them in another`, { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address }));
+      }
       const origin = s.inbound?.connectorType === 'OnPremises' ? 'onpremises' : 'external';
       const decision = routeRecipient(ctx, address.address, s.relayAllowed, s.relayReason, origin);
       if (decision.kind === 'refuse') {
@@ -187,21 +220,27 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     onData(stream: SMTPServerDataStream, session, callback) {
       const s = state(session);
       const chunks: Buffer[] = [];
+      const max = s.limits.maxMessageBytes;
+      let received = 0;
       let dropped = false;
       stream.on('error', () => undefined);
       stream.on('data', (chunk: Buffer) => {
-        if (!dropped && chunks.length === 0 && deps.faults.takeDrop()) {
+        limits.touch(s.id);
+        if (!dropped && received === 0 && deps.faults.takeDrop()) {
           // The connection dies with the message half sent: nothing may be accepted from it.
           dropped = true;
           emitFault(s.id, 'dropDuringData', `cut the connection from ${s.remote.ip} in the middle of DATA`);
           socketOf(session.id)?.destroy();
         }
-        chunks.push(chunk);
+        received += chunk.length;
+        // Past MaxMessageSize the rest is read to the final dot and thrown away: memory stays flat.
+        if (received > max) chunks.length = 0;
+        else chunks.push(chunk);
       });
       stream.on('end', () => {
         if (dropped) return callback(smtpError(REPLIES.acceptFailed));
-        if (stream.sizeExceeded) {
-          return callback(refuse(s, 'DATA', REPLIES.messageTooLarge, `message larger than ${deps.maxMessageBytes} bytes`));
+        if (received > max || stream.sizeExceeded) {
+          return callback(refuse(s, 'DATA', REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`));
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         try {
@@ -218,12 +257,19 @@ export function createListener(deps: ListenerDeps): SMTPServer {
 
     onClose(session) {
       sessions.delete(session.id);
+      limits.release(session.id);
     },
   });
   server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
   const emitFault = (sessionId: string, fault: 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow', detail: string) =>
     deps.trace.emit({ type: 'fault', at: deps.clock.now().toISOString(), node: ctx.name, fault, detail, sessionId });
   const socketOf = installFaultGate(server, deps.faults, emitFault);
+  const limits = new SessionLimits(server, (sessionId, limit, ms) => {
+    const s = sessions.get(sessionId);
+    const reason = `${limit} ${ms} ms${s?.receiveConnector ? ` on receive connector ${s.receiveConnector.Name}` : ''}: the session was cut`;
+    if (s) refuse(s, 'SESSION', REPLIES.sessionTimedOut, reason);
+    return REPLIES.sessionTimedOut;
+  });
   guardHooks(server, deps.logger);
   return server;
 }

@@ -66,7 +66,6 @@ export interface MailNodeOptions {
   /** 0 picks a free port (embedded labs run side by side). */
   port: number;
   maxMessagesPerConnection?: number;
-  maxMessageBytes?: number;
   /**
    * Where accepted messages are kept until delivered (one file per queue item, written before the
    * 250 reply). A node started on a spool that holds items takes them back. None: memory only.
@@ -77,7 +76,10 @@ export interface MailNodeOptions {
 }
 
 export interface ListenerTimeouts {
-  /** Idle time allowed between a client's commands (default 60 s; RFC 5321 asks at least 5 minutes of the client). */
+  /**
+   * Replaces every receive connector's ConnectionInactivityTimeout (Exchange's default is 5
+   * minutes on Mailbox servers): a lab that wants idle clients cut quickly sets it.
+   */
   socketMs?: number;
   /** How long stop() lets open sessions finish (default 1 s: a lab stops promptly). */
   closeMs?: number;
@@ -175,7 +177,6 @@ export class MailNode {
       clock: o.clock,
       trace: o.trace,
       logger: this.logger,
-      maxMessageBytes: o.maxMessageBytes ?? 36 * 1024 * 1024,
       timeouts: o.timeouts ?? {},
       faults: this.faults,
       listenPort: () => this.boundPort,

@@ -21,7 +21,9 @@ const topology: Topology = {
       organization: 'c',
       mailboxes: ['alice@c.example'],
       addressRewriteEntries: [{ InternalAddress: 'c.example', ExternalAddress: 'out.c.example' }],
-      receiveConnectors: [{ Name: 'Relay', RemoteIPRanges: ['127.0.0.211'], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] }],
+      receiveConnectors: [
+        { Name: 'Relay', RemoteIPRanges: ['127.0.0.211'], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] },
+      ],
       sendConnectors: [{ Name: 'Far', AddressSpaces: ['far.example'], DNSRoutingEnabled: false, SmartHosts: ['mx.far.example'] }],
     },
     far: { role: 'internet', hostname: 'mx.far.example', address: '127.0.0.212', organization: 'f', mailboxes: ['bob@far.example'] },
@@ -47,7 +49,8 @@ async function session(message: string): Promise<string> {
 }
 
 test('a failure while preparing one recipient leaves no copy for any: the client may retry without duplicates', async () => {
-  const message = 'From: "Bare\rCR" <sender@c.example>\r\nTo: alice@c.example, bob@far.example\r\nMessage-ID: <bare-cr@c.example>\r\nSubject: bare CR\r\n\r\nhello';
+  const message =
+    'From: "Bare\rCR" <sender@c.example>\r\nTo: alice@c.example, bob@far.example\r\nMessage-ID: <bare-cr@c.example>\r\nSubject: bare CR\r\n\r\nhello';
   for (let i = 0; i < 3; i++) {
     const last = await session(message);
     expect(last).toMatch(/^451 4\.3\.0 /);
@@ -63,6 +66,16 @@ test('a message that can be prepared for every recipient is accepted whole', asy
   const last = await session('From: sender@c.example\r\nTo: alice@c.example, bob@far.example\r\nMessage-ID: <whole@c.example>\r\nSubject: fine\r\n\r\nhello');
   expect(last).toMatch(/^250 2\.6\.0 /);
   expect(await lab.settle()).toBe(true);
-  expect(lab.node('ex').mailboxes.get('alice@c.example').map((m) => m.messageId)).toEqual(['<whole@c.example>']);
-  expect(lab.node('far').mailboxes.get('bob@far.example').map((m) => m.messageId)).toEqual(['<whole@c.example>']);
+  expect(
+    lab
+      .node('ex')
+      .mailboxes.get('alice@c.example')
+      .map((m) => m.messageId),
+  ).toEqual(['<whole@c.example>']);
+  expect(
+    lab
+      .node('far')
+      .mailboxes.get('bob@far.example')
+      .map((m) => m.messageId),
+  ).toEqual(['<whole@c.example>']);
 });
