@@ -1,9 +1,29 @@
-import { headerValues } from '@relaylab/core';
+import { fieldValues, headerValues, parseHeaders, type TraceEvent } from '@relaylab/core';
 import { describeFate, type Fate, type Hop } from './outcomes';
 import type { Expectation, HeaderExpectation, HopExpectation, UnchangedExpectation } from './scenario-model';
 
 /** Header fields as they arrived at a node (trace), or as delivered (mailbox bytes). */
 export type HeaderSnapshot = (node: string | undefined) => Array<{ name: string; value: string }> | undefined;
+
+/** The header section the mailbox holds for a delivered fate (see Fate.storedHeaders), as bytes. */
+export function storedHeaderBytes(fate: Fate): Buffer | undefined {
+  return fate.storedHeaders === undefined ? undefined : Buffer.from(fate.storedHeaders, 'latin1');
+}
+
+/**
+ * Headers as a node received them (its arrival event records its parse of the bytes it took in),
+ * or, for the mailbox, parsed from the stored bytes: never rebuilt by replaying edits.
+ */
+export function headerSnapshot(events: readonly TraceEvent[], messageId: string | undefined, fate: Fate): HeaderSnapshot {
+  return (node) => {
+    if (node === undefined) {
+      const stored = storedHeaderBytes(fate);
+      return stored ? parseHeaders(stored) : undefined;
+    }
+    const seen = events.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
+    return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
+  };
+}
 
 export interface Failure {
   /** `m1 → bob@contoso.example` */
@@ -89,11 +109,9 @@ function checkUnchanged(u: UnchangedExpectation, snapshot: HeaderSnapshot, fail:
     fail(where, `the message seen at ${u.from} and at ${u.to ?? 'the mailbox'}`, `${before ? '' : `never reached ${u.from}`}${!before && !after ? ', ' : ''}${after ? '' : `never reached ${u.to ?? 'a mailbox'}`}`);
     return 1;
   }
-  const values = (list: Array<{ name: string; value: string }>, name: string) =>
-    list.filter((f) => f.name.toLowerCase() === name.toLowerCase()).map((f) => f.value.replace(/\r?\n[ \t]+/g, ' ').trim());
   for (const name of u.headers) {
-    const a = values(before, name);
-    const b = values(after, name);
+    const a = fieldValues(before, name);
+    const b = fieldValues(after, name);
     if (JSON.stringify(a) !== JSON.stringify(b)) fail(`${where}.${name}`, a.length ? a : 'absent', b.length ? b : 'absent');
   }
   return u.headers.length;

@@ -1,6 +1,6 @@
-import { parseHeaders, type TraceEvent } from '@relaylab/core';
+import { headerEnd, type TraceEvent } from '@relaylab/core';
 import { accountFor, ndrFate } from './accounting';
-import { checkExpectation, type HeaderSnapshot } from './assertions';
+import { checkExpectation, headerSnapshot, storedHeaderBytes } from './assertions';
 import { labMessageId } from './compose';
 import { fateOf } from './outcomes';
 import type { ScenarioResult } from './runner';
@@ -27,6 +27,9 @@ export function judge(
     for (const recipient of m.to) {
       const fate = fateOf(events, messageId, recipient, nodeAt);
       fate.ndr = ndrFate(fate, m.from, events, nodeAt, read);
+      // header expectations read the stored bytes, kept with the fate so reporters read them too
+      const stored = fate.state === 'delivered' && fate.node && fate.mailbox ? read(fate.node, fate.mailbox, messageId) : undefined;
+      if (stored) fate.storedHeaders = stored.toString('latin1', 0, headerEnd(stored));
       out.fates.push({ message: m.id, recipient, fate });
       if (fate.state === 'unaccounted' || fate.finalStates.length > 1) out.unaccounted.push(`${m.id} → ${recipient}`);
     }
@@ -42,13 +45,7 @@ export function judge(
         continue;
       }
       const { fate } = entry;
-      const delivered = fate.state === 'delivered' && fate.node ? read(fate.node, fate.mailbox!, messageId) : undefined;
-      const snapshot: HeaderSnapshot = (node) => {
-        if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
-        const seen = events.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
-        return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
-      };
-      const checked = checkExpectation(e, recipient, fate, delivered, snapshot);
+      const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate));
       out.checks += checked.passed + checked.failures.length;
       out.failures.push(...checked.failures);
     }

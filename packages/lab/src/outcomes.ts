@@ -37,6 +37,12 @@ export interface Fate {
   noDsn?: string;
   /** What became of that DSN, read while the lab was up (reporters re-check expectations from this). */
   ndr?: NdrFate;
+  /**
+   * For delivered: the header section of the copy the mailbox holds, one latin1 character per
+   * byte, read by the runner while the lab was up. Header expectations read these bytes (with the
+   * same lenient parse the nodes use), never the trace, so a report cannot disagree with the mailbox.
+   */
+  storedHeaders?: string;
   /** Every final event seen: more than one delivery is a duplicate. */
   deliveries: number;
   /** Every final event seen for this recipient, in order: more than one breaks "exactly one state". */

@@ -1,6 +1,4 @@
-import { parseHeaders } from '@relaylab/core';
-import { checkExpectation, type Expectation, type Failure, type Fate, type HeaderSnapshot, type ScenarioResult } from '@relaylab/lab';
-import { headerBlock, headerSteps } from './header-steps';
+import { checkExpectation, headerSnapshot, storedHeaderBytes, type Expectation, type Failure, type Fate, type ScenarioResult } from '@relaylab/lab';
 import { scenarioMessageId } from './message-ids';
 
 /** One expectation about one recipient: a test case in JUnit terms. */
@@ -20,14 +18,11 @@ export interface ExpectationResult {
 }
 
 /**
- * The headers of what was delivered, rebuilt from the trace: the runner read the mailbox while its
- * lab was up and keeps only the verdicts, so a reporter cannot read the stored bytes.
+ * The headers of what was delivered: the bytes the runner read from the mailbox while its lab was
+ * up (Fate.storedHeaders), never a rebuild from the trace, so a report and the mailbox agree.
  */
-export function deliveredHeaders(result: ScenarioResult, messageId: string, recipient: string, fate: Fate): Buffer | undefined {
-  if (fate.state !== 'delivered' || !fate.node) return undefined;
-  const steps = headerSteps(result.trace, messageId, fate.addresses?.length ? fate.addresses : [recipient]);
-  const last = [...steps].reverse().find((s) => s.node === fate.node);
-  return last ? headerBlock(last.headersOut) : undefined;
+export function deliveredHeaders(fate: Fate): Buffer | undefined {
+  return fate.state === 'delivered' ? storedHeaderBytes(fate) : undefined;
 }
 
 /**
@@ -50,14 +45,8 @@ export function expectationResults(result: ScenarioResult): ExpectationResult[] 
         out.push({ name, index, expectation, message: expectation.message, recipient, messageId, passed: false, checks: 0, failures: [failure] });
         continue;
       }
-      const delivered = messageId ? deliveredHeaders(result, messageId, recipient, entry.fate) : undefined;
-      // the same snapshot the runner gives: headers as they arrived at a node, or as delivered
-      const snapshot: HeaderSnapshot = (node) => {
-        if (node === undefined) return delivered ? parseHeaders(delivered) : undefined;
-        const seen = result.trace.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
-        return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
-      };
-      const checked = checkExpectation(expectation, recipient, entry.fate, delivered, snapshot);
+      // the same bytes and snapshot the runner judged with
+      const checked = checkExpectation(expectation, recipient, entry.fate, deliveredHeaders(entry.fate), headerSnapshot(result.trace, messageId, entry.fate));
       out.push({
         name,
         index,
