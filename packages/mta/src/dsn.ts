@@ -23,11 +23,23 @@ export interface DsnInput {
 
 const CRLF = '\r\n';
 
-/** The original header block, as text/rfc822-headers carries it. */
-function headerBlock(raw: Buffer): string {
+/**
+ * How much of the original a DSN returns, as Postfix's bounce_size_limit (default 50000 bytes):
+ * the header block up to this size, cut at a field boundary. A DSN never carries the body.
+ */
+export const DSN_RETURN_LIMIT = 50_000;
+/** Recipients the human-readable part lists one by one; the delivery-status part lists them all. */
+export const DSN_LISTED_RECIPIENTS = 100;
+
+/** The original header block, as text/rfc822-headers carries it, cut to `limit` bytes at a field boundary. */
+function headerBlock(raw: Buffer, limit = DSN_RETURN_LIMIT): { text: string; cut?: { whole: number } } {
   const text = raw.toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
-  return (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n/g, CRLF);
+  const whole = (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n/g, CRLF);
+  if (whole.length <= limit) return { text: whole };
+  // A field ends where the next line does not start with white space (no folded continuation).
+  const fieldEnds = [...whole.slice(0, limit + 2).matchAll(/\r\n(?![ \t])/g)].map((m) => m.index);
+  return { text: whole.slice(0, fieldEnds.filter((i) => i <= limit).pop() ?? 0), cut: { whole: whole.length } };
 }
 
 /** `550 4.4.7 QUEUE.Expired` → `4.4.7`; a reply without an enhanced code → `5.0.0`. */
@@ -41,10 +53,15 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
   const boundary = `relaylab-dsn-${randomBytes(8).toString('hex')}`;
   const messageId = `<${randomBytes(8).toString('hex').toUpperCase()}@${d.reportingMta}>`;
   const subject = headerValues(d.original, 'Subject')[0]?.replace(/\r?\n[ \t]*/g, ' ').trim() ?? '';
+  const headers = headerBlock(d.original);
+  const listed = d.recipients.slice(0, DSN_LISTED_RECIPIENTS);
+  const more = d.recipients.length - listed.length;
+  const andMore = more > 0 ? [`... and ${more} more recipients, listed in the delivery status below.`, ''] : [];
   const human = [
     'Delivery has failed to these recipients or groups:',
     '',
-    ...d.recipients.map((r) => r.address),
+    ...listed.map((r) => r.address),
+    ...(more > 0 ? [`... and ${more} more`] : []),
     '',
     "Your message couldn't be delivered. The server that gave up on it is shown below.",
     '',
@@ -52,10 +69,12 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
     '',
     `Generating server: ${d.reportingMta}`,
     '',
-    ...d.recipients.flatMap((r) => [r.address, `Remote server returned '${r.reply}'`, '']),
+    ...listed.flatMap((r) => [r.address, `Remote server returned '${r.reply}'`, '']),
+    ...andMore,
     'Original message headers:',
     '',
-    headerBlock(d.original),
+    ...(headers.cut ? [`(the first ${headers.text.length} of ${headers.cut.whole} bytes)`, ''] : []),
+    headers.text,
   ];
   const perRecipient = d.recipients.flatMap((r) => [
     '',
@@ -94,7 +113,7 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
     `--${boundary}`,
     'Content-Type: text/rfc822-headers',
     '',
-    headerBlock(d.original),
+    headers.text,
     '',
     `--${boundary}--`,
     '',
