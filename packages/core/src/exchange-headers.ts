@@ -1,7 +1,7 @@
 import { asciiLower, isFieldName, sameHeaderName } from './headers';
 
 /**
- * Exchange's header names and value sets (EXCHANGE.md, "What a receiving node stamps"). The
+ * Exchange's header names and value sets (docs/exchange.md, "What a receiving node stamps"). The
  * AuthMechanism codes are relaylab's catalogue [lab]: real values are seen in traces, not documented.
  */
 export const ORG = 'X-MS-Exchange-Organization-';

@@ -117,7 +117,7 @@ function carryAcross(fields: readonly HeaderField[], test: (name: string) => boo
   return [...removals, ...prepends];
 }
 
-/** Header firewall on receipt (docs/exchange.md, "Internal or not: the header firewall and cross-premises headers", rules 1–3). */
+/** Header firewall on receipt (docs/exchange.md, "Header firewall and cross-premises headers", rules 1–3). */
 function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
   const edits: HeaderEdit[] = [];
   if (!c.keepOrganizationHeaders) {

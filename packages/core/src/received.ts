@@ -1,6 +1,6 @@
 import type { TlsFacts } from './tls-facts';
 
-/** Received header values in the form each kind of server writes (EXCHANGE.md, "Received headers"). */
+/** Received header values in the form each kind of server writes (docs/exchange.md, "Received headers"). */
 
 export interface ReceivedInput {
   style: 'exchange' | 'postfix';
