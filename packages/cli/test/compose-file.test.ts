@@ -49,7 +49,9 @@ test('every node runs `relaylab node` for itself at its relocated topology addre
 });
 
 test('fixed addresses are unique, inside the subnet, and outside the range Docker hands out', () => {
-  const fixed = Object.values(services).map(addressOf).filter((a): a is string => !!a);
+  const fixed = Object.values(services)
+    .map(addressOf)
+    .filter((a): a is string => !!a);
   expect(new Set(fixed).size).toBe(fixed.length);
   for (const a of fixed) {
     expect(ipListed(a, [subnet])).toBe(true);
@@ -62,7 +64,9 @@ test('fixed addresses are unique, inside the subnet, and outside the range Docke
 });
 
 // Every scenario of the bundled suite that runs on this topology, as embedded mode runs them.
-const onThisTopology = loadScenarios([join(repo, 'scenarios')]).scenarios.filter((s) => s.topologyFile === topologyFile).map((s) => s.name);
+const onThisTopology = loadScenarios([join(repo, 'scenarios')])
+  .scenarios.filter((s) => s.topologyFile === topologyFile)
+  .map((s) => s.name);
 
 test('the DNS service listens where the nodes look for it; the runner drives the running nodes with every scenario of this topology', () => {
   expect(services.dns.command).toEqual(['dns', '--listen', env.RELAYLAB_DNS]);
@@ -90,7 +94,11 @@ describe('the compose services’ own commands and environment, run as processes
   beforeAll(async () => {
     const moved = relocateTopology(topology, loopback);
     const dns = relocateText('127.0.0.53', loopback);
-    const base = await freePortBase(Object.values(moved.nodes).map((n) => n.address), [0, 50], { address: dns, offset: 99 });
+    const base = await freePortBase(
+      Object.values(moved.nodes).map((n) => n.address),
+      [0, 50],
+      { address: dns, offset: 99 },
+    );
     Object.assign(local, { RELAYLAB_PORT: String(base), RELAYLAB_CONTROL_PORT: String(base + 50), RELAYLAB_DNS: `${dns}:${base + 99}` });
   });
   const localize = (arg: string) => (arg === env.RELAYLAB_DNS ? local.RELAYLAB_DNS : arg.split(`${prefix}.`).join(`${loopback}.`));

@@ -9,7 +9,9 @@ const topology: Topology = {
       role: 'exchange-server',
       hostname: 'gw.example',
       address: '127.0.1.10',
-      receiveConnectors: [{ Name: 'r', Bindings: ['0.0.0.0:25'], RemoteIPRanges: ['127.0.0.60', '127.0.2.0/24', '127.0.0.1-127.0.0.9', '0.0.0.0-255.255.255.255'] }],
+      receiveConnectors: [
+        { Name: 'r', Bindings: ['0.0.0.0:25'], RemoteIPRanges: ['127.0.0.60', '127.0.2.0/24', '127.0.0.1-127.0.0.9', '0.0.0.0-255.255.255.255'] },
+      ],
     },
   },
   dns: { a: { 'extra.example': '127.0.0.99' } },
@@ -38,7 +40,8 @@ describe('a scenario moves with its lab', () => {
   // The README's compose run failed on a real engine: the topology moved to 172.30.0.x, the
   // expected Received header still said (127.0.0.10).
   const scenario = loadScenarioFile(join(__dirname, '../../../scenarios/onprem-to-cloud-forced-tls.yaml'));
-  const received = 'from mail.contoso.example (172.30.0.10) by contoso-example.mail.protection.outlook.example (172.30.0.20) with Microsoft SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 1; Tue, 1 Jan 2030 00:00:00 +0000';
+  const received =
+    'from mail.contoso.example (172.30.0.10) by contoso-example.mail.protection.outlook.example (172.30.0.20) with Microsoft SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 1; Tue, 1 Jan 2030 00:00:00 +0000';
 
   test('an expected header pattern that names a host’s address names its new address', () => {
     const moved = relocateScenario(scenario, '172.30');
@@ -55,7 +58,16 @@ describe('a scenario moves with its lab', () => {
       name: 'at 127.0.0.10',
       messages: [{ ...scenario.messages[0], headers: { 'X-Origin': '[127.0.0.60]' } }],
       steps: [{ kind: 'fail' as const, node: 'eop', command: 'RCPT' as const, reply: '550 5.7.1 127.0.0.10 refused' }],
-      expect: [{ message: 'to-cloud', state: 'delivered' as const, headers: [{ name: 'X-Origin', equals: '[127.0.0.60]' }, { name: 'Received', matches: 'from .* \\(127\\.0\\.0\\.\\d+\\)' }] }],
+      expect: [
+        {
+          message: 'to-cloud',
+          state: 'delivered' as const,
+          headers: [
+            { name: 'X-Origin', equals: '[127.0.0.60]' },
+            { name: 'Received', matches: 'from .* \\(127\\.0\\.0\\.\\d+\\)' },
+          ],
+        },
+      ],
     };
     const moved = relocateScenario(own, '172.30');
     expect(moved.name).toBe('at 127.0.0.10');
@@ -72,7 +84,9 @@ describe('a scenario moves with its lab', () => {
     expect(relocatePattern('^127.0.0.1$', '172.30')).toBe('^172.30.0.1$');
     expect(relocatePattern('\\b127\\.0\\.2\\.', '10.9')).toBe('\\b10\\.9\\.2\\.');
     expect(relocatePattern('10\\.127\\.0\\.5', '172.30')).toBe('10\\.127\\.0\\.5');
-    expect(() => relocatePattern('\\(127\\.1\\.0\\.5\\)', '172.30', 'expect[0].headers[0].matches')).toThrow(/expect\[0\]\.headers\[0\]\.matches: .*outside 127\.0\.0\.0\/16/);
+    expect(() => relocatePattern('\\(127\\.1\\.0\\.5\\)', '172.30', 'expect[0].headers[0].matches')).toThrow(
+      /expect\[0\]\.headers\[0\]\.matches: .*outside 127\.0\.0\.0\/16/,
+    );
     expect(relocateScenario(scenario, '127.0')).toEqual(scenario);
   });
 });
