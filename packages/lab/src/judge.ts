@@ -1,10 +1,28 @@
 import { headerEnd, type TraceEvent } from '@relaylab/core';
 import { accountFor, ndrFate } from './accounting';
-import { checkExpectation, headerSnapshot, storedHeaderBytes } from './assertions';
+import { checkExpectation, headerSnapshot, storedHeaderBytes, type Failure } from './assertions';
 import { labMessageId } from './compose';
 import { fateOf } from './outcomes';
 import type { ScenarioResult } from './runner';
-import type { Scenario } from './scenario-model';
+import type { Expectation, Scenario } from './scenario-model';
+
+/** One expectation about one recipient, judged: a test case in JUnit terms, a row in every report. */
+export interface ExpectationResult {
+  /** `good-cert → bob@contoso.example: delivered` */
+  name: string;
+  /** Index in the scenario's `expect` list. */
+  index: number;
+  expectation: Expectation;
+  message: string;
+  recipient: string;
+  messageId: string;
+  passed: boolean;
+  checks: number;
+  /** The same objects as in ScenarioResult.failures, so every reporter shows one verdict. */
+  failures: Failure[];
+}
+
+export type Judgement = Pick<ScenarioResult, 'fates' | 'failures' | 'unaccounted' | 'checks' | 'expectations' | 'messageIds'>;
 
 /** Reads a delivered copy back: node, mailbox, Message-ID → bytes. */
 export type MailboxReader = (node: string, mailbox: string, messageId: string) => Buffer | undefined;
@@ -12,7 +30,7 @@ export type MailboxReader = (node: string, mailbox: string, messageId: string) =
 /**
  * Everything a runner concludes once the lab has settled, from the trace and the mailboxes only:
  * fates (DSNs followed), accounting, and every expectation. Embedded and process labs share it,
- * so both modes judge alike.
+ * so both modes judge alike, and reporters only render what it concluded: nothing is judged twice.
  */
 export function judge(
   scenario: Scenario,
@@ -20,10 +38,11 @@ export function judge(
   events: readonly TraceEvent[],
   nodeAt: (ip: string, port: number) => string | undefined,
   read: MailboxReader,
-): Pick<ScenarioResult, 'fates' | 'failures' | 'unaccounted' | 'checks'> {
-  const out: Pick<ScenarioResult, 'fates' | 'failures' | 'unaccounted' | 'checks'> = { fates: [], failures: [], unaccounted: [], checks: 0 };
+): Judgement {
+  const out: Judgement = { fates: [], failures: [], unaccounted: [], checks: 0, expectations: [], messageIds: {} };
   for (const m of scenario.messages) {
     const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
+    out.messageIds[m.id] = messageId;
     for (const recipient of m.to) {
       const fate = fateOf(events, messageId, recipient, nodeAt);
       fate.ndr = ndrFate(fate, m.from, events, nodeAt, read);
@@ -35,20 +54,24 @@ export function judge(
     }
   }
   out.failures.push(...accountFor(scenario, new Map(ids), out.fates, events, nodeAt));
-  for (const e of scenario.expect) {
+  scenario.expect.forEach((e, index) => {
     const spec = scenario.messages.find((m) => m.id === e.message)!;
-    const messageId = ids.get(e.message) ?? labMessageId(scenario.name, e.message);
+    const messageId = out.messageIds[e.message] ?? labMessageId(scenario.name, e.message);
     for (const recipient of e.recipient ? [e.recipient] : spec.to) {
+      const verdict = { name: `${e.message} → ${recipient}: ${e.state}`, index, expectation: e, message: e.message, recipient, messageId };
       const entry = out.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
       if (!entry) {
-        out.failures.push({ subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] });
+        const failure: Failure = { subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] };
+        out.expectations.push({ ...verdict, passed: false, checks: 0, failures: [failure] });
+        out.failures.push(failure);
         continue;
       }
       const { fate } = entry;
       const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate));
+      out.expectations.push({ ...verdict, passed: checked.failures.length === 0, checks: checked.passed + checked.failures.length, failures: checked.failures });
       out.checks += checked.passed + checked.failures.length;
       out.failures.push(...checked.failures);
     }
-  }
+  });
   return out;
 }

@@ -22,7 +22,7 @@ export interface ProcessRunOptions extends Omit<ProcessLabOptions, 'topology'> {
  */
 export async function runScenarioOnProcesses(scenario: Scenario, options: ProcessRunOptions): Promise<ScenarioResult> {
   const started = Date.now();
-  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: [], durationMs: 0 };
+  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], expectations: [], messageIds: {}, trace: [], durationMs: 0 };
   let lab: ProcessLab | undefined;
   try {
     // The lab moves its own topology; what the scenario sends and expects moves with it here, so

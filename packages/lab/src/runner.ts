@@ -7,7 +7,7 @@ import { Lab } from './lab';
 import type { Fate } from './outcomes';
 import type { MessageSpec, Scenario } from './scenario-model';
 import { playScenario } from './steps';
-import { judge } from './judge';
+import { judge, type ExpectationResult } from './judge';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -19,6 +19,10 @@ export interface ScenarioResult {
   /** Messages that ended in no final state or were delivered twice, by scenario message id. */
   unaccounted: string[];
   fates: Array<{ message: string; recipient: string; fate: Fate }>;
+  /** Each expectation × recipient with its verdict; its failures are the objects in `failures`. */
+  expectations: ExpectationResult[];
+  /** Scenario message id → the Message-ID it travelled under. */
+  messageIds: Record<string, string>;
   trace: TraceEvent[];
   durationMs: number;
 }
@@ -33,7 +37,7 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const trace = new MemoryTrace();
-  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], trace: trace.events, durationMs: 0 };
+  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], expectations: [], messageIds: {}, trace: trace.events, durationMs: 0 };
   let lab: Lab | undefined;
   try {
     lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });

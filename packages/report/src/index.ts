@@ -1,7 +1,5 @@
 export * from './run';
-export * from './expectations';
 export * from './header-steps';
-export * from './message-ids';
 export * from './pretty';
 export * from './json';
 export * from './junit';

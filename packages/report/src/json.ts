@@ -1,5 +1,4 @@
 import { trackingRow } from '@relaylab/core';
-import { expectationResults } from './expectations';
 import type { RunReport } from './run';
 
 /** Bump when a consumer would have to change how it reads the file. */
@@ -29,7 +28,8 @@ export function renderJson(run: RunReport): string {
       error: r.error,
       unaccounted: r.unaccounted,
       failures: r.failures,
-      expectations: expectationResults(r).map(({ fate: _fate, ...e }) => e),
+      expectations: r.expectations,
+      messageIds: r.messageIds,
       fates: r.fates,
       scenario: r.scenario,
       trace: r.trace.map((e) => ({ ...e, tracking: trackingRow(e) })),

@@ -1,5 +1,4 @@
 import { formatFailure, type ScenarioResult } from '@relaylab/lab';
-import { expectationResults } from './expectations';
 import type { RunReport } from './run';
 import { escapeXml as x } from './xml';
 
@@ -13,7 +12,7 @@ interface Case {
 
 /** Cases of one scenario: one per expectation × recipient, plus what failed outside expectations. */
 function casesOf(r: ScenarioResult): Case[] {
-  const cases: Case[] = expectationResults(r).map((e) => ({
+  const cases: Case[] = r.expectations.map((e) => ({
     name: e.name,
     failure: e.passed
       ? undefined

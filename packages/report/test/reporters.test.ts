@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { TraceEvent } from '@relaylab/core';
-import { createReporters, expectationResults, parseReporterNames, renderHtml, renderJson, renderJunit, type RunReport } from '@relaylab/report';
+import { createReporters, parseReporterNames, renderHtml, renderJson, renderJunit, type RunReport } from '@relaylab/report';
 import { bundledScenarios, partnerWithWrongExpectations, runReport } from './run-once';
 
 let failing: RunReport;
@@ -14,16 +14,18 @@ beforeAll(async () => {
   bundled = await runReport(bundledScenarios());
 }, 90_000);
 
-test('per-expectation verdicts add up to the runner’s own checks and failures', () => {
+test('per-expectation verdicts add up to the runner’s own checks and failures, as the same objects', () => {
   for (const r of [...bundled.results, ...failing.results]) {
-    const cases = expectationResults(r);
+    const cases = r.expectations;
     expect({ scenario: r.scenario.name, checks: cases.reduce((n, c) => n + c.checks, 0), failures: cases.flatMap((c) => c.failures).length }).toEqual({
       scenario: r.scenario.name,
       checks: r.checks,
       failures: r.failures.length,
     });
   }
-  const cases = expectationResults(failing.results[0]);
+  const cases = failing.results[0].expectations;
+  // one judgement: what a reporter lists per expectation is what the runner failed the scenario on
+  for (const f of cases.flatMap((c) => c.failures)) expect(failing.results[0].failures).toContain(f);
   expect(cases.map((c) => [c.name, c.passed])).toEqual([
     ['good-cert → bob@contoso.example: delivered', false],
     ['wrong-cert → bob@contoso.example: delivered', false],
@@ -43,8 +45,14 @@ test('JUnit XML has one test case per expectation, failures with the reason, and
   expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
   const all = renderJunit(bundled);
   const tests = Number(/<testsuites[^>]* tests="(\d+)"/.exec(all)![1]);
-  expect(tests).toBe(bundled.results.reduce((n, r) => n + expectationResults(r).length + 1, 0));
+  expect(tests).toBe(bundled.results.reduce((n, r) => n + r.expectations.length + 1, 0));
   expect(all).toMatch(/<testsuites[^>]* failures="0" errors="0"/);
+});
+
+test('reporters render verdicts, they never judge or compose messages', () => {
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const offenders = files(join(__dirname, '../src')).filter((f) => /\b(checkExpectation|composeMessage|judge)\b/.test(readFileSync(f, 'utf8')));
+  expect(offenders).toEqual([]);
 });
 
 test('the JSON report holds the whole run with every trace event', () => {

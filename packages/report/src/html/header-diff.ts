@@ -1,3 +1,4 @@
+import { parseHeaders } from '@relaylab/core';
 import { headerDiff, type HeaderStep } from '../header-steps';
 import { esc } from './escape';
 
@@ -24,9 +25,9 @@ export function headerStepHtml(step: HeaderStep, id: string, ordinal: number): s
   return `<details class="header-step${added || removed || changed ? ' changed' : ''}" id="${esc(id)}"><summary><span class="step-no">${ordinal}</span> at <b>${esc(step.node)}</b> (${esc(step.kind)}): <span class="count-added">+${added} added</span>, <span class="count-removed">−${removed} removed</span>, <span class="count-changed">~${changed} changed</span>, ${kept} kept</summary>${noHeaders}${before}<table class="diff"><thead><tr><th></th><th>field</th><th>value</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
-/** The header block as the last node stored it (rebuilt from the trace), top field first. */
-export function deliveredHeadersHtml(step: HeaderStep | undefined): string {
-  if (!step) return '';
-  const text = step.headersOut.map((f) => `${f.name}: ${f.value}`).join('\n');
-  return `<details class="delivered-headers"><summary>header of the message as stored at ${esc(step.node)} (${step.headersOut.length} fields)</summary><pre>${esc(text)}</pre></details>`;
+/** The header section exactly as the mailbox holds it (Fate.storedHeaders), not a rebuild from the trace. */
+export function deliveredHeadersHtml(node: string | undefined, stored: string | undefined): string {
+  if (!node || stored === undefined) return '';
+  const fields = parseHeaders(Buffer.from(stored, 'latin1'));
+  return `<details class="delivered-headers"><summary>header of the message as stored at ${esc(node)} (${fields.length} fields)</summary><pre>${esc(stored.replace(/\r\n/g, '\n').trimEnd())}</pre></details>`;
 }

@@ -1,7 +1,5 @@
-import type { ScenarioResult } from '@relaylab/lab';
-import { expectationResults, type ExpectationResult } from '../expectations';
+import type { ExpectationResult, ScenarioResult } from '@relaylab/lab';
 import { headerSteps } from '../header-steps';
-import { scenarioMessageId } from '../message-ids';
 import type { RunReport } from '../run';
 import { esc, slug } from './escape';
 import { renderEvents } from './generic';
@@ -27,14 +25,13 @@ function expectationsHtml(results: ExpectationResult[]): string {
 function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], failed: boolean, sid: string): string {
   const { fate } = entry;
   const spec = r.scenario.messages.find((m) => m.id === entry.message);
-  const messageId = spec ? scenarioMessageId(r.scenario, spec, r.trace) : undefined;
+  const messageId = r.messageIds[entry.message];
   const addresses = fate.addresses?.length ? fate.addresses : [entry.recipient];
   const steps = messageId ? headerSteps(r.trace, messageId, addresses) : [];
   const rows = messageId ? sequenceRows(r.trace, messageId, fate, r.scenario.topology) : [];
   const mid = `${sid}--${slug(entry.message, entry.recipient)}`;
   const anchor = (i: number) => `${mid}--h${i}`;
   const events = messageId ? r.trace.filter((e) => 'messageId' in e && e.messageId === messageId) : [];
-  const last = [...steps].reverse().find((s) => s.node === fate.node);
   return `<div class="message state-${esc(fate.state)}${failed ? ' failed-expectation' : ''}" id="${esc(mid)}">
 <h3>${esc(entry.message)} → ${esc(entry.recipient)} <span class="${fate.state === 'delivered' ? 'badge-pass' : 'badge-fail'}">${esc(fate.state)}</span></h3>
 <p class="muted">${esc(spec ? `${spec.from} via ${spec.via}${spec.subject ? `, “${spec.subject}”` : ''}` : '')} · ${esc(messageId ?? 'no Message-ID')}</p>
@@ -43,14 +40,14 @@ function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], 
 ${verdictsHtml(fate, rows)}
 <h4>Headers at each hop</h4>
 ${steps.length ? steps.map((s, i) => headerStepHtml(s, anchor(i), i + 1)).join('\n') : '<p class="none">no header events for this message</p>'}
-${fate.state === 'delivered' ? deliveredHeadersHtml(last) : ''}
+${fate.state === 'delivered' ? deliveredHeadersHtml(fate.node, fate.storedHeaders) : ''}
 <details class="events"><summary>every trace event of this message (${events.length})</summary>${renderEvents(events)}</details>
 </div>`;
 }
 
 function scenarioHtml(r: ScenarioResult): string {
   const sid = slug('s', r.scenario.name);
-  const expectations = expectationResults(r);
+  const expectations = r.expectations;
   const failing = new Set(expectations.filter((e) => !e.passed).map((e) => `${e.message}\u0000${e.recipient.toLowerCase()}`));
   const messages = r.fates.map((f) => messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)).join('\n');
   const problems = [r.error ? `<p class="failure act">error: ${esc(r.error)}</p>` : '', ...r.unaccounted.map((u) => `<p class="failure act">not accounted for: ${esc(u)}</p>`)].join('');
