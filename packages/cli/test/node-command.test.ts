@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadTopologyFile, NodeControlClient } from '@relaylab/lab';
+import { controlTokenFile, loadTopologyFile, NodeControlClient, readControlToken } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
 import { freePortBase, repo, startRelaylab, type Running } from './process-spawn';
 
@@ -58,10 +58,11 @@ test('mail sent into one node process reaches the other through the topology’s
     outcome: 'sent',
   });
 
-  // the control API a runner uses reports the same
-  const status = await new NodeControlClient('eop', '127.0.0.20', CONTROL).status();
+  // the control API a runner uses reports the same, to a runner holding the lab's token (the nodes made it)
+  const eopControl = new NodeControlClient('eop', '127.0.0.20', CONTROL, readControlToken(controlTokenFile(join(dir, 'certs'))));
+  const status = await eopControl.status();
   expect(status).toEqual({ node: 'eop', idle: true, events: eopEvents.length });
-  const [stored] = await new NodeControlClient('eop', '127.0.0.20', CONTROL).mailbox('carol@contoso.mail.onmicrosoft.example');
+  const [stored] = await eopControl.mailbox('carol@contoso.mail.onmicrosoft.example');
   expect(stored.raw.toString()).toMatch(/Subject: node-test/);
 });
 

@@ -10,6 +10,7 @@ export * from './topology-directory';
 export * from './trace-stream';
 export * from './mailbox-files';
 export * from './node-control';
+export * from './control-token';
 export * from './standalone-node';
 export * from './process-lab';
 export * from './process-runner';

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Topology, TraceEvent } from '@relaylab/core';
 import { NetworkResolver, type FaultCommand, type StoredMessage, type Submission } from '@relaylab/mta';
 import { Pki } from '@relaylab/pki';
+import { controlTokenFile, ensureControlToken } from './control-token';
 import { NodeControlClient } from './node-control';
 import { relocateTopology } from './relocate';
 import type { StepTarget } from './steps';
@@ -21,6 +22,8 @@ export interface SpawnOptions {
 export interface ProcessLabOptions {
   topology: Topology;
   certsDir: string;
+  /** The lab's control token (default `<certsDir>/control-token`, made if missing); the nodes must use the same. */
+  controlTokenFile?: string;
   /** Start the DNS service and one process per node; without it, drive nodes that already run (compose). */
   spawn?: SpawnOptions;
   /** The nodes run at `prefix.y.z` instead of 127.0.y.z (compose networks); see relocateTopology. */
@@ -60,9 +63,14 @@ export class ProcessLab implements StepTarget {
   /** Proxies between two nodes (stripStartTls): where they listen, and the node behind each. */
   private readonly detours: Array<{ from: string; to: string; port: number }> = [];
   private tmp?: string;
+  private readonly tokenFile: string;
+  /** Made here if no node made it first; nodes that run already (attach) made it in the shared folder. */
+  private readonly token: string;
 
   private constructor(readonly topology: Topology, private readonly o: ProcessLabOptions) {
     this.directory = topologyDirectory(topology, o.port);
+    this.tokenFile = o.controlTokenFile ?? controlTokenFile(o.certsDir);
+    this.token = ensureControlToken(this.tokenFile);
   }
 
   static async start(o: ProcessLabOptions): Promise<ProcessLab> {
@@ -90,17 +98,19 @@ export class ProcessLab implements StepTarget {
     const file = join(this.tmp, 'topology.yaml');
     writeFileSync(file, JSON.stringify(this.o.topology, null, 2)); // JSON is YAML: the node loads and validates it as a file
     const common = ['--config', file, ...(this.o.relocate ? ['--relocate', this.o.relocate] : [])];
+    // All at once: loading the code is most of a process's start, and a node asks the DNS service
+    // only when it delivers, which is after connect() below has found every node up.
     this.launch(s, 'dns', ['dns', ...common, '--listen', this.o.dns]);
-    await this.until('the DNS service', async () => {
-      await new NetworkResolver(this.o.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
-    });
     for (const name of Object.keys(this.topology.nodes)) {
       this.launch(s, name, [
         'node', ...common, '--node', name, '--certs', this.o.certsDir, '--dns', this.o.dns,
-        '--control-port', String(this.o.controlPort ?? CONTROL_PORT),
+        '--control-port', String(this.o.controlPort ?? CONTROL_PORT), '--control-token-file', this.tokenFile,
         ...(this.o.port !== undefined ? ['--port', String(this.o.port)] : []),
       ]);
     }
+    await this.until('the DNS service', async () => {
+      await new NetworkResolver(this.o.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
+    });
   }
 
   private launch(s: SpawnOptions, name: string, args: string[]): void {
@@ -136,7 +146,7 @@ export class ProcessLab implements StepTarget {
 
   private async connect(): Promise<void> {
     for (const [name, spec] of Object.entries(this.topology.nodes)) {
-      const client = new NodeControlClient(name, spec.address, this.directory.controlPortOfNode(name, this.o.controlPort ?? CONTROL_PORT));
+      const client = new NodeControlClient(name, spec.address, this.directory.controlPortOfNode(name, this.o.controlPort ?? CONTROL_PORT), this.token);
       let from = 0;
       await this.until(`node ${name} (${spec.address}:${client.port})`, async () => {
         from = (await client.status()).events;

@@ -17,6 +17,8 @@ export interface StandaloneNodeOptions {
   port?: number;
   /** Control API base port (see controlPortOfNode); undefined: no control API. */
   controlPort?: number;
+  /** The lab's control token (ensureControlToken), which the control API requires of every request. */
+  controlToken?: string;
   logger: Logger;
   /** More places the trace goes (a JSON-lines file, stdout), besides the control API. */
   sinks?: TraceSink[];
@@ -71,6 +73,10 @@ export class StandaloneNode {
     standalone = new StandaloneNode(node, trace, clock, pki.generated);
     await node.start();
     if (o.controlPort !== undefined) {
+      if (!o.controlToken) {
+        await node.stop();
+        throw new Error('a control API needs the lab\'s control token (controlToken)');
+      }
       const control = new NodeControlServer({
         node,
         trace,
@@ -82,7 +88,7 @@ export class StandaloneNode {
         address: spec.address,
         stripStartTls: (to) => standalone!.stripStartTls(o.topology, o.name, to, directory.portOfNode(to)),
         clearDetours: () => standalone!.clearDetours(),
-      });
+      }, o.controlToken);
       try {
         await control.listen(directory.controlPortOfNode(o.name, o.controlPort), spec.address);
       } catch (err) {

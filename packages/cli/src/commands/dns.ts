@@ -1,4 +1,5 @@
 import { parseServer, TopologyDnsServer } from '@relaylab/mta';
+import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
 import { guarded, loadTopology, makeLogger, parseWithEnv, required, untilSignal, UsageError, type Io } from './shared';
 
 export const DNS_HELP = `Usage: relaylab dns --config <topology> [--listen <ip:port>] [--relocate <a.b>]
@@ -10,6 +11,8 @@ containers and for outside tools: dig @127.0.0.53 -p 5300 MX contoso.example
   --listen <ip:port>   where to listen (default 127.0.0.53:5300; RELAYLAB_LISTEN)
   --relocate <a.b>     publish the addresses moved from 127.0.y.z to a.b.y.z (compose networks)
   --log-level <level>  pino level (default info)
+  --allow-non-loopback listen outside 127.0.0.0/8 (and outside --relocate's network); the
+                       DNS service is then reachable from the network, as stderr then says
 `;
 
 const OPTIONS = {
@@ -17,6 +20,7 @@ const OPTIONS = {
   listen: { type: 'string' },
   relocate: { type: 'string' },
   'log-level': { type: 'string' },
+  [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -34,6 +38,7 @@ export function dnsCommand(args: string[], io: Io): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
+    checkBind({ command: 'dns', what: 'the DNS service', option: '--listen', address: listen.address, allowed: values[ALLOW_NON_LOOPBACK] === true, relocate: values.relocate as string | undefined, err: io.err });
     const logger = makeLogger(values['log-level'] as string | undefined);
     const server = await TopologyDnsServer.start({ topology, ...listen, logger });
     const signal = await untilSignal();

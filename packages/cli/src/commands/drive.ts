@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadScenarios, runScenariosOnProcesses, type Scenario } from '@relaylab/lab';
 import { formatResult, summaryLine } from '../format';
+import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
 import { guarded, intOption, parseWithEnv, UsageError, type Io } from './shared';
 
 export const DRIVE_HELP = `Usage: relaylab drive [paths...] [options]
@@ -18,6 +19,10 @@ Results and exit codes are those of \`relaylab run\`.
   --port <n>           SMTP port of every node (default: the topology's, else 2525)
   --control-port <n>   control API port of every node (default 8025)
   --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
+  --control-token-file <file>
+                       the lab's control token, shared with the nodes (default
+                       <certs>/control-token; made with mode 0600 if no node made it yet)
+  --allow-non-loopback let the spawned DNS service and nodes listen outside 127.0.0.0/8
   --grep <regex>       only scenarios whose name or description matches
   --ready-timeout <s>  how long to wait for the nodes to answer (default 20; compose: longer)
 `;
@@ -30,6 +35,8 @@ const OPTIONS = {
   port: { type: 'string' },
   'control-port': { type: 'string' },
   certs: { type: 'string' },
+  'control-token-file': { type: 'string' },
+  [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   grep: { type: 'string' },
   'ready-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -69,11 +76,16 @@ export function driveCommand(args: string[], io: Io): Promise<number> {
     if (!scenarios.length) throw new UsageError('no scenarios to run');
     const readySeconds = Number(values['ready-timeout'] ?? 20);
     if (!(readySeconds > 0)) throw new UsageError(`--ready-timeout expects seconds, got "${values['ready-timeout']}"`);
+    const dns = (values.dns as string | undefined) ?? '127.0.0.53:5300';
+    const allowed = values[ALLOW_NON_LOOPBACK] === true;
+    // Attached, this process only connects; spawned, the DNS service listens where --dns says (the nodes check their own addresses).
+    if (!values.attach) checkBind({ command: 'drive', what: 'the DNS service', option: '--dns', address: /^([^:]*)/.exec(dns)![1], allowed, relocate: values.relocate as string | undefined, err: io.err });
     const results = await runScenariosOnProcesses(scenarios, {
       certsDir: resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs'),
-      spawn: values.attach ? undefined : { command: [process.execPath, RELAYLAB_BIN] },
+      spawn: values.attach ? undefined : { command: [process.execPath, RELAYLAB_BIN], env: allowed ? { RELAYLAB_ALLOW_NON_LOOPBACK: 'true' } : {} },
+      controlTokenFile: values['control-token-file'] ? resolve(values['control-token-file'] as string) : undefined,
       relocate: values.relocate as string | undefined,
-      dns: (values.dns as string | undefined) ?? '127.0.0.53:5300',
+      dns,
       port: intOption(values, 'port'),
       controlPort: intOption(values, 'control-port'),
       readyTimeoutMs: readySeconds * 1000,

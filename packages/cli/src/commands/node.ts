@@ -2,8 +2,9 @@ import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StaticResolver, type TraceSink } from '@relaylab/core';
-import { JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { controlTokenFile, ensureControlToken, JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { NetworkResolver } from '@relaylab/mta';
+import { ALLOW_NON_LOOPBACK, ALLOW_NON_LOOPBACK_HELP, checkBind } from './loopback';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, required, untilSignal, UsageError, type Io } from './shared';
 
 export const NODE_HELP = `Usage: relaylab node --config <topology> --node <name> [options]
@@ -21,7 +22,10 @@ Every option can also come from the environment: --dns ← RELAYLAB_DNS, --contr
   --address <ip>         bind this node elsewhere than the topology says (a node run alone; for a
                          whole lab use --relocate, so the DNS and the other nodes agree)
   --certs <dir>          certificate cache, filled first by \`relaylab certs\` (default ./certs)
-  --trace <file|->       also write the trace as JSON lines to a file, or stdout with "-"
+  --control-token-file <file>
+                         the lab's control token, which a runner must send (default
+                         <certs>/control-token, made with mode 0600 if missing)
+${ALLOW_NON_LOOPBACK_HELP}  --trace <file|->       also write the trace as JSON lines to a file, or stdout with "-"
                          (logs then go to stderr)
   --out <dir>            write delivered mail as <dir>/mailboxes/<address>/*.eml; the durable queue
                          is <dir>/queue/<node>/ (a restart resumes it), and at shutdown a readable
@@ -38,6 +42,8 @@ const OPTIONS = {
   relocate: { type: 'string' },
   address: { type: 'string' },
   certs: { type: 'string' },
+  'control-token-file': { type: 'string' },
+  [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   trace: { type: 'string' },
   out: { type: 'string' },
   'log-level': { type: 'string' },
@@ -55,6 +61,17 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     const topology = loadTopology(required(values, 'config'), values.relocate as string | undefined);
     if (!topology.nodes[name]) throw new UsageError(`no node named "${name}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
     if (values.address) topology.nodes[name] = { ...topology.nodes[name], address: values.address as string };
+    checkBind({
+      command: 'node', what: 'SMTP and the control API', option: values.address ? '--address' : `node ${name}'s address`,
+      address: topology.nodes[name].address, allowed: values[ALLOW_NON_LOOPBACK] === true, relocate: values.relocate as string | undefined, err: io.err,
+    });
+    const certsDir = resolve((values.certs as string | undefined) ?? 'certs');
+    let controlToken: string;
+    try {
+      controlToken = ensureControlToken(resolve((values['control-token-file'] as string | undefined) ?? controlTokenFile(certsDir)));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const traceTo = values.trace as string | undefined;
     const logger = makeLogger(values['log-level'] as string | undefined, traceTo === '-' ? 2 : 1).child({ node: name });
     const sinks: TraceSink[] = [];
@@ -67,10 +84,11 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     const standalone = await StandaloneNode.start({
       topology,
       name,
-      certsDir: resolve((values.certs as string | undefined) ?? 'certs'),
+      certsDir,
       resolver,
       port: intOption(values, 'port'),
       controlPort: intOption(values, 'control-port') ?? 8025,
+      controlToken,
       logger,
       sinks,
       // Without --out the queue lives in a folder of its own for this run; with it, a restart resumes it.

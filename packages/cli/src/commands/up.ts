@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
 import { JsonLinesFile, Lab, ObservedTrace, sweepMailboxTemps, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { parseServer, TopologyDnsServer } from '@relaylab/mta';
+import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, untilSignal, UsageError, type Io } from './shared';
 
 export const UP_HELP = `Usage: relaylab up <topology> [options]
@@ -20,6 +21,8 @@ with swaks, Send-MailMessage or a mail client and watch each hop.
                        lookups or Postfix (e.g. 127.0.0.53:5300)
   --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
   --verbose            node logs (pino) on stderr
+  --allow-non-loopback let --dns listen outside 127.0.0.0/8 (reachable from the network, as
+                       stderr then says); the nodes always stay on the topology's loopback addresses
 `;
 
 const OPTIONS = {
@@ -28,6 +31,7 @@ const OPTIONS = {
   dns: { type: 'string' },
   certs: { type: 'string' },
   verbose: { type: 'boolean' },
+  [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,6 +79,10 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     }
     if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
     const port = intOption(values, 'port');
+    if (values.dns) {
+      const address = /^([^:]*)/.exec(values.dns as string)![1];
+      checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
+    }
     const file = loadTopology(positionals[0], undefined);
     // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
     const topology: Topology = port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
