@@ -101,6 +101,14 @@ run_scenario() {
 }
 step 'npx relaylab run scenarios/partner-tls.yaml' run_scenario
 
+# drive spawns `relaylab node` and `relaylab dns` from the installed package's own bin/; the
+# ports sit below Linux's ephemeral range, apart from the defaults a running lab may hold
+run_drive() {
+  env -u RELAYLAB_CERTS npx --no -- relaylab drive scenarios/partner-tls.yaml --port 17525 --control-port 17526 --dns 127.0.0.53:17527 || return 1
+  grep -q '^1 passed, 0 failed$' "$log" || { echo 'no "1 passed, 0 failed" line'; return 1; }
+}
+step 'npx relaylab drive (one process per node)' run_drive
+
 run_jest() {
   npx --no -- jest --ci || return 1
   grep -Eq '^Tests: +2 passed, 2 total' "$log" || { echo 'jest did not run the 2 tests of the README'; return 1; }
