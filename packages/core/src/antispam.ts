@@ -41,7 +41,7 @@ const listed = (sender: string, senders?: string[], domains?: string[]) => {
 
 /**
  * Exchange Online Protection's verdict in the order EOP applies its checks. Values follow
- * EXCHANGE.md's X-Forefront-Antispam-Report table; SCLs for allow/block lists are [lab].
+ * docs/exchange.md, "X-Forefront-Antispam-Report"; SCLs for allow/block lists are [lab].
  */
 export function antispamVerdict(i: AntispamInput): AntispamVerdict {
   const dir: AntispamVerdict['dir'] = i.outbound ? 'OUT' : i.authAs === 'Internal' ? 'INT' : 'INB';

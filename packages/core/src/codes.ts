@@ -1,6 +1,6 @@
 /**
  * Every SMTP reply relaylab gives or records, in one catalogue. Codes tagged [field] or [lab] in
- * EXCHANGE.md are relaylab's best reading of real traces; correct them here and only here.
+ * docs/exchange.md ("Provenance") are relaylab's best reading of real traces; correct them here and only here.
  */
 
 export interface SmtpReply {

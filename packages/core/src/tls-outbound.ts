@@ -47,7 +47,7 @@ function namesOf(leaf: CertificateInfo): string {
 
 /**
  * The sending side's decision after EHLO/STARTTLS, from the certificate actually received
- * (EXCHANGE.md, "TLS: what each setting demands").
+ * (docs/exchange.md, "TLS: what each setting demands and what failure looks like").
  */
 export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
   const { policy, destination, facts } = input;

@@ -1,7 +1,7 @@
 import { antispamVerdict, folderFor, formatAntispamReport, GTUBE, type AntispamInput } from '@relaylab/core';
 
 /**
- * EXCHANGE.md, "What a receiving node stamps": X-Forefront-Antispam-Report values, in the order
+ * docs/exchange.md, "X-Forefront-Antispam-Report": the values, in the order
  * EOP applies its checks. SCLs for allow/block lists are relaylab's choice [lab].
  */
 
@@ -70,7 +70,7 @@ describe('antispamVerdict: the first check that decides wins', () => {
   });
 });
 
-describe('outbound scanning is not bypassed by inbound lists (EXCHANGE.md: relayed-out mail "is still scanned as outbound")', () => {
+describe('outbound scanning is not bypassed by inbound lists (docs/exchange.md, "Internal hybrid mail": relayed-out mail "is still scanned as outbound")', () => {
   test('outbound GTUBE from an on-premises address on the connection filter IPAllowList is still scanned → SPM, DIR:OUT', () => {
     const v = antispamVerdict({ ...base, ...POLICIES, authAs: 'Internal', outbound: true, clientIp: '127.0.1.70', body: GTUBE });
     expect({ sfv: v.sfv, dir: v.dir }).toEqual({ sfv: 'SPM', dir: 'OUT' });

@@ -13,7 +13,7 @@ import {
 } from '@relaylab/core';
 
 /**
- * EXCHANGE.md, "Internal or not: the header firewall and cross-premises headers", rule 3: the
+ * docs/exchange.md, "Header firewall and cross-premises headers", rule 3: the
  * receiving side trusts cross-premises headers only when the connection matched its hybrid
  * connector — in the cloud the OnPremises inbound connector by certificate, on premises a receive
  * connector whose TlsDomainCapabilities grants AcceptCloudServicesMail to the validated name.

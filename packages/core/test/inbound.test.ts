@@ -14,7 +14,7 @@ import {
 } from '@relaylab/core';
 import { Pki, pemToDer, trustStoreFor, type LabCertificates } from '@relaylab/pki';
 
-/** EXCHANGE.md, "Inbound" and "Connectors and their parameters". */
+/** docs/exchange.md, "Inbound" and "Connectors and their parameters". */
 
 const EOP_IP = '127.0.0.20';
 const FABRIKAM_IP = '127.0.0.30';

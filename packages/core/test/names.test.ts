@@ -13,7 +13,7 @@ import {
 } from '@relaylab/core';
 
 /**
- * EXCHANGE.md, "TLS: what each setting demands": names match on the certificate's names; a wildcard
+ * docs/exchange.md, "Certificate names": names match on the certificate's names; a wildcard
  * `*.contoso.example` covers exactly one label [doc]; the connector's TlsDomain may itself be a wildcard.
  */
 describe('namesMatch(expected, presented): certificate names against TlsDomain / TlsSenderCertificateName', () => {

@@ -26,7 +26,7 @@ import {
 } from '@relaylab/core';
 
 /**
- * EXCHANGE.md, "Internal or not: the header firewall and cross-premises headers" and "The field
+ * docs/exchange.md, "Header firewall and cross-premises headers" and "The tenant-connector
  * attack". processMessage and outboundEdits work on raw bytes; every edit is traced with a reason
  * and the body is never touched.
  */

@@ -1,7 +1,7 @@
 import { nodeContext, routeRecipient, type NodeSpec, type Organization, type SendConnector } from '@relaylab/core';
 
 /**
- * EXCHANGE.md, "The cast": on-premises mail for a mailbox that moved to the cloud goes to
+ * docs/exchange.md, "The cast": on-premises mail for a mailbox that moved to the cloud goes to
  * alias@contoso.mail.onmicrosoft.com (the remote mailbox's RemoteRoutingAddress) — the
  * categorizer retargets the recipient and routes on the routing domain.
  */

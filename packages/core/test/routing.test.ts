@@ -16,7 +16,7 @@ import {
   type SendConnector,
 } from '@relaylab/core';
 
-/** EXCHANGE.md, "The cast", "Connectors and their parameters", "Tenant attribution", "Routing choices". */
+/** docs/exchange.md, "The cast", "Connectors and their parameters", "Tenant attribution in Exchange Online", "Routing choices". */
 
 const ORGANIZATIONS: Record<string, Organization> = {
   contoso: { domains: ['contoso.example', 'Cloudonly.Contoso.Example', 'contoso.mail.onmicrosoft.example'] },

@@ -3,7 +3,7 @@ import { evaluateRules, ruleApplies, type RuleMessage, type TransportRule } from
 /**
  * Mail flow rules (New-TransportRule parameter names). Exchange ANDs the condition kinds a rule
  * names, ORs the values inside one condition, and skips the rule when any exception holds.
- * EXCHANGE.md, "The field attack relaylab must reproduce" for the mitigation rule.
+ * docs/exchange.md, "The tenant-connector attack" for the mitigation rule.
  */
 
 const EOP_IP = '127.0.0.20';
@@ -174,7 +174,7 @@ describe('the field attack mitigation on the on-premises server', () => {
     expect(outcome.fired).toEqual(deleted ? [{ rule: MITIGATION.Name, actions: ['DeleteMessage'] }] : []);
   });
 
-  // The seed's first version, "sender outside the organization, except X-OriginatorOrg is mine":
+  // The field report's first version (docs/exchange.md), "sender outside the organization, except X-OriginatorOrg is mine":
   // it also deletes the side-effect victims (devices, Internet mail arriving directly).
   const SEED_RULE: TransportRule = {
     Name: 'Seed: outside the organization except my tenant',

@@ -12,7 +12,7 @@ import {
 import { Pki, pemToDer, trustStoreFor, type LabCertificates } from '@relaylab/pki';
 
 /**
- * EXCHANGE.md, "TLS: what each setting demands and what failure looks like". The sender decides
+ * docs/exchange.md, "TLS: what each setting demands and what failure looks like". The sender decides
  * after STARTTLS from the certificate it actually received.
  */
 
@@ -83,7 +83,7 @@ function decide(requirement: TlsRequirement, facts: TlsFacts, extra: Partial<Out
   return decideOutboundTls({ policy, destination, facts, trust, now: new Date() });
 }
 
-// The table as EXCHANGE.md writes it, plus the receivers it groups under "untrusted chain / expired / revoked".
+// The table as docs/exchange.md writes it, plus the receivers it groups under "untrusted chain / expired / revoked".
 // S = send (deliver), P = retry in plaintext, D = defer.
 const MATRIX = `
   setting                | no STARTTLS | handshake fails | valid | wrong name | self-signed | expired | revoked | untrusted CA
