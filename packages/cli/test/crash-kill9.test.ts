@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -182,3 +182,20 @@ test(`kill -9 of relaylab up during acceptance and relay, ${TRIALS} times: nothi
   }).toEqual({ lost: [], duplicatesOverWindow: 0, temps: [], emptyMailboxFiles: [], setAsideAsCorrupt: [], filesTheTraceMisses: [], linesWithoutFileOverKills: 0, damagedTraceLinesOverKills: 0 });
   expect(total.acknowledged).toBeGreaterThan(TRIALS * 20);
 }, 120_000);
+
+test('relaylab up, without --verbose, warns about a queue file that is not a queue item and moves it to corrupt/', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'relaylab-corrupt-up-'));
+  const topologyFile = join(base, 'topology.yaml');
+  writeFileSync(topologyFile, JSON.stringify(topology));
+  const out = join(base, 'lab');
+  mkdirSync(join(out, 'queue', 'relay'), { recursive: true });
+  writeFileSync(join(out, 'queue', 'relay', 'BAD.json'), JSON.stringify({ version: 1, id: 'BAD', recipients: 'b@dest.example' }));
+  const port = await freePortBase([RELAY, DEST], [0]);
+  const r = startRelaylab(['up', topologyFile, '--out', out, '--port', String(port), '--certs', join(base, 'certs')]);
+  running.push(r);
+  await r.waitFor(/nodes ready/, 20_000);
+  expect(r.stderr()).toContain(`relaylab up: warning: relay: spool file ${join(out, 'queue', 'relay', 'BAD.json')} is not a valid queue item`);
+  expect(r.stderr()).toContain(`moved to ${join(out, 'queue', 'relay', 'corrupt', 'BAD.json')}`);
+  expect(existsSync(join(out, 'queue', 'relay', 'corrupt', 'BAD.json'))).toBe(true);
+  expect(await r.stop()).toBe(0);
+}, 30_000);
