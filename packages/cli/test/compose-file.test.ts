@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { ipListed } from '@relaylab/core';
 import { loadScenarios, loadTopologyFile, relocateText, relocateTopology } from '@relaylab/lab';
 import { freePortBase, repo, startRelaylab, type Running } from './process-spawn';
+import { tool } from '../../mta/test/debian-tools';
 
 interface Service {
   command: string[];
@@ -81,7 +82,7 @@ test('the DNS service listens where the nodes look for it; the runner drives the
 });
 
 test('docker-compose config accepts the file', async () => {
-  const { stdout } = await promisify(execFile)('docker-compose', ['-f', join(repo, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)(tool('docker-compose'), ['-f', join(repo, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
   expect(stdout.trim().split('\n').sort()).toEqual(Object.keys(services).sort());
 });
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { controlTokenFile, loadTopologyFile, NodeControlClient, readControlToken } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
 import { freePortBase, repo, startRelaylab, type Running } from './process-spawn';
+import { tool } from '../../mta/test/debian-tools';
 
 // Two `relaylab node` processes and a `relaylab dns` process, configured the way compose does it:
 // through the environment.
@@ -43,7 +44,7 @@ test('each node binds its own topology address at the port from the environment,
 });
 
 test('mail sent into one node process reaches the other through the topology’s DNS, and both traces show the hop', async () => {
-  await promisify(execFile)('swaks', ['--server', `127.0.0.10:${PORT}`, '--tls', '--timeout', '10', '--to', 'carol@contoso.mail.onmicrosoft.example', '--from', 'alice@contoso.example', '--header', 'Subject: node-test'], { encoding: 'utf8' });
+  await promisify(execFile)(tool('swaks'), ['--server', `127.0.0.10:${PORT}`, '--tls', '--timeout', '10', '--to', 'carol@contoso.mail.onmicrosoft.example', '--from', 'alice@contoso.example', '--header', 'Subject: node-test'], { encoding: 'utf8' });
   // --trace - : eop's trace is JSON lines on stdout (its logs moved to stderr)
   await eop.waitFor(/"type":"delivered"/);
   const eopEvents = eop.stdout().trim().split('\n').map((l) => JSON.parse(l));

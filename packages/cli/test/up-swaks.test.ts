@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePortBase, startRelaylab, type Running } from './process-spawn';
+import { tool } from '../../mta/test/debian-tools';
 
 let PORT: number;
 let DNS: string;
@@ -22,7 +23,7 @@ afterAll(async () => {
   await up?.stop();
 });
 
-const swaks = (...args: string[]) => promisify(execFile)('swaks', ['--server', `127.0.0.10:${PORT}`, '--tls', '--timeout', '10', ...args], { encoding: 'utf8' });
+const swaks = (...args: string[]) => promisify(execFile)(tool('swaks'), ['--server', `127.0.0.10:${PORT}`, '--tls', '--timeout', '10', ...args], { encoding: 'utf8' });
 
 test('the table lists every node with role, address, port, certificate names and mailboxes', () => {
   const text = up.stdout();
@@ -56,7 +57,7 @@ test('swaks over STARTTLS delivers into the mailbox folder, and a relayed messag
 
 test('with --dns, outside tools resolve the lab’s names', async () => {
   const [address, port] = DNS.split(':');
-  const { stdout } = await promisify(execFile)('dig', [`@${address}`, '-p', port, '+short', 'MX', 'contoso.mail.onmicrosoft.example'], { encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)(tool('dig'), [`@${address}`, '-p', port, '+short', 'MX', 'contoso.mail.onmicrosoft.example'], { encoding: 'utf8' });
   expect(stdout.trim()).toBe('10 contoso-example.mail.protection.outlook.example.');
 });
 

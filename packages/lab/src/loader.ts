@@ -302,7 +302,11 @@ function isFile(p: string): boolean {
 
 let compiled: { topology: ValidateFunction; scenario: ValidateFunction } | undefined;
 
-function schemas(): { topology: ValidateFunction; scenario: ValidateFunction } {
+/**
+ * Compiled on first use, each on its own: compiling is most of the start-up of a process that
+ * loads only a topology (`relaylab node`, one per node), which needs no scenario validator.
+ */
+function schemas(): { topology: ValidateFunction; readonly scenario: ValidateFunction } {
   if (compiled) return compiled;
   // The schemas live at the repository root for editors (yaml-language-server); `npm pack` copies
   // them into the package (see its prepack script), which is where an installed package finds them.
@@ -313,7 +317,13 @@ function schemas(): { topology: ValidateFunction; scenario: ValidateFunction } {
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
   // The scenario schema refers to the topology schema by file name, as an editor resolves it.
   ajv.addSchema(read('topology.schema.json'), 'topology.schema.json');
-  compiled = { topology: ajv.getSchema('topology.schema.json') as ValidateFunction, scenario: ajv.compile(read('scenario.schema.json')) };
+  let scenario: ValidateFunction | undefined;
+  compiled = {
+    topology: ajv.getSchema('topology.schema.json') as ValidateFunction,
+    get scenario() {
+      return (scenario ??= ajv.compile(read('scenario.schema.json')));
+    },
+  };
   return compiled;
 }
 

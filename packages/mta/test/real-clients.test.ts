@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ReceivedEvent, Topology } from '@relaylab/core';
 import { Lab } from '@relaylab/lab';
+import { tool, type DebianTool } from './debian-tools';
 
 /**
  * Real SMTP clients (swaks, openssl s_client) against real lab nodes: what an administrator
@@ -57,9 +58,9 @@ interface RunResult {
 }
 
 /** Run a program, feed it `input` on stdin, never throw on a non-zero exit. */
-function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+function run(cmd: DebianTool, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 8000, killSignal: 'SIGKILL' });
+    const child = spawn(tool(cmd), args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 8000, killSignal: 'SIGKILL' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

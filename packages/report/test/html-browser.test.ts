@@ -5,9 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createReporters, type RunReport } from '@relaylab/report';
 import { bundledScenarios, repo, runReport } from './run-once';
+import { tool } from '../../mta/test/debian-tools';
 
-// Debian's chromium (.ci/run installs it); a fresh profile so nothing from another run leaks in.
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium, with a fresh profile so nothing from another run leaks in.
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** CI keeps this folder (git-ignored) as an artifact. */
 const ARTIFACTS = join(repo, 'artifacts');
@@ -21,11 +21,12 @@ const requests: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  const executablePath = tool('chromium'); // before the run, so a missing browser fails at once
   run = await runReport(bundledScenarios());
   dir = mkdtempSync(join(tmpdir(), 'relaylab-html-'));
   createReporters(['html', 'junit'], { outputDir: dir, out: process.stdout, color: false, live: false }).forEach((r) => r.finish(run));
   profile = mkdtempSync(join(tmpdir(), 'relaylab-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
+  context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
   page = await context.newPage();
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => pageErrors.push(e.message));
