@@ -22,9 +22,10 @@ if ((${#missing[@]})); then
   policy_rc_d=
   [[ -e /usr/sbin/policy-rc.d ]] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_rc_d=1; }
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  installed=0
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || installed=$?
   [[ -z $policy_rc_d ]] || rm -f /usr/sbin/policy-rc.d
+  ((installed == 0)) || exit "$installed"
 fi
 
 cd "$(dirname "$0")/.."
@@ -78,12 +79,8 @@ cleanup() {
     [[ -f $f ]] && kill -KILL "$(cat "$f")" 2>/dev/null
   done
   ip netns del "$NETNS" 2>/dev/null
-  if ((status)); then
-    # The services' own logs when the run got that far; else the daemons', which tell why not.
-    logs=("$RUN/compose.log")
-    [[ -s $RUN/compose.log ]] || logs=("$RUN"/containerd.log "$RUN"/dockerd-*.log)
-    for log in "${logs[@]}"; do [[ -s $log ]] && { say "--- last lines of $log"; tail -n 20 "$log"; }; done
-  fi
+  # The services' own logs, when the runner failed (a failed build or daemon shows its own).
+  [[ $status == 0 || ! -s $RUN/compose.log ]] || { say "--- the services' last log lines"; cat "$RUN/compose.log"; }
   rm -rf "$RUN"
   step ""
   say "$(printf '%-56s' total) $(since "$started")"
@@ -112,10 +109,11 @@ wait_for() { # name probe...: until the probe succeeds, while the daemon lives, 
   shift
   for _ in $(seq 300); do
     "$@" >/dev/null 2>&1 && return 0
-    kill -0 "${PIDS[$name]}" 2>/dev/null || { say "$name exited while starting"; return 1; }
+    kill -0 "${PIDS[$name]}" 2>/dev/null || { say "$name exited while starting:"; tail -n 20 "$RUN/$name.log"; return 1; }
     sleep 0.1
   done
-  say "$name did not answer within 30 s"
+  say "$name did not answer within 30 s:"
+  tail -n 20 "$RUN/$name.log"
   return 1
 }
 
@@ -184,10 +182,10 @@ fi
 
 step "docker build relaylab:local (npm ci over host network)"
 # The users' Dockerfile, with one CI-only difference: `npm ci` also trusts this machine's CA
-# bundle (its TLS egress is intercepted by a local CA), handed in as a BuildKit secret. A secret
-# is mounted for that one RUN only and is in no layer and no history entry of the image.
-# Users' builds stay as the Dockerfile says, with the legacy builder of compose v1 too
-# (RUN --mount would need BuildKit), which is why the mount is not in the Dockerfile itself.
+# bundle, for CI machines whose HTTPS egress passes a proxy with its own CA. It is handed in as
+# a BuildKit secret, mounted for that one RUN only: the certificates are in no layer of the
+# image (its history shows the command, not them). Users build the Dockerfile as it is, also
+# with compose v1's legacy builder, which knows no RUN --mount: hence the mount is added here.
 cat /etc/ssl/certs/ca-certificates.crt >"$RUN/ca.pem"
 if [[ -n ${NODE_EXTRA_CA_CERTS:-} && -f $NODE_EXTRA_CA_CERTS && $NODE_EXTRA_CA_CERTS != /etc/ssl/certs/ca-certificates.crt ]]; then
   cat "$NODE_EXTRA_CA_CERTS" >>"$RUN/ca.pem"
