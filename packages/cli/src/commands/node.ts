@@ -5,7 +5,7 @@ import { StaticResolver, type TraceSink } from '@relaylab/core';
 import { controlTokenFile, ensureControlToken, JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { NetworkResolver } from '@relaylab/mta';
 import { ALLOW_NON_LOOPBACK, ALLOW_NON_LOOPBACK_HELP, checkBind } from './loopback';
-import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, required, untilSignal, UsageError, type Io } from './shared';
+import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, portInUse, required, untilSignal, UsageError, type Io } from './shared';
 
 export const NODE_HELP = `Usage: relaylab node --config <topology> --node <name> [options]
 
@@ -81,18 +81,23 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     const dns = values.dns as string | undefined;
     const resolver = dns ? new NetworkResolver(dns) : new StaticResolver(topology.dns, topology.nodes);
     const out = values.out ? resolve(values.out as string) : undefined;
+    const controlPort = intOption(values, 'control-port') ?? 8025;
+    const listenerOn = (_address: string, p: number) =>
+      p === controlPort ? { listener: `node ${name}'s control API`, option: '--control-port <n>' } : { listener: `node ${name}`, option: '--port <n>' };
     const standalone = await StandaloneNode.start({
       topology,
       name,
       certsDir,
       resolver,
       port: intOption(values, 'port'),
-      controlPort: intOption(values, 'control-port') ?? 8025,
+      controlPort,
       controlToken,
       logger,
       sinks,
       // Without --out the queue lives in a folder of its own for this run; with it, a restart resumes it.
       spoolDir: out ? resolve(out, 'queue', name) : mkdtempSync(join(tmpdir(), `relaylab-${name}-queue-`)),
+    }).catch((e: unknown) => {
+      throw portInUse(e, listenerOn);
     });
     if (out) {
       standalone.trace.subscribe((e) => {

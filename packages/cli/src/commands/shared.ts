@@ -13,6 +13,21 @@ export interface Io {
 /** Bad input: the command prints the message and exits 2, as `run` does. */
 export class UsageError extends Error {}
 
+/** The lab cannot start as asked (a port is taken): one line, exit 2, no help text. */
+export class StartError extends Error {}
+
+/**
+ * `listen EADDRINUSE` (a stack trace from deep in node:net) as one line: which listener of the
+ * lab could not bind, where, and the option that moves it. `owner` names the listener on
+ * `address:port` and that option; any other error is returned as it came.
+ */
+export function portInUse(e: unknown, owner: (address: string, port: number) => { listener: string; option: string }): unknown {
+  const err = e as (NodeJS.ErrnoException & { address?: string; port?: number }) | undefined;
+  if (err?.code !== 'EADDRINUSE' || err.address === undefined || err.port === undefined) return e;
+  const { listener, option } = owner(err.address, err.port);
+  return new StartError(`${listener} cannot listen on ${err.address}:${err.port}: another program holds that port; stop it, or choose another with ${option}`);
+}
+
 /**
  * Flags with environment fallbacks (`--dns` ← `RELAYLAB_DNS`), because a compose file or a
  * systemd unit sets the environment more naturally than it builds an argv.
@@ -84,6 +99,10 @@ export async function guarded(name: string, io: Io, help: string, body: () => Pr
   } catch (e) {
     if (e instanceof UsageError) {
       io.err.write(`relaylab ${name}: ${e.message}\n\n${help}`);
+      return 2;
+    }
+    if (e instanceof StartError) {
+      io.err.write(`relaylab ${name}: ${e.message}\n`);
       return 2;
     }
     throw e;

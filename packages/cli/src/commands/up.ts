@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import { JsonLinesFile, Lab, ObservedTrace, sweepMailboxTemps, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { JsonLinesFile, Lab, ObservedTrace, sweepMailboxTemps, topologyDirectory, writeMailboxMessage, writeSpool } from '@relaylab/lab';
 import { parseServer, TopologyDnsServer } from '@relaylab/mta';
 import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
-import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, untilSignal, UsageError, type Io } from './shared';
+import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, portInUse, untilSignal, UsageError, type Io } from './shared';
 
 export const UP_HELP = `Usage: relaylab up <topology> [options]
 
@@ -95,7 +95,10 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const logger = values.verbose ? makeLogger('debug', 2) : undefined;
     const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
     // The lab's durable queue lives in --out: a message answered 250 survives Ctrl-C and a crash.
-    const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger, spoolDir: resolve(out, 'queue') });
+    const nodeOn = (address: string, p: number) => ({ listener: `node ${topologyDirectory(topology).nodeAt(address, p) ?? address}`, option: '--port <n>' });
+    const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger, spoolDir: resolve(out, 'queue') }).catch((e: unknown) => {
+      throw portInUse(e, nodeOn);
+    });
     const record = (e: TraceEvent) => {
       jsonLines.emit(e);
       const line = hopLine(e);
@@ -116,7 +119,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
         dns = await TopologyDnsServer.start({ topology, ...parseServer(values.dns as string), logger });
       } catch (e) {
         await lab.stop();
-        throw e instanceof Error && /IPv4/.test(e.message) ? new UsageError(e.message) : e;
+        throw e instanceof Error && /IPv4/.test(e.message) ? new UsageError(e.message) : portInUse(e, () => ({ listener: 'the DNS service', option: '--dns <ip:port>' }));
       }
     }
     io.out.write(`${table(topology, lab)}\n\n`);
