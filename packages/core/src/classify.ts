@@ -60,7 +60,7 @@ function cloudServicesNames(connector: ReceiveConnector | undefined): string[] {
 function classifyOnline(input: ClassifyInput): Classification {
   const { ctx, inbound } = input;
   const connector = (ctx.spec.inboundConnectors ?? []).find((c: InboundConnector) => c.Name === inbound?.connector);
-  const ef = connector && (connector.EFSkipIPs?.length || connector.EFSkipLastIP) ? { enhancedFiltering: { skipIps: connector.EFSkipIPs ?? [], skipLast: !!connector.EFSkipLastIP } } : {};
+  const filtering = connector && (connector.EFSkipIPs?.length || connector.EFSkipLastIP) ? { enhancedFiltering: { skipIps: connector.EFSkipIPs ?? [], skipLast: !!connector.EFSkipLastIP } } : {};
   if (inbound?.connectorType === 'OnPremises' && connector) {
     const byCertificate = inbound.matchedBy?.startsWith('certificate') ?? false;
     if (byCertificate && connector.CloudServicesMailEnabled) {
@@ -84,7 +84,7 @@ function classifyOnline(input: ClassifyInput): Classification {
     };
   }
   if (inbound?.connectorType === 'Partner') {
-    return { ...base(ctx), ...ef, authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}${'enhancedFiltering' in ef ? ' (enhanced filtering)' : ''}` };
+    return { ...base(ctx), ...filtering, authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}${'enhancedFiltering' in filtering ? ' (enhanced filtering)' : ''}` };
   }
   return { ...base(ctx), authAs: 'Anonymous', directionality: 'Incoming', fromEntity: 'Internet', reason: 'no inbound connector matched: anonymous Internet mail' };
 }

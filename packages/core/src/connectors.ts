@@ -75,6 +75,15 @@ export function outboundRoutes(node: NodeSpec, acceptedDomains: string[]): Outbo
   return [...online, ...server];
 }
 
+/**
+ * The outbound connector a mail flow rule names (RouteMessageOutboundConnector). Such connectors
+ * carry IsTransportRuleScoped, so ordinary routing never picks them; the rule may.
+ */
+export function ruleScopedRoute(node: NodeSpec, connectorName: string, acceptedDomains: string[]): OutboundRoute | undefined {
+  const c = (node.outboundConnectors ?? []).find((x) => x.Name === connectorName && x.Enabled !== false);
+  return c ? fromOutboundConnector(c, acceptedDomains) : undefined;
+}
+
 /** The connector whose most specific domain pattern matches the recipient domain. */
 export function selectOutboundRoute(
   routes: readonly OutboundRoute[],

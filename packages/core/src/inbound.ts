@@ -1,9 +1,10 @@
-import { REPLIES, type SmtpReply } from './codes';
+import { REPLIES } from './codes';
 import { subjectOrSanNames } from './certificate';
 import { ipListed, narrowestMatch, normalizeIp } from './ip';
 import type { InboundConnector, ReceiveConnector } from './model';
 import { domainMatches, findMatchingName } from './names';
 import type { ChainCheck } from './trust';
+import { accept, refuse, type Accepted, type Refused } from './verdict';
 
 /** What the receiving node knows when MAIL FROM arrives, all of it seen on the wire. */
 export interface SessionFacts {
@@ -21,7 +22,7 @@ export interface InboundDecision {
   connectorType?: 'OnPremises' | 'Partner' | 'Receive';
   /** How the connector was matched: `certificate mail.contoso.example`, `IP 127.0.0.10`, `sender domain`. */
   matchedBy?: string;
-  verdict: { action: 'accept'; reason: string } | { action: 'refuse'; reply: SmtpReply; reason: string };
+  verdict: Accepted | Refused;
 }
 
 /** Names of a client certificate that may identify the sender: only from a chain we trust. */
@@ -46,8 +47,6 @@ function identify(c: InboundConnector, facts: SessionFacts): string | undefined 
   return undefined;
 }
 
-const refuse = (reply: SmtpReply, reason: string): InboundDecision['verdict'] => ({ action: 'refuse', reply, reason });
-
 /**
  * Exchange Online: which inbound connector this connection belongs to. OnPremises connectors
  * identify the sender by certificate or IP; Partner connectors by sender domain, optionally
@@ -65,7 +64,7 @@ export function matchInboundConnector(
     if (c.RequireTls && !facts.secure) {
       return { connector: c.Name, connectorType: 'OnPremises', matchedBy: how, verdict: refuse(REPLIES.startTlsRequired, `inbound connector ${c.Name} has RequireTls; the session is not encrypted`) };
     }
-    return { connector: c.Name, connectorType: 'OnPremises', matchedBy: how, verdict: { action: 'accept', reason: `OnPremises connector ${c.Name} matched by ${how}` } };
+    return { connector: c.Name, connectorType: 'OnPremises', matchedBy: how, verdict: accept(`OnPremises connector ${c.Name} matched by ${how}`) };
   }
   for (const c of enabled.filter((x) => x.ConnectorType === 'Partner')) {
     if (!(c.SenderDomains ?? ['*']).some((p) => domainMatches(p, senderDomain))) continue;
@@ -75,7 +74,7 @@ export function matchInboundConnector(
     const hasIdentity = !!c.TlsSenderCertificateName || !!c.SenderIPAddresses?.length;
     const how = hasIdentity ? identify(c, facts) : `sender domain ${senderDomain}`;
     if (how) {
-      return { connector: c.Name, connectorType: 'Partner', matchedBy: how, verdict: { action: 'accept', reason: `Partner connector ${c.Name} matched by ${how}` } };
+      return { connector: c.Name, connectorType: 'Partner', matchedBy: how, verdict: accept(`Partner connector ${c.Name} matched by ${how}`) };
     }
     if (c.RestrictDomainsToCertificate && c.TlsSenderCertificateName) {
       return {
@@ -98,7 +97,7 @@ export function matchInboundConnector(
       };
     }
   }
-  return { verdict: { action: 'accept', reason: `no inbound connector matched (certificate: ${presentedName(facts)}, IP ${normalizeIp(facts.clientIp)}); treated as anonymous Internet mail` } };
+  return { verdict: accept(`no inbound connector matched (certificate: ${presentedName(facts)}, IP ${normalizeIp(facts.clientIp)}); treated as anonymous Internet mail`) };
 }
 
 function bindingMatches(binding: string, localIp: string, localPort: number, listenPort: number): boolean {
@@ -139,5 +138,5 @@ export function decideReceiveConnector(connector: ReceiveConnector | undefined, 
   if (connector.RequireTLS && !facts.secure) {
     return { ...base, verdict: refuse(REPLIES.startTlsRequired, `receive connector ${connector.Name} has RequireTLS; the session is not encrypted`) };
   }
-  return { ...base, verdict: { action: 'accept', reason: `receive connector ${connector.Name} (RemoteIPRanges ${(connector.RemoteIPRanges ?? ['any']).join(', ')})` } };
+  return { ...base, verdict: accept(`receive connector ${connector.Name} (RemoteIPRanges ${(connector.RemoteIPRanges ?? ['any']).join(', ')})`) };
 }

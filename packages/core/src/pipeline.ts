@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { antispamVerdict, formatAntispamReport, type AntispamVerdict } from './antispam';
 import type { Classification } from './classify';
-import type { SmtpReply } from './codes';
 import type { OutboundRoute } from './connectors';
 import { applyEdits, headerPattern, removalsMatching, removalsOf, type HeaderEdit } from './edits';
 import { carriedName, CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
@@ -10,6 +9,7 @@ import { ipListed } from './ip';
 import { domainOf } from './names';
 import { evaluateRules, type RulesOutcome } from './rules';
 import type { NodeContext } from './routing';
+import { accept, refuse, type Accepted, type Refused } from './verdict';
 
 export interface MessageInput {
   ctx: NodeContext;
@@ -34,7 +34,10 @@ export interface MessageOutcome {
   rules: RulesOutcome;
   antispam?: AntispamVerdict;
   scl?: number;
-  action: { kind: 'accept' } | { kind: 'delete'; rule: string } | { kind: 'reject'; rule: string; reply: SmtpReply };
+  /** Refused: a mail flow rule rejected the message, the sender gets its reply. */
+  verdict: Accepted | Refused;
+  /** Accepted and dropped without a word: the mail flow rule that deleted it. */
+  deletedBy?: string;
 }
 
 /**
@@ -144,7 +147,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
   if (!ctx.preset.exchange || !input.classification) {
     const globs = (ctx.spec.stripHeaders ?? []).map(headerPattern);
     const edits = globs.length ? removalsMatching(input.raw, (n) => globs.some((g) => g.test(n)), `${ctx.spec.hostname} strips ${ctx.spec.stripHeaders!.join(', ')}`) : [];
-    return { raw: applyEdits(input.raw, edits), edits, rules: noRules, action: { kind: 'accept' } };
+    return { raw: applyEdits(input.raw, edits), edits, rules: noRules, verdict: accept(`${ctx.spec.hostname} applies no mail flow rules`) };
   }
   const c = input.classification;
   const edits = firewall(input.raw, c);
@@ -172,11 +175,11 @@ export function processMessage(input: MessageInput): MessageOutcome {
 
   const online = ctx.preset.connectorModel === 'online';
   const outbound = recipientDomains.some((d) => !accepted.includes(d));
-  const cip = c.enhancedFiltering ? originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp : input.clientIp;
+  const originalIp = c.enhancedFiltering ? originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp : input.clientIp;
   const antispam = online
     ? antispamVerdict({
         authAs,
-        clientIp: cip,
+        clientIp: originalIp,
         helo: input.helo,
         sender: input.from,
         outbound,
@@ -210,19 +213,20 @@ export function processMessage(input: MessageInput): MessageOutcome {
     stamps.push(...replace(H.tenantArrival, input.now.toISOString(), tenantWhy, has(H.tenantArrival)));
     stamps.push(...replace(H.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(H.tenantNetworkMessageId)));
     stamps.push(...replace(H.originatorOrg, accepted[0] ?? org, tenantWhy, has(H.originatorOrg)));
-    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, cip, input.helo), `anti-spam: ${antispam!.reason}${cip !== input.clientIp ? ` (enhanced filtering: original client ${cip})` : ''}`, has(H.antispam)));
+    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, originalIp, input.helo), `anti-spam: ${antispam!.reason}${originalIp !== input.clientIp ? ` (enhanced filtering: original client ${originalIp})` : ''}`, has(H.antispam)));
   }
   for (const set of rules.setHeaders) stamps.push(...replace(set.name, set.value, `mail flow rule ${set.rule}`, has(set.name)));
   raw = applyEdits(raw, stamps);
   edits.push(...stamps);
 
-  const action: MessageOutcome['action'] = rules.deletedBy
-    ? { kind: 'delete', rule: rules.deletedBy }
+  // A rule that both deletes and rejects deletes: the sender hears nothing.
+  const verdict = rules.deletedBy
+    ? accept(`mail flow rule ${rules.deletedBy} deleted the message silently`)
     : rules.reject
-      ? { kind: 'reject', rule: rules.reject.rule, reply: rules.reject.reply }
-      : { kind: 'accept' };
+      ? refuse(rules.reject.reply, `mail flow rule ${rules.reject.rule} rejected the message`)
+      : accept(`no mail flow rule on ${ctx.spec.hostname} rejects the message`);
   const authSource = (promotedAuthAs && headerValues(raw, H.authSource)[0]) || c.authSource;
-  return { raw, edits, authAs, authSource, directionality, rules, antispam, scl, action };
+  return { raw, edits, authAs, authSource, directionality, rules, antispam, scl, verdict, deletedBy: rules.deletedBy };
 }
 
 /**

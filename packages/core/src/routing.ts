@@ -4,6 +4,8 @@ import type { NodeSpec, Organization, RoleName } from './model';
 import { domainMatches, domainOf, normalizeName } from './names';
 import { tenantIdOf } from './pipeline';
 import { ROLE_PRESETS, type RolePreset } from './roles';
+import type { RelayRights } from './relay';
+import { accept, refuse, type Accepted, type Refused } from './verdict';
 
 /** A node as policy sees it: its spec plus what follows from its role and organization. */
 export interface NodeContext {
@@ -30,11 +32,15 @@ export function nodeContext(name: string, spec: NodeSpec, organizations: Record<
   };
 }
 
-export type RecipientDecision =
-  | { kind: 'local'; mailbox: string; reason: string }
-  | { kind: 'relay'; route: OutboundRoute; reason: string; /** The address the next hop gets, when the categorizer retargeted it. */ retarget?: string }
-  | { kind: 'unroutable'; reply: SmtpReply; reason: string }
-  | { kind: 'refuse'; reply: SmtpReply; reason: string };
+/** Where an accepted recipient goes. Unroutable: taken now (250), returned to the sender with a DSN. */
+export type Destination =
+  | { kind: 'local'; mailbox: string }
+  | { kind: 'relay'; route: OutboundRoute; /** The address the next hop gets, when the categorizer retargeted it. */ retarget?: string }
+  | { kind: 'unroutable'; reply: SmtpReply };
+
+export type RecipientDecision = (Accepted & { destination: Destination }) | Refused;
+
+const to = (destination: Destination, reason: string): RecipientDecision => ({ ...accept(reason), destination });
 
 function lookup(map: Record<string, string> | undefined, address: string): string | undefined {
   if (!map) return undefined;
@@ -42,11 +48,6 @@ function lookup(map: Record<string, string> | undefined, address: string): strin
   return hit?.[1].toLowerCase();
 }
 
-/**
- * Where a recipient goes from this node: a local mailbox, a connector, or a refusal. A recipient
- * in an accepted domain without a local mailbox follows a connector for that domain (the shared
- * namespace of a hybrid); outside the accepted domains only sessions allowed to relay may send.
- */
 /** Where the message came from, as far as routing cares: centralized mail transport depends on it. */
 export type MessageOrigin = 'submission' | 'onpremises' | 'external';
 
@@ -56,24 +57,29 @@ function centralizedConnector(ctx: NodeContext): OutboundRoute | undefined {
   return c ? ctx.routes.find((r) => r.connector === c.Name) : undefined;
 }
 
-export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed: boolean, relayReason: string, origin: MessageOrigin = 'external'): RecipientDecision {
+/**
+ * Where a recipient goes from this node: a local mailbox, a connector, or a refusal. A recipient
+ * in an accepted domain without a local mailbox follows a connector for that domain (the shared
+ * namespace of a hybrid); outside the accepted domains only sessions allowed to relay may send.
+ */
+export function routeRecipient(ctx: NodeContext, recipient: string, relay: RelayRights, origin: MessageOrigin = 'external'): RecipientDecision {
   const address = recipient.toLowerCase();
-  const cmt = origin !== 'onpremises' ? centralizedConnector(ctx) : undefined;
+  const centralized = origin !== 'onpremises' ? centralizedConnector(ctx) : undefined;
   const local = ctx.mailboxes.has(address) ? address : lookup(ctx.spec.proxyAddresses, address);
   if (local && ctx.mailboxes.has(local)) {
     // Centralized mail transport: Internet mail for cloud mailboxes visits on premises first [doc].
-    if (cmt && origin === 'external') {
-      return { kind: 'relay', route: cmt, reason: `RouteAllMessagesViaOnPremises on ${cmt.connector}: Internet mail for ${address} goes through on premises first` };
+    if (centralized && origin === 'external') {
+      return to({ kind: 'relay', route: centralized }, `RouteAllMessagesViaOnPremises on ${centralized.connector}: Internet mail for ${address} goes through on premises first`);
     }
-    return { kind: 'local', mailbox: local, reason: local === address ? `${address} is a mailbox on ${ctx.spec.hostname}` : `${address} is a proxy address of mailbox ${local} on ${ctx.spec.hostname}` };
+    return to({ kind: 'local', mailbox: local }, local === address ? `${address} is a mailbox on ${ctx.spec.hostname}` : `${address} is a proxy address of mailbox ${local} on ${ctx.spec.hostname}`);
   }
   const remote = lookup(ctx.spec.remoteMailboxes, address);
   if (remote) {
     const route = selectOutboundRoute(ctx.routes, domainOf(remote), ctx.preset);
     if (route) {
-      return { kind: 'relay', route, retarget: remote, reason: `${address} is a remote mailbox; RemoteRoutingAddress ${remote} goes through ${route.connector}` };
+      return to({ kind: 'relay', route, retarget: remote }, `${address} is a remote mailbox; RemoteRoutingAddress ${remote} goes through ${route.connector}`);
     }
-    return { kind: 'unroutable', reply: REPLIES.noRoute, reason: `${address} is a remote mailbox but no connector covers its RemoteRoutingAddress ${remote}` };
+    return to({ kind: 'unroutable', reply: REPLIES.noRoute }, `${address} is a remote mailbox but no connector covers its RemoteRoutingAddress ${remote}`);
   }
   const domain = domainOf(address);
   const accepted = ctx.acceptedDomains.includes(domain);
@@ -82,19 +88,19 @@ export function routeRecipient(ctx: NodeContext, recipient: string, relayAllowed
     // An authoritative domain leaves only through a connector that names it: `*` is for the Internet.
     const namesDomain = route && route.kind !== 'Default' && route.domains.some((p) => p !== '*' && domainMatches(p, domain));
     if (route && namesDomain) {
-      return { kind: 'relay', route, reason: `${domain} is an accepted domain without a mailbox for ${address} here; connector ${route.connector} covers it` };
+      return to({ kind: 'relay', route }, `${domain} is an accepted domain without a mailbox for ${address} here; connector ${route.connector} covers it`);
     }
     const reply = REPLIES[ctx.preset.recipientNotFound];
-    return { kind: 'refuse', reply, reason: `${address} is in accepted domain ${domain} but has no mailbox on ${ctx.spec.hostname} and no connector covers it` };
+    return refuse(reply, `${address} is in accepted domain ${domain} but has no mailbox on ${ctx.spec.hostname} and no connector covers it`);
   }
-  if (!relayAllowed) {
-    return { kind: 'refuse', reply: REPLIES[ctx.preset.relayDenied], reason: `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relayReason})` };
+  if (!relay.allowed) {
+    return refuse(REPLIES[ctx.preset.relayDenied], `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relay.reason})`);
   }
-  if (cmt && origin === 'submission') {
-    return { kind: 'relay', route: cmt, reason: `RouteAllMessagesViaOnPremises on ${cmt.connector}: mail to the Internet leaves through on premises` };
+  if (centralized && origin === 'submission') {
+    return to({ kind: 'relay', route: centralized }, `RouteAllMessagesViaOnPremises on ${centralized.connector}: mail to the Internet leaves through on premises`);
   }
   if (!route) {
-    return { kind: 'unroutable', reply: REPLIES.noRoute, reason: `no send connector on ${ctx.spec.hostname} has an address space covering ${domain}` };
+    return to({ kind: 'unroutable', reply: REPLIES.noRoute }, `no send connector on ${ctx.spec.hostname} has an address space covering ${domain}`);
   }
-  return { kind: 'relay', route, reason: `relay to ${domain} through ${route.connector} (${relayReason})` };
+  return to({ kind: 'relay', route }, `relay to ${domain} through ${route.connector} (${relay.reason})`);
 }

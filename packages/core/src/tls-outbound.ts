@@ -1,8 +1,9 @@
-import { REPLIES, type SmtpReply } from './codes';
+import { REPLIES } from './codes';
 import { identityNames, type CertificateInfo } from './certificate';
 import { findMatchingName } from './names';
 import type { TlsFacts } from './tls-facts';
 import { checkChain, type ChainCheck, type TrustStore } from './trust';
+import { accept, defer, type Accepted, type Deferred } from './verdict';
 
 export type TlsRequirement = 'Opportunistic' | 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
 
@@ -19,12 +20,12 @@ export interface CertificateVerdict {
   verifiedName?: string;
 }
 
+/** Accept: send on this connection. Defer: not this host, not now (or, opportunistically, not over TLS). */
 export type OutboundTlsVerdict = CertificateVerdict &
-  (
-    | { action: 'send'; reason: string }
-    | { action: 'retry-plaintext'; reason: string }
-    | { action: 'defer'; reply: SmtpReply; reason: string }
-  );
+  (Accepted | Deferred) & {
+    /** The handshake failed and opportunistic TLS tries the same host again in plaintext. */
+    retryPlaintext?: boolean;
+  };
 
 export interface OutboundTlsInput {
   policy: OutboundTlsPolicy;
@@ -57,45 +58,40 @@ export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
   if (!facts.secure) {
     if (facts.handshakeError) {
       if (policy.requirement === 'Opportunistic') {
-        return { action: 'retry-plaintext', reason: `TLS handshake with ${destination} failed (${facts.handshakeError}); opportunistic TLS retries in plaintext` };
+        return { ...defer(REPLIES.cannotConnect, `TLS handshake with ${destination} failed (${facts.handshakeError}); opportunistic TLS retries in plaintext`), retryPlaintext: true };
       }
-      return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}` };
+      return defer(REPLIES.cannotConnect, `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}`);
     }
     if (policy.requirement === 'Opportunistic' && facts.fallbackFrom) {
-      return { action: 'send', reason: `retried ${destination} in plaintext after the TLS handshake failed (${facts.fallbackFrom}); opportunistic TLS allows it` };
+      return accept(`retried ${destination} in plaintext after the TLS handshake failed (${facts.fallbackFrom}); opportunistic TLS allows it`);
     }
     if (policy.requirement === 'Opportunistic') {
       return facts.starttlsOffered
-        ? { action: 'send', reason: `${destination} offered STARTTLS but the connector ignores it (IgnoreSTARTTLS); sent in plaintext` }
-        : { action: 'send', reason: `${destination} did not offer STARTTLS; opportunistic TLS sends in plaintext` };
+        ? accept(`${destination} offered STARTTLS but the connector ignores it (IgnoreSTARTTLS); sent in plaintext`)
+        : accept(`${destination} did not offer STARTTLS; opportunistic TLS sends in plaintext`);
     }
-    return { action: 'defer', reply: REPLIES.cannotConnect, reason: `${setting} requires TLS; ${destination} did not offer STARTTLS` };
+    return defer(REPLIES.cannotConnect, `${setting} requires TLS; ${destination} did not offer STARTTLS`);
   }
 
   const tlsLine = `${facts.protocol ?? 'TLS'} with ${destination}`;
   if (policy.requirement === 'Opportunistic' || policy.requirement === 'EncryptionOnly') {
     const note = chain && !chain.valid ? ` (certificate not checked: ${chain.problems.join('; ')})` : '';
-    return { action: 'send', chain, reason: `${tlsLine}; ${setting} accepts any certificate${note}` };
+    return { ...accept(`${tlsLine}; ${setting} accepts any certificate${note}`), chain };
   }
   if (!chain) {
-    return { action: 'defer', reply: REPLIES.certificateValidationFailed, reason: `${setting}: ${destination} presented no certificate` };
+    return defer(REPLIES.certificateValidationFailed, `${setting}: ${destination} presented no certificate`);
   }
   if (!chain.valid) {
-    return { action: 'defer', chain, reply: REPLIES.certificateValidationFailed, reason: `${setting}: ${chain.problems.join('; ')}` };
+    return { ...defer(REPLIES.certificateValidationFailed, `${setting}: ${chain.problems.join('; ')}`), chain };
   }
   if (policy.requirement === 'CertificateValidation') {
-    return { action: 'send', chain, reason: `${tlsLine}; ${setting}: chain to ${chain.path[chain.path.length - 1]} verified` };
+    return { ...accept(`${tlsLine}; ${setting}: chain to ${chain.path[chain.path.length - 1]} verified`), chain };
   }
   const expected = policy.tlsDomain ?? destination;
   const source = policy.tlsDomain ? 'TlsDomain' : 'the destination host name (TlsDomain not set)';
   const matched = findMatchingName(expected, identityNames(chain.leaf));
   if (!matched) {
-    return {
-      action: 'defer',
-      chain,
-      reply: REPLIES.certificateValidationFailed,
-      reason: `${setting}: certificate names ${namesOf(chain.leaf)} do not match ${source} ${expected}`,
-    };
+    return { ...defer(REPLIES.certificateValidationFailed, `${setting}: certificate names ${namesOf(chain.leaf)} do not match ${source} ${expected}`), chain };
   }
-  return { action: 'send', chain, verifiedName: matched, reason: `${tlsLine}; ${setting}: certificate name ${matched} matches ${source} ${expected}` };
+  return { ...accept(`${tlsLine}; ${setting}: certificate name ${matched} matches ${source} ${expected}`), chain, verifiedName: matched };
 }

@@ -68,7 +68,7 @@ const accepted = (connector: string, type: InboundDecision['connectorType'], mat
   connector,
   connectorType: type,
   matchedBy,
-  verdict: { action: 'accept', reason: `${connector} matched by ${matchedBy}` },
+  verdict: { outcome: 'accept', reason: `${connector} matched by ${matchedBy}` },
 });
 
 describe('classifySession on Exchange Online', () => {
@@ -82,7 +82,7 @@ describe('classifySession on Exchange Online', () => {
     ${'OnPremises by IP (device)'}                                | ${accepted('Devices by IP', 'OnPremises', 'IP 127.0.0.50')}                                | ${'Anonymous'} | ${'Incoming'}    | ${false}            | ${'HybridOnPrem'} | ${undefined}                     | ${/Devices by IP matched by IP 127\.0\.0\.50/}
     ${'OnPremises by IP + TreatMessagesAsInternal'}               | ${accepted('Devices internal', 'OnPremises', 'IP 127.0.0.51')}                             | ${'Internal'}  | ${'Originating'} | ${false}            | ${'HybridOnPrem'} | ${undefined}                     | ${/TreatMessagesAsInternal makes it internal/}
     ${'Partner connector'}                                        | ${accepted('Fabrikam forced TLS', 'Partner', 'certificate mail.fabrikam.example')}         | ${'Partner'}   | ${'Incoming'}    | ${false}            | ${'Internet'}     | ${undefined}                     | ${/Partner connector Fabrikam forced TLS/}
-    ${'no connector matched'}                                     | ${{ verdict: { action: 'accept', reason: 'none' } }}                                       | ${'Anonymous'} | ${'Incoming'}    | ${false}            | ${'Internet'}     | ${undefined}                     | ${/no inbound connector matched: anonymous Internet mail/}
+    ${'no connector matched'}                                     | ${{ verdict: { outcome: 'accept', reason: 'none' } }}                                       | ${'Anonymous'} | ${'Incoming'}    | ${false}            | ${'Internet'}     | ${undefined}                     | ${/no inbound connector matched: anonymous Internet mail/}
     ${'no inbound decision at all'}                               | ${undefined}                                                                               | ${'Anonymous'} | ${'Incoming'}    | ${false}            | ${'Internet'}     | ${undefined}                     | ${/no inbound connector matched/}
     ${'a connector name the node does not have'}                  | ${accepted('Deleted connector', 'OnPremises', 'certificate mail.contoso.example')}         | ${'Anonymous'} | ${'Incoming'}    | ${false}            | ${'Internet'}     | ${undefined}                     | ${/no inbound connector matched/}
   `('$case → $authAs, $directionality, crossPremises $acceptCrossPremises, $fromEntity', ({ inbound, authAs, directionality, acceptCrossPremises, fromEntity, authMechanism, reason }) => {
@@ -104,7 +104,7 @@ describe('classifySession on Exchange Online', () => {
   `('wire: $clientIp with certificate $cert.leaf.commonName (valid $cert.valid), MAIL FROM @$senderDomain → $authAs', ({ clientIp, cert, senderDomain, authAs, acceptCrossPremises }) => {
     const facts = { clientIp, localIp: EOP.address, localPort: 25, ehlo: 'client.example', secure: true, clientCertificate: cert };
     const inbound = matchInboundConnector(EOP.inboundConnectors!, facts, senderDomain);
-    expect(inbound.verdict.action).toBe('accept');
+    expect(inbound.verdict.outcome).toBe('accept');
     const c = classifySession({ ctx, inbound, clientCertificate: cert, secure: true });
     expect(c.authAs).toBe(authAs);
     expect(c.acceptCrossPremises).toBe(acceptCrossPremises);

@@ -116,8 +116,8 @@ describe('Exchange Online Partner inbound connector', () => {
       const decision: InboundDecision = matchInboundConnector([CONNECTORS[connector]], session(kind, ip), senderDomain);
       expect(decision.connector).toBe(connectorName);
       if (connectorName) expect(decision.connectorType).toBe('Partner');
-      expect(decision.verdict.action).toBe(action);
-      if (decision.verdict.action === 'refuse') {
+      expect(decision.verdict.outcome).toBe(action);
+      if (decision.verdict.outcome === 'refuse') {
         expect(decision.verdict.reply.code).toBe(code);
         expect(decision.verdict.reply.enhanced).toBe(enhanced);
       }
@@ -127,28 +127,28 @@ describe('Exchange Online Partner inbound connector', () => {
 
   test('the 5.7.51 refusal carries the TenantInboundAttribution text', () => {
     const decision = matchInboundConnector([CONNECTORS['cert + RestrictDomainsToCertificate']], session('TLS, certificate other', FABRIKAM_IP), 'fabrikam.example');
-    expect(decision.verdict.action).toBe('refuse');
-    if (decision.verdict.action === 'refuse') {
+    expect(decision.verdict.outcome).toBe('refuse');
+    if (decision.verdict.outcome === 'refuse') {
       expect(decision.verdict.reply.text).toMatch(/^TenantInboundAttribution; There is a partner connector configured that matched/);
     }
   });
 
   test('the 451 5.7.3 refusal says STARTTLS is required', () => {
     const decision = matchInboundConnector([FABRIKAM], session('plaintext', FABRIKAM_IP), 'fabrikam.example');
-    expect(decision.verdict.action).toBe('refuse');
-    if (decision.verdict.action === 'refuse') expect(decision.verdict.reply.text).toBe('STARTTLS is required to send mail');
+    expect(decision.verdict.outcome).toBe('refuse');
+    if (decision.verdict.outcome === 'refuse') expect(decision.verdict.reply.text).toBe('STARTTLS is required to send mail');
   });
 
   test('TlsSenderCertificateName is compared with the subject as well as the SANs', () => {
     const decision = matchInboundConnector([{ ...FABRIKAM, RestrictDomainsToCertificate: true }], session('TLS, certificate fabrikamSubjectOnly', FABRIKAM_IP), 'fabrikam.example');
-    expect(decision.verdict.action).toBe('accept');
+    expect(decision.verdict.outcome).toBe('accept');
     expect(decision.matchedBy).toBe('certificate mail.fabrikam.example');
   });
 
   test('TlsSenderCertificateName may be a wildcard', () => {
     const wildcard: InboundConnector = { ...FABRIKAM, TlsSenderCertificateName: '*.fabrikam.example', RestrictDomainsToCertificate: true };
     const decision = matchInboundConnector([wildcard], session('TLS, certificate fabrikam', FABRIKAM_IP), 'fabrikam.example');
-    expect(decision.verdict.action).toBe('accept');
+    expect(decision.verdict.outcome).toBe('accept');
     expect(decision.connector).toBe('Inbound from Fabrikam');
     expect(decision.matchedBy).toBe('certificate mail.fabrikam.example');
   });
@@ -183,8 +183,8 @@ describe('Exchange Online OnPremises inbound connector (the hybrid "Inbound from
       expect(decision.connector).toBe(connectorName);
       expect(decision.matchedBy).toBe(matchedBy);
       if (connectorName) expect(decision.connectorType).toBe('OnPremises');
-      expect(decision.verdict.action).toBe(action);
-      if (decision.verdict.action === 'refuse') expect(decision.verdict.reply).toMatchObject({ code: 451, enhanced });
+      expect(decision.verdict.outcome).toBe(action);
+      if (decision.verdict.outcome === 'refuse') expect(decision.verdict.reply).toMatchObject({ code: 451, enhanced });
       else if (connectorName) expect(decision.verdict.reason).toMatch(`OnPremises connector ${connectorName} matched by ${matchedBy}`);
       else expect(decision.verdict.reason).toMatch(/treated as anonymous Internet mail/);
     },
@@ -197,7 +197,7 @@ describe('Exchange Online OnPremises inbound connector (the hybrid "Inbound from
     const partner = matchInboundConnector(connectors, session('TLS, certificate fabrikam', FABRIKAM_IP), 'fabrikam.example');
     expect(partner).toMatchObject({ connector: 'Inbound from Fabrikam', connectorType: 'Partner' });
     const spoof = matchInboundConnector(connectors, session('TLS, certificate other', OTHER_IP), 'fabrikam.example');
-    expect(spoof.verdict.action).toBe('refuse');
+    expect(spoof.verdict.outcome).toBe('refuse');
   });
 });
 
@@ -251,13 +251,13 @@ describe('on-premises receive connectors', () => {
     const decision = decideReceiveConnector(chosen, facts(secure));
     expect(decision.connector).toBe(connector);
     if (connector) expect(decision).toMatchObject({ connectorType: 'Receive', matchedBy: 'remote IP 127.0.1.9' });
-    expect(decision.verdict.action).toBe(action);
-    if (decision.verdict.action === 'refuse') expect(decision.verdict.reply).toMatchObject({ code, enhanced });
+    expect(decision.verdict.outcome).toBe(action);
+    if (decision.verdict.outcome === 'refuse') expect(decision.verdict.reply).toMatchObject({ code, enhanced });
     expect(decision.verdict.reason).toMatch(reason);
   });
 
   test('RequireTLS refusal is the documented 451 5.7.3 STARTTLS is required to send mail', () => {
     const decision = decideReceiveConnector(RECEIVE[3], facts(false));
-    expect(decision.verdict).toMatchObject({ action: 'refuse', reply: { code: 451, enhanced: '5.7.3', text: 'STARTTLS is required to send mail' } });
+    expect(decision.verdict).toMatchObject({ outcome: 'refuse', reply: { code: 451, enhanced: '5.7.3', text: 'STARTTLS is required to send mail' } });
   });
 });

@@ -100,9 +100,9 @@ const onprem = () => nodeContext('onprem', ONPREM, ORGS);
 /** Classifications as the listener would compute them from the wire. */
 const SESSIONS = {
   eopAnonymous: () => classifySession({ ctx: eop(), secure: true }),
-  eopPartner: () => classifySession({ ctx: eop(), inbound: { connector: 'x', connectorType: 'Partner', matchedBy: 'sender domain fabrikam.example', verdict: { action: 'accept', reason: '' } }, secure: true }),
+  eopPartner: () => classifySession({ ctx: eop(), inbound: { connector: 'x', connectorType: 'Partner', matchedBy: 'sender domain fabrikam.example', verdict: { outcome: 'accept', reason: '' } }, secure: true }),
   eopHybrid: () =>
-    classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'certificate mail.contoso.example', verdict: { action: 'accept', reason: '' } }, clientCertificate: ONPREM_CERT, secure: true }),
+    classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'certificate mail.contoso.example', verdict: { outcome: 'accept', reason: '' } }, clientCertificate: ONPREM_CERT, secure: true }),
   onpremAnonymous: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, secure: false }),
   onpremHybrid: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, clientCertificate: EOP_CERT, secure: true }),
   onpremFromEdge: () => classifySession({ ctx: onprem(), receiveConnector: FROM_EDGE, secure: true }),
@@ -124,6 +124,9 @@ const bodyOf = (raw: Buffer) => raw.subarray(headerEnd(raw));
 const names = (raw: Buffer) => parseHeaders(raw).map((f) => f.name.toLowerCase());
 const orgHeaders = (raw: Buffer) => names(raw).filter((n) => n.startsWith('x-ms-exchange-organization-'));
 const crossPremises = (raw: Buffer) => names(raw).filter((n) => n.startsWith('x-ms-exchange-crosspremises-'));
+
+/** accept, delete (accepted, dropped by a rule) or reject (refused by a rule). */
+const dispositionOf = (out: MessageOutcome) => (out.verdict.outcome === 'refuse' ? 'reject' : out.deletedBy ? 'delete' : 'accept');
 
 function run(ctx: NodeContext, classification: Classification | undefined, raw: Buffer, extra: Partial<MessageInput> = {}): MessageOutcome {
   const input: MessageInput = {
@@ -251,7 +254,7 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
   });
 
   test('the same headers over an IP-only OnPremises match are dropped, not promoted', () => {
-    const c = classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'IP 127.0.0.10', verdict: { action: 'accept', reason: '' } }, secure: true });
+    const c = classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'IP 127.0.0.10', verdict: { outcome: 'accept', reason: '' } }, secure: true });
     const out = run(eop(), c, message(fromOnPremises('Internal', 'Originating')));
     expect(out.authAs).toBe('Anonymous');
     expect(headerValues(out.raw, H.authAs)).toEqual(['Anonymous']);
@@ -328,7 +331,7 @@ describe('stamps', () => {
     expect(value(H.antispam)).toEqual(['CIP:127.0.0.99;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:mx.tailspin.example;PTR:;CAT:NONE;SFS:;DIR:INB;']);
     for (const n of EOP_STAMPS) expect(edit(out.edits, 'prepend', n)).toHaveLength(1);
     expect(out.scl).toBe(1);
-    expect(out.action).toEqual({ kind: 'accept' });
+    expect(dispositionOf(out)).toBe('accept');
   });
 
   test('Exchange Online, mail from on premises to the Internet: DIR:OUT, X-OriginatorOrg is the tenant', () => {
@@ -381,15 +384,17 @@ describe('mail flow rules in the pipeline', () => {
   const withRules = (spec: NodeSpec, transportRules: TransportRule[]) => nodeContext('n', { ...spec, transportRules }, ORGS);
 
   test.each`
-    case                      | rule                                                                                            | action
-    ${'DeleteMessage'}        | ${{ Name: 'drop', DeleteMessage: true }}                                                        | ${{ kind: 'delete', rule: 'drop' }}
-    ${'Reject, default code'} | ${{ Name: 'no', RejectMessageReasonText: 'Not here' }}                                          | ${{ kind: 'reject', rule: 'no', reply: { code: 550, enhanced: '5.7.1', text: 'Not here' } }}
-    ${'Reject, custom code'}  | ${{ Name: 'no', RejectMessageReasonText: 'Not here', RejectMessageEnhancedStatusCode: '5.7.900' }} | ${{ kind: 'reject', rule: 'no', reply: { code: 550, enhanced: '5.7.900', text: 'Not here' } }}
-    ${'a rule that does not apply'} | ${{ Name: 'drop', SenderDomainIs: ['fabrikam.example'], DeleteMessage: true }}           | ${{ kind: 'accept' }}
-  `('$case → action $action.kind', ({ rule, action }) => {
+    case                      | rule                                                                                            | verdict                                                                                                          | deletedBy
+    ${'DeleteMessage'}        | ${{ Name: 'drop', DeleteMessage: true }}                                                        | ${{ outcome: 'accept', reason: 'mail flow rule drop deleted the message silently' }}                             | ${'drop'}
+    ${'Reject, default code'} | ${{ Name: 'no', RejectMessageReasonText: 'Not here' }}                                          | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.1', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }} | ${undefined}
+    ${'Reject, custom code'}  | ${{ Name: 'no', RejectMessageReasonText: 'Not here', RejectMessageEnhancedStatusCode: '5.7.900' }} | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.900', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }} | ${undefined}
+    ${'a rule that does not apply'} | ${{ Name: 'drop', SenderDomainIs: ['fabrikam.example'], DeleteMessage: true }}           | ${{ outcome: 'accept', reason: expect.stringMatching(/^no mail flow rule on \S+ rejects the message$/) }}       | ${undefined}
+    ${'delete and reject: delete wins'} | ${{ Name: 'both', DeleteMessage: true, RejectMessageReasonText: 'Not here' }}          | ${{ outcome: 'accept', reason: 'mail flow rule both deleted the message silently' }}                             | ${'both'}
+  `('$case → $verdict.outcome', ({ rule, verdict, deletedBy }) => {
     for (const [spec, session] of [[EOP, SESSIONS.eopAnonymous()], [ONPREM, SESSIONS.onpremAnonymous()]] as const) {
       const out = run(withRules(spec, [rule]), session, message([...BASIC, '']));
-      expect(out.action).toEqual(action);
+      expect(out.verdict).toEqual(verdict);
+      expect(out.deletedBy).toBe(deletedBy);
     }
   });
 
@@ -457,14 +462,14 @@ describe('the field attack, end to end through the pure pipeline', () => {
     // same EOP IP, same EOP certificate: the receive connector cannot tell the tenants apart
     const out = run(ctx, SESSIONS.onpremHybrid(), raw, { from, clientIp: EOP_IP, helo: tenant.hostname });
     expect(out.authAs).toBe(authAs);
-    expect(out.action.kind).toBe(action);
+    expect(dispositionOf(out)).toBe(action);
     expect(headerValues(out.raw, H.originatorOrg)).toEqual([tenant === EOP ? 'contoso.example' : 'woodgrove.example']);
   });
 
   test('a device relaying by IP is not touched by the IP-scoped rule', () => {
     const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [MITIGATION] }, ORGS);
     const out = run(ctx, SESSIONS.onpremAnonymous(), message([...BASIC, '']), { clientIp: '127.0.0.50', from: 'scanner@contoso.example' });
-    expect(out.action).toEqual({ kind: 'accept' });
+    expect(dispositionOf(out)).toBe('accept');
   });
 });
 
@@ -487,7 +492,8 @@ describe('non-Exchange nodes', () => {
     expect(out.edits).toEqual(
       ['X-MS-Exchange-Organization-AuthAs', 'x-ms-exchange-crosspremises-scl', 'X-MS-Exchange-CrossTenant-Id'].map((name) => ({ op: 'remove', name, reason: 'filter.contoso.example strips X-MS-Exchange-*' })),
     );
-    expect(out).toMatchObject({ action: { kind: 'accept' }, rules: { fired: [], setHeaders: [] } });
+    expect(out).toMatchObject({ verdict: { outcome: 'accept' }, rules: { fired: [], setHeaders: [] } });
+    expect(out.deletedBy).toBeUndefined();
     expect(out.authAs).toBeUndefined();
   });
 

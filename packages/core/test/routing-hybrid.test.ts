@@ -41,6 +41,8 @@ const ONPREM: NodeSpec = {
 const ONPREM_NO_HYBRID: NodeSpec = { ...ONPREM, sendConnectors: [] };
 const ONPREM_HYBRID_ONLY: NodeSpec = { ...ONPREM, sendConnectors: [TO_OFFICE_365] };
 
+const ANONYMOUS = { allowed: false, reason: 'anonymous session' };
+
 describe('routeRecipient on premises: remote mailboxes and proxy addresses', () => {
   test.each`
     case                                                                  | spec                | recipient                        | kind            | target                                      | connector                   | retarget
@@ -57,44 +59,51 @@ describe('routeRecipient on premises: remote mailboxes and proxy addresses', () 
     ${'proxy address of a remote mailbox is not followed to it'}          | ${ONPREM_HYBRID_ONLY} | ${'a.smith@contoso.example'}     | ${'refuse'}     | ${undefined}                                | ${undefined}                | ${undefined}
   `('$case: $recipient → $kind $connector $retarget', ({ spec, recipient, kind, target, connector, retarget }) => {
     const ctx = nodeContext('onprem', spec, ORGS);
-    const d = routeRecipient(ctx, recipient, false, 'anonymous session');
-    expect(d.kind).toBe(kind);
-    if (d.kind === 'local') expect(d.mailbox).toBe(target);
-    if (d.kind === 'relay') {
-      expect(d.route.connector).toBe(connector);
-      expect(d.retarget).toBe(retarget);
+    const d = routeRecipient(ctx, recipient, ANONYMOUS);
+    expect(d.outcome === 'refuse' ? 'refuse' : d.destination.kind).toBe(kind);
+    if (d.outcome === 'refuse') {
+      expect(d.reply).toMatchObject({ code: 550, enhanced: '5.1.1' });
+      return;
     }
-    if (d.kind === 'unroutable') expect(d.reply).toEqual({ code: 550, enhanced: '5.4.4', text: 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain' });
-    if (d.kind === 'refuse') expect(d.reply).toMatchObject({ code: 550, enhanced: '5.1.1' });
+    const to = d.destination;
+    if (to.kind === 'local') expect(to.mailbox).toBe(target);
+    if (to.kind === 'relay') {
+      expect(to.route.connector).toBe(connector);
+      expect(to.retarget).toBe(retarget);
+    }
+    if (to.kind === 'unroutable') expect(to.reply).toEqual({ code: 550, enhanced: '5.4.4', text: 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain' });
   });
 
   test('the retargeted relay carries the hybrid connector: smart host by DNS, DomainValidation, CloudServicesMailEnabled', () => {
-    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'alice@contoso.example', false, 'anonymous');
+    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'alice@contoso.example', ANONYMOUS);
     expect(d).toMatchObject({
-      kind: 'relay',
-      retarget: 'alice@contoso.mail.onmicrosoft.example',
-      route: { kind: 'SendConnector', domains: ['contoso.mail.onmicrosoft.example'], smartHosts: [], cloudServicesMailEnabled: true, tls: { requirement: 'DomainValidation', tlsDomain: 'mail.protection.outlook.example' } },
+      outcome: 'accept',
+      destination: {
+        kind: 'relay',
+        retarget: 'alice@contoso.mail.onmicrosoft.example',
+        route: { kind: 'SendConnector', domains: ['contoso.mail.onmicrosoft.example'], smartHosts: [], cloudServicesMailEnabled: true, tls: { requirement: 'DomainValidation', tlsDomain: 'mail.protection.outlook.example' } },
+      },
     });
     expect(d.reason).toBe('alice@contoso.example is a remote mailbox; RemoteRoutingAddress alice@contoso.mail.onmicrosoft.example goes through Outbound to Office 365');
   });
 
   test('retargeting does not depend on whether the session may relay', () => {
     const ctx = nodeContext('onprem', ONPREM, ORGS);
-    expect(routeRecipient(ctx, 'alice@contoso.example', true, 'x')).toEqual(routeRecipient(ctx, 'alice@contoso.example', false, 'y'));
+    expect(routeRecipient(ctx, 'alice@contoso.example', { allowed: true, reason: 'x' })).toEqual(routeRecipient(ctx, 'alice@contoso.example', { allowed: false, reason: 'y' }));
   });
 
   test('unroutable remote mailbox names the RemoteRoutingAddress', () => {
-    const d = routeRecipient(nodeContext('onprem', ONPREM_NO_HYBRID, ORGS), 'alice@contoso.example', false, 'anonymous');
+    const d = routeRecipient(nodeContext('onprem', ONPREM_NO_HYBRID, ORGS), 'alice@contoso.example', ANONYMOUS);
     expect(d.reason).toBe('alice@contoso.example is a remote mailbox but no connector covers its RemoteRoutingAddress alice@contoso.mail.onmicrosoft.example');
   });
 
   test('proxy address delivery explains itself', () => {
-    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'Robert@Contoso.Example', false, 'anonymous');
-    expect(d).toEqual({ kind: 'local', mailbox: 'bob@contoso.example', reason: 'robert@contoso.example is a proxy address of mailbox bob@contoso.example on mail.contoso.example' });
+    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'Robert@Contoso.Example', ANONYMOUS);
+    expect(d).toEqual({ outcome: 'accept', destination: { kind: 'local', mailbox: 'bob@contoso.example' }, reason: 'robert@contoso.example is a proxy address of mailbox bob@contoso.example on mail.contoso.example' });
   });
 
   test('an unknown recipient in an accepted domain is refused 5.1.1 even when a * send connector exists', () => {
-    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'carol@contoso.example', false, 'anonymous');
-    expect(d.kind).toBe('refuse');
+    const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'carol@contoso.example', ANONYMOUS);
+    expect(d.outcome).toBe('refuse');
   });
 });

@@ -8,6 +8,7 @@ import {
   prependHeader,
   receivedHeader,
   routeRecipient,
+  type RecipientDecision,
   selectOutboundRoute,
   type NodeSpec,
   type Organization,
@@ -66,6 +67,11 @@ const PARTNER: NodeSpec = { role: 'partner', hostname: 'mx.fabrikam.example', ad
 
 const NODES: Record<string, NodeSpec> = { eop: EOP, onprem: ONPREM, partner: PARTNER };
 
+const ANONYMOUS = { allowed: false, reason: 'anonymous' };
+
+/** The row's vocabulary: refused, or accepted for a local mailbox, a connector, or a bounce. */
+const kindOf = (d: RecipientDecision) => (d.outcome === 'refuse' ? 'refuse' : d.destination.kind);
+
 describe('routeRecipient', () => {
   test.each`
     node        | recipient                                  | relayAllowed | kind            | detail                         | code   | enhanced
@@ -86,29 +92,23 @@ describe('routeRecipient', () => {
     ${'partner'} | ${'bob@contoso.example'}                  | ${true}      | ${'relay'}      | ${DEFAULT_ROUTE.connector}     | ${0}   | ${''}
   `('$node: RCPT TO <$recipient>, relay allowed $relayAllowed → $kind $detail $code $enhanced', ({ node, recipient, relayAllowed, kind, detail, code, enhanced }) => {
     const ctx = nodeContext(node, NODES[node], ORGANIZATIONS);
-    const decision = routeRecipient(ctx, recipient, relayAllowed, relayAllowed ? 'OnPremises connector' : 'anonymous session');
-    expect(decision.kind).toBe(kind);
-    switch (decision.kind) {
-      case 'local':
-        expect(decision.mailbox).toBe(detail);
-        break;
-      case 'relay':
-        expect(decision.route.connector).toBe(detail);
-        break;
-      case 'refuse':
-      case 'unroutable':
-        expect(decision.reply.code).toBe(code);
-        expect(decision.reply.enhanced).toBe(enhanced);
-        break;
+    const decision = routeRecipient(ctx, recipient, { allowed: relayAllowed, reason: relayAllowed ? 'OnPremises connector' : 'anonymous session' });
+    expect(kindOf(decision)).toBe(kind);
+    const reply = decision.outcome === 'refuse' ? decision.reply : decision.destination.kind === 'unroutable' ? decision.destination.reply : undefined;
+    if (reply) {
+      expect(reply.code).toBe(code);
+      expect(reply.enhanced).toBe(enhanced);
     }
+    if (decision.outcome === 'accept' && decision.destination.kind === 'local') expect(decision.destination.mailbox).toBe(detail);
+    if (decision.outcome === 'accept' && decision.destination.kind === 'relay') expect(decision.destination.route.connector).toBe(detail);
   });
 
   test('the hybrid shared namespace relays through the connector with its TLS policy and smart host', () => {
     const ctx = nodeContext('eop', EOP, ORGANIZATIONS);
-    const decision = routeRecipient(ctx, 'bob@contoso.example', false, 'anonymous');
-    expect(decision.kind).toBe('relay');
-    if (decision.kind !== 'relay') return;
-    expect(decision.route).toMatchObject({
+    const decision = routeRecipient(ctx, 'bob@contoso.example', ANONYMOUS);
+    expect(kindOf(decision)).toBe('relay');
+    if (decision.outcome !== 'accept' || decision.destination.kind !== 'relay') return;
+    expect(decision.destination.route).toMatchObject({
       kind: 'OutboundConnector',
       smartHosts: ['mail.contoso.example'],
       tls: { requirement: 'DomainValidation', settingName: 'TlsSettings', tlsDomain: 'mail.contoso.example' },
@@ -120,12 +120,12 @@ describe('routeRecipient', () => {
   test('refusal texts: 5.7.64 TenantAttribution on Exchange Online, 5.7.54 on Exchange Server, 5.1.10 RecipientNotFound', () => {
     const eop = nodeContext('eop', EOP, ORGANIZATIONS);
     const onprem = nodeContext('onprem', ONPREM, ORGANIZATIONS);
-    const online = routeRecipient(eop, 'dave@fabrikam.example', false, 'anonymous');
-    const server = routeRecipient(onprem, 'dave@fabrikam.example', false, 'anonymous');
-    const missing = routeRecipient(eop, 'carol@cloudonly.contoso.example', false, 'anonymous');
-    expect(online.kind === 'refuse' && online.reply.text).toBe('TenantAttribution; Relay Access Denied');
-    expect(server.kind === 'refuse' && server.reply.text).toMatch(/Unable to relay/);
-    expect(missing.kind === 'refuse' && missing.reply.text).toMatch(/RecipientNotFound/);
+    const online = routeRecipient(eop, 'dave@fabrikam.example', ANONYMOUS);
+    const server = routeRecipient(onprem, 'dave@fabrikam.example', ANONYMOUS);
+    const missing = routeRecipient(eop, 'carol@cloudonly.contoso.example', ANONYMOUS);
+    expect(online.outcome === 'refuse' && online.reply.text).toBe('TenantAttribution; Relay Access Denied');
+    expect(server.outcome === 'refuse' && server.reply.text).toMatch(/Unable to relay/);
+    expect(missing.outcome === 'refuse' && missing.reply.text).toMatch(/RecipientNotFound/);
     expect(online.reason).toMatch(/fabrikam\.example is not an accepted domain .*anonymous/);
   });
 

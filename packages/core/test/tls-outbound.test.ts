@@ -84,7 +84,7 @@ function decide(requirement: TlsRequirement, facts: TlsFacts, extra: Partial<Out
 }
 
 // The table as docs/exchange.md writes it, plus the receivers it groups under "untrusted chain / expired / revoked".
-// S = send (deliver), P = retry in plaintext, D = defer.
+// S = send (accept), P = retry in plaintext (a deferral that tries the host again without TLS), D = defer.
 const MATRIX = `
   setting                | no STARTTLS | handshake fails | valid | wrong name | self-signed | expired | revoked | untrusted CA
   Opportunistic          | S           | P               | S     | S          | S           | S       | S       | S
@@ -93,7 +93,9 @@ const MATRIX = `
   DomainValidation       | D           | D               | S     | D          | D           | D       | D       | D
 `;
 
-const ACTIONS = { S: 'send', P: 'retry-plaintext', D: 'defer' } as const;
+const ACTIONS = { S: 'accept', P: 'retry-plaintext', D: 'defer' } as const;
+
+const actionOf = (v: OutboundTlsVerdict) => (v.outcome === 'defer' && v.retryPlaintext ? 'retry-plaintext' : v.outcome);
 
 /** What the reason must say about what was observed, per receiver and outcome. */
 function observed(receiver: Receiver, requirement: TlsRequirement, action: string): RegExp {
@@ -138,10 +140,10 @@ describe('decideOutboundTls: setting × receiver → action', () => {
 
   test.each(rows)('$requirement, receiver $receiver → $action', ({ requirement, receiver, action }) => {
     const verdict = decide(requirement, factsFor(receiver));
-    expect(verdict.action).toBe(action);
+    expect(actionOf(verdict)).toBe(action);
 
     // The reply: 450 4.4.317 when TLS could not be had, 450 4.7.320 when the certificate failed.
-    if (verdict.action === 'defer') {
+    if (verdict.outcome === 'defer') {
       const tlsMissing = receiver === 'no STARTTLS' || receiver === 'handshake fails';
       expect(verdict.reply.code).toBe(450);
       expect(verdict.reply.enhanced).toBe(tlsMissing ? '4.4.317' : '4.7.320');
@@ -151,7 +153,7 @@ describe('decideOutboundTls: setting × receiver → action', () => {
     }
 
     // verifiedName only when DomainValidation checked the name and it matched.
-    if (requirement === 'DomainValidation' && action === 'send') expect(verdict.verifiedName).toBe('mail.contoso.example');
+    if (requirement === 'DomainValidation' && action === 'accept') expect(verdict.verifiedName).toBe('mail.contoso.example');
     else expect(verdict.verifiedName).toBeUndefined();
 
     // The reason names the setting and what was observed.
@@ -168,19 +170,19 @@ describe('decideOutboundTls: setting × receiver → action', () => {
 describe('DomainValidation: names and wildcards', () => {
   test.each`
     tlsDomain                  | certificate    | action     | verifiedName
-    ${'mail.contoso.example'}  | ${'valid'}     | ${'send'}  | ${'mail.contoso.example'}
-    ${'*.contoso.example'}     | ${'valid'}     | ${'send'}  | ${'mail.contoso.example'}
-    ${'MAIL.CONTOSO.EXAMPLE.'} | ${'valid'}     | ${'send'}  | ${'mail.contoso.example'}
-    ${'mail.contoso.example'}  | ${'wildcard'}  | ${'send'}  | ${'*.contoso.example'}
-    ${'*.contoso.example'}     | ${'wildcard'}  | ${'send'}  | ${'*.contoso.example'}
+    ${'mail.contoso.example'}  | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
+    ${'*.contoso.example'}     | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
+    ${'MAIL.CONTOSO.EXAMPLE.'} | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
+    ${'mail.contoso.example'}  | ${'wildcard'}  | ${'accept'}  | ${'*.contoso.example'}
+    ${'*.contoso.example'}     | ${'wildcard'}  | ${'accept'}  | ${'*.contoso.example'}
     ${'a.b.contoso.example'}   | ${'wildcard'}  | ${'defer'} | ${undefined}
     ${'contoso.example'}       | ${'wildcard'}  | ${'defer'} | ${undefined}
     ${'*.fabrikam.example'}    | ${'valid'}     | ${'defer'} | ${undefined}
   `('TlsDomain $tlsDomain, certificate $certificate → $action', ({ tlsDomain, certificate, action, verifiedName }) => {
     const verdict = decide('DomainValidation', secureWith(certificate), { tlsDomain });
-    expect(verdict.action).toBe(action);
+    expect(actionOf(verdict)).toBe(action);
     expect(verdict.verifiedName).toBe(verifiedName);
-    if (verdict.action === 'defer') {
+    if (verdict.outcome === 'defer') {
       expect(verdict.reply.enhanced).toBe('4.7.320');
       expect(verdict.reason).toContain(`TlsDomain ${tlsDomain}`);
     }
@@ -189,19 +191,19 @@ describe('DomainValidation: names and wildcards', () => {
   test('names come from the SANs; the CN counts only when there are none', () => {
     // subject CN=mail.contoso.example, SAN autodiscover.contoso.example
     const verdict = decide('DomainValidation', secureWith('sanOnly'), { tlsDomain: 'mail.contoso.example' });
-    expect(verdict.action).toBe('defer');
+    expect(actionOf(verdict)).toBe('defer');
     expect(verdict.reason).toMatch(/certificate names autodiscover\.contoso\.example do not match TlsDomain mail\.contoso\.example/);
     const bySan = decide('DomainValidation', secureWith('sanOnly'), { tlsDomain: 'autodiscover.contoso.example' });
-    expect(bySan.action).toBe('send');
+    expect(actionOf(bySan)).toBe('accept');
     expect(bySan.verifiedName).toBe('autodiscover.contoso.example');
   });
 
   test('without TlsDomain the destination host name is checked, and the reason says so', () => {
     const ok = decide('DomainValidation', secureWith('valid'), { tlsDomain: undefined }, 'mail.contoso.example');
-    expect(ok.action).toBe('send');
+    expect(actionOf(ok)).toBe('accept');
     expect(ok.verifiedName).toBe('mail.contoso.example');
     const bad = decide('DomainValidation', secureWith('valid'), { tlsDomain: undefined }, 'smtp.contoso.example');
-    expect(bad.action).toBe('defer');
+    expect(actionOf(bad)).toBe('defer');
     expect(bad.reason).toMatch(/do not match the destination host name \(TlsDomain not set\) smtp\.contoso\.example/);
   });
 });
@@ -211,7 +213,7 @@ describe('other details', () => {
     const dv = decide('DomainValidation', secureWith('wrongName'), { settingName: 'TlsAuthLevel' });
     expect(dv.reason).toContain('TlsAuthLevel DomainValidation');
     const eo = decide('EncryptionOnly', factsFor('no STARTTLS'), { settingName: 'RequireTLS' });
-    expect(eo.action).toBe('defer');
+    expect(actionOf(eo)).toBe('defer');
     expect(eo.reason).toContain('RequireTLS EncryptionOnly requires TLS');
   });
 
@@ -220,8 +222,8 @@ describe('other details', () => {
     (requirement) => {
       const facts: TlsFacts = { starttlsOffered: true, secure: true, protocol: 'TLSv1.3', peerChain: [], localChain: [] };
       const verdict = decide(requirement, facts);
-      expect(verdict.action).toBe('defer');
-      if (verdict.action === 'defer') expect(verdict.reply).toMatchObject({ code: 450, enhanced: '4.7.320' });
+      expect(actionOf(verdict)).toBe('defer');
+      if (verdict.outcome === 'defer') expect(verdict.reply).toMatchObject({ code: 450, enhanced: '4.7.320' });
       expect(verdict.reason).toMatch(/presented no certificate/);
     },
   );
@@ -235,14 +237,14 @@ describe('other details', () => {
       trust,
       now: later,
     });
-    expect(verdict.action).toBe('defer');
-    if (verdict.action === 'defer') expect(verdict.reply.enhanced).toBe('4.7.320');
+    expect(actionOf(verdict)).toBe('defer');
+    if (verdict.outcome === 'defer') expect(verdict.reply.enhanced).toBe('4.7.320');
     expect(verdict.reason).toMatch(/mail\.contoso\.example expired/);
   });
 
   test('EncryptionOnly still notes what it did not check', () => {
     const verdict = decide('EncryptionOnly', secureWith('selfSigned'));
-    expect(verdict.action).toBe('send');
+    expect(actionOf(verdict)).toBe('accept');
     expect(verdict.reason).toMatch(/certificate not checked: .*self-signed/);
     expect(verdict.chain?.valid).toBe(false);
   });
@@ -256,6 +258,6 @@ test('the plaintext retry after a failed handshake says so, rather than blaming 
     trust,
     now: new Date(),
   });
-  expect(verdict.action).toBe('send');
+  expect(actionOf(verdict)).toBe('accept');
   expect(verdict.reason).toBe(`retried ${DESTINATION} in plaintext after the TLS handshake failed (${HANDSHAKE_ERROR}); opportunistic TLS allows it`);
 });

@@ -9,6 +9,7 @@ import {
   type AttemptEvent,
   type Clock,
   type OutboundRoute,
+  type OutboundTlsVerdict,
   type Resolver,
   type SmtpReply,
   type TlsFacts,
@@ -50,6 +51,13 @@ export interface DeliveryDeps {
   trace: TraceSink;
   /** The port the lab's node on this address (and with this host name) listens on. */
   portOf(ip: string, host?: string): number;
+}
+
+/** The TLS handshake itself failed: the policy's verdict on what that means for this host. */
+interface HandshakeFailure {
+  handshakeFailed: string;
+  facts: TlsFacts;
+  verdict: OutboundTlsVerdict;
 }
 
 interface Target {
@@ -102,12 +110,16 @@ export class Deliverer {
     return decideOutboundTls({ policy: job.route.tls, destination: target.host, facts, trust: this.deps.trust, now: this.deps.clock.now() });
   }
 
-  private async open(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<PooledConnection> {
+  /**
+   * A connection with the TLS verdict on what it showed, or the verdict on a failed handshake.
+   * Anything else that goes wrong on the way (refused, timed out, a 4xx/5xx greeting) is thrown.
+   */
+  private async open(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<{ connection: PooledConnection } | HandshakeFailure> {
     const key = `${job.route.connector}|${target.host}|${target.ip}:${target.port}|${plaintext ? 'plain' : 'tls'}`;
     const reused = this.deps.pool.take(key);
     // A reused connection keeps its handshake, but the decision is taken again: the lab clock
     // may have moved past the certificate's validity since it was opened.
-    if (reused) return this.deps.pool.track({ ...reused, verdict: this.decide(job, target, reused.facts) });
+    if (reused) return { connection: this.deps.pool.track({ ...reused, verdict: this.decide(job, target, reused.facts) }) };
     const { identity } = this.deps;
     try {
       const open = await openConnection({
@@ -121,13 +133,11 @@ export class Deliverer {
         plaintext,
       });
       const facts: TlsFacts = fallbackFrom ? { ...open.facts, fallbackFrom } : open.facts;
-      return this.deps.pool.track({ ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target });
+      return { connection: this.deps.pool.track({ ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target }) };
     } catch (err) {
-      if (err instanceof ConnectError && err.tlsFailure) {
-        const facts: TlsFacts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
-        throw Object.assign(err, { verdict: this.decide(job, target, facts), facts });
-      }
-      throw err;
+      if (!(err instanceof ConnectError && err.tlsFailure)) throw err;
+      const facts: TlsFacts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
+      return { handshakeFailed: err.message, facts, verdict: this.decide(job, target, facts) };
     }
   }
 
@@ -153,20 +163,11 @@ export class Deliverer {
 
   /** The outcome for this host, or `failover` when the next host should be tried (the connection never got going). */
   private async tryTarget(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<RecipientOutcome[] | { failover: RecipientOutcome[] }> {
-    let pc: PooledConnection;
+    let opened: Awaited<ReturnType<Deliverer['open']>>;
     try {
-      pc = await this.open(job, target, plaintext, fallbackFrom);
+      opened = await this.open(job, target, plaintext, fallbackFrom);
     } catch (err) {
-      const e = err as ConnectError & { verdict?: ReturnType<typeof decideOutboundTls>; facts?: TlsFacts };
-      if (e.verdict?.action === 'retry-plaintext') {
-        this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
-        return this.tryTarget(job, target, true, e.message);
-      }
-      if (e.verdict?.action === 'defer') {
-        // Like Exchange's "attempted failover to alternate host": the next MX or smart host gets its turn.
-        this.emitAttempt(job, target, undefined, e.facts!, e.verdict.reason, 'deferred', [e.message]);
-        return { failover: all(job.recipients, 'deferred', formatReply(e.verdict.reply), e.verdict.reason, target) };
-      }
+      const e = err as ConnectError;
       const reply = e.response ? parseReply(e.response) : undefined;
       if (reply && reply.code >= 500) {
         return all(job.recipients, 'rejected', e.response!, `${target.host} refused the connection: ${e.response}`, target);
@@ -174,13 +175,22 @@ export class Deliverer {
       const detail = reply ? `${target.host} answered ${e.response}` : `${target.host} (${target.ip}:${target.port}): ${e.message}`;
       return { failover: all(job.recipients, 'deferred', reply ? e.response! : formatReply(connectFailure(e)), detail, target) };
     }
+    if ('handshakeFailed' in opened) {
+      const { verdict, facts, handshakeFailed } = opened;
+      this.emitAttempt(job, target, undefined, facts, verdict.reason, 'deferred', [handshakeFailed]);
+      if (verdict.outcome === 'defer' && verdict.retryPlaintext) return this.tryTarget(job, target, true, handshakeFailed);
+      // No policy accepts a failed handshake; the type allows it, and failing over is the safe reading.
+      const reply = verdict.outcome === 'defer' ? verdict.reply : REPLIES.cannotConnect;
+      // Like Exchange's "attempted failover to alternate host": the next MX or smart host gets its turn.
+      return { failover: all(job.recipients, 'deferred', formatReply(reply), verdict.reason, target) };
+    }
 
+    const pc = opened.connection;
     const { verdict } = pc;
-    if (verdict.action !== 'send') {
-      const reply = verdict.action === 'defer' ? verdict.reply : REPLIES.cannotConnect;
+    if (verdict.outcome !== 'accept') {
       this.emitAttempt(job, target, pc, pc.facts, verdict.reason, 'deferred', []);
       this.deps.pool.release(pc, false);
-      return { failover: all(job.recipients, 'deferred', formatReply(reply), verdict.reason, target) };
+      return { failover: all(job.recipients, 'deferred', formatReply(verdict.reply), verdict.reason, target) };
     }
 
     const reusedCount = pc.messages;

@@ -10,10 +10,13 @@ import {
   matchInboundConnector,
   PLAINTEXT,
   receiveLimits,
+  refuse as refusal,
+  relayRights,
   REPLIES,
   routeRecipient,
   selectReceiveConnector,
-  summarizeTls,
+  type AcceptedRecipient,
+  type Accepted,
   type ChainCheck,
   type Classification,
   type Clock,
@@ -22,7 +25,8 @@ import {
   type NodeContext,
   type ReceiveConnector,
   type ReceiveLimits,
-  type RecipientDecision,
+  type Refused,
+  type RelayRights,
   type SessionFacts,
   type TlsFacts,
   type TraceSink,
@@ -48,12 +52,15 @@ export interface SessionState {
   cipher: CipherFacts;
   clientCertificate?: ChainCheck;
   inbound?: InboundDecision;
-  relayAllowed: boolean;
-  relayReason: string;
+  relay: RelayRights;
   /** Exchange nodes: how this session's sender is classified (decided at MAIL FROM). */
   classification?: Classification;
-  decisions: Map<string, RecipientDecision>;
+  /** The recipients taken so far in this transaction, each with where it goes. */
+  recipients: Map<string, AcceptedRecipient>;
 }
+
+/** The node's answer to DATA: taken (the 250 names the message) or refused by its policy. */
+export type Acceptance = (Accepted & { messageId: string }) | Refused;
 
 export interface ListenerDeps {
   ctx: NodeContext;
@@ -66,32 +73,11 @@ export interface ListenerDeps {
   timeouts: ListenerTimeouts;
   faults: NodeFaults;
   listenPort(): number;
-  /** The node takes over an accepted message before the 250 reply. */
-  accept(session: SessionState, from: string, raw: Buffer): string;
+  /** The node takes over an accepted message before the 250 reply, or refuses it. */
+  accept(session: SessionState, from: string, raw: Buffer): Acceptance;
 }
 
 const endpoint = (ip: string | undefined, port: number | undefined): Endpoint => ({ ip: (ip ?? '').replace(/^::ffff:/, ''), port: port ?? 0 });
-
-/**
- * Relay rights follow what matched: Exchange Online's OnPremises connector; on premises a sender
- * authenticated as a server of the organization (ExternalAuthoritative, or the hybrid certificate
- * granted AcceptCloudServicesMail), or an anonymous relay connector (ms-Exch-SMTP-Accept-Any-Recipient).
- */
-function relayRights(ctx: NodeContext, s: SessionState): { allowed: boolean; reason: string } {
-  if (ctx.preset.connectorModel === 'online') {
-    return s.inbound?.connectorType === 'OnPremises'
-      ? { allowed: true, reason: `OnPremises connector ${s.inbound.connector}` }
-      : { allowed: false, reason: s.inbound?.connector ? `${s.inbound.connectorType} connector ${s.inbound.connector} does not allow relay` : 'no OnPremises connector matched' };
-  }
-  const c = s.receiveConnector;
-  const trustedServer = s.classification && (s.classification.acceptCrossPremises || s.classification.keepOrganizationHeaders);
-  if (trustedServer) return { allowed: true, reason: s.classification!.reason };
-  if (c?.AuthMechanism?.includes('ExternalAuthoritative')) return { allowed: true, reason: `receive connector ${c.Name} has AuthMechanism ExternalAuthoritative` };
-  if (c?.PermissionGroups?.includes('AnonymousUsers') && c.ExtendedRights?.includes('ms-Exch-SMTP-Accept-Any-Recipient')) {
-    return { allowed: true, reason: `receive connector ${c.Name} grants ANONYMOUS LOGON ms-Exch-SMTP-Accept-Any-Recipient` };
-  }
-  return { allowed: false, reason: `receive connector ${c?.Name ?? '(none)'}: the sender is anonymous and the connector grants no relay (ms-Exch-SMTP-Accept-Any-Recipient)` };
-}
 
 export function createListener(deps: ListenerDeps): SMTPServer {
   const { ctx } = deps;
@@ -104,10 +90,12 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   // The lab may shorten every connector's ConnectionInactivityTimeout (tests, real time).
   const idleMsOf = (l: ReceiveLimits) => deps.timeouts.socketMs ?? l.connectionInactivityTimeoutMs;
 
-  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', reply: Parameters<typeof smtpError>[0], reason: string, extra: { from?: string; recipient?: string } = {}) => {
-    deps.trace.emit({ type: 'refused', at: deps.clock.now().toISOString(), node: ctx.name, sessionId: s.id, command, remote: s.remote, reply: formatReply(reply), reason, ...extra });
-    deps.logger.info({ sessionId: s.id, command, reply: formatReply(reply) }, reason);
-    return smtpError(reply);
+  /** The one place a refusal becomes what smtp-server answers: traced, logged, then the error it sends. */
+  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', verdict: Refused, extra: { from?: string; recipient?: string } = {}) => {
+    const reply = formatReply(verdict.reply);
+    deps.trace.emit({ type: 'refused', at: deps.clock.now().toISOString(), node: ctx.name, sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
+    deps.logger.info({ sessionId: s.id, command, reply }, verdict.reason);
+    return smtpError(verdict.reply);
   };
 
   const server = new SMTPServer({
@@ -139,16 +127,15 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         ehlo: '',
         tls: PLAINTEXT,
         cipher: {},
-        relayAllowed: false,
-        relayReason: '',
-        decisions: new Map(),
+        relay: { allowed: false, reason: 'no MAIL FROM yet' },
+        recipients: new Map(),
         limits: limitsOf(undefined),
       };
       sessions.set(session.id, s);
       if (ctx.preset.connectorModel === 'server') {
         s.receiveConnector = selectReceiveConnector(receiveConnectors, { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port }, deps.listenPort());
         if (!s.receiveConnector) {
-          return callback(refuse(s, 'CONNECT', REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`));
+          return callback(refuse(s, 'CONNECT', refusal(REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`)));
         }
         s.limits = limitsOf(s.receiveConnector);
       }
@@ -157,7 +144,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       if (over) {
         const n = over === 'MaxInboundConnection' ? s.limits.maxInboundConnection : s.limits.maxInboundConnectionPerSource;
         const scope = over === 'MaxInboundConnection' ? 'sessions' : `sessions from ${s.remote.ip}`;
-        return callback(refuse(s, 'CONNECT', REPLIES.tooManyConnections, `${over} ${n}${connector ? ` on receive connector ${connector}` : ''}: ${n} ${scope} are open already`));
+        return callback(refuse(s, 'CONNECT', refusal(REPLIES.tooManyConnections, `${over} ${n}${connector ? ` on receive connector ${connector}` : ''}: ${n} ${scope} are open already`)));
       }
       callback();
     },
@@ -174,11 +161,11 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     onMailFrom(address: SMTPServerAddress, session, callback) {
       const s = state(session);
       s.ehlo = session.hostNameAppearsAs ?? '';
-      s.decisions.clear();
+      s.recipients.clear();
       s.recipientsCapped = false;
       const declared = Number((address.args || {}).SIZE ?? 0);
       if (declared > s.limits.maxMessageBytes) {
-        return callback(refuse(s, 'MAIL FROM', REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${s.limits.maxMessageBytes}`, { from: address.address }));
+        return callback(refuse(s, 'MAIL FROM', refusal(REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${s.limits.maxMessageBytes}`), { from: address.address }));
       }
       // Checked per transaction, at the lab's time now: one session may outlive a certificate.
       s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
@@ -187,33 +174,28 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         ctx.preset.connectorModel === 'online'
           ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
           : decideReceiveConnector(s.receiveConnector, facts);
-      if (s.inbound.verdict.action === 'refuse') {
-        return callback(refuse(s, 'MAIL FROM', s.inbound.verdict.reply, s.inbound.verdict.reason, { from: address.address }));
-      }
+      if (s.inbound.verdict.outcome === 'refuse') return callback(refuse(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
       s.classification = ctx.preset.exchange
         ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure, senderDomain: domainOf(address.address) })
         : undefined;
-      const rights = relayRights(ctx, s);
-      s.relayAllowed = rights.allowed;
-      s.relayReason = rights.reason;
+      s.relay = relayRights(ctx, s);
       callback();
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const s = state(session);
-      if (s.decisions.size >= s.limits.maxRecipientsPerMessage) {
-        const reply = smtpError(REPLIES.tooManyRecipients);
+      const envelope = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address };
+      if (s.recipients.size >= s.limits.maxRecipientsPerMessage) {
         // One trace line per transaction: a client may send thousands more.
-        if (s.recipientsCapped) return callback(reply);
+        if (s.recipientsCapped) return callback(smtpError(REPLIES.tooManyRecipients));
         s.recipientsCapped = true;
-        return callback(refuse(s, 'RCPT TO', REPLIES.tooManyRecipients, `MaxRecipientsPerMessage ${s.limits.maxRecipientsPerMessage}: recipients past it are refused for this transaction, the client sends them in another`, { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address }));
+        const reason = `MaxRecipientsPerMessage ${s.limits.maxRecipientsPerMessage}: recipients past it are refused for this transaction, the client sends them in another`;
+        return callback(refuse(s, 'RCPT TO', refusal(REPLIES.tooManyRecipients, reason), envelope));
       }
       const origin = s.inbound?.connectorType === 'OnPremises' ? 'onpremises' : 'external';
-      const decision = routeRecipient(ctx, address.address, s.relayAllowed, s.relayReason, origin);
-      if (decision.kind === 'refuse') {
-        return callback(refuse(s, 'RCPT TO', decision.reply, decision.reason, { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address }));
-      }
-      s.decisions.set(address.address, decision);
+      const decision = routeRecipient(ctx, address.address, s.relay, origin);
+      if (decision.outcome === 'refuse') return callback(refuse(s, 'RCPT TO', decision, envelope));
+      s.recipients.set(address.address, decision);
       callback();
     },
 
@@ -240,18 +222,18 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       stream.on('end', () => {
         if (dropped) return callback(smtpError(REPLIES.acceptFailed));
         if (received > max || stream.sizeExceeded) {
-          return callback(refuse(s, 'DATA', REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`));
+          return callback(refuse(s, 'DATA', refusal(REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`)));
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        let taken: Acceptance;
         try {
-          const messageId = deps.accept(s, from, Buffer.concat(chunks));
-          callback(null, `2.6.0 ${messageId} Queued mail for delivery`);
+          taken = deps.accept(s, from, Buffer.concat(chunks));
         } catch (err) {
-          const ruled = (err as { reply?: Parameters<typeof smtpError>[0] }).reply;
-          if (ruled) return callback(smtpError(ruled));
           deps.logger.error({ err }, 'accepting a message failed');
-          callback(smtpError(REPLIES.acceptFailed));
+          return callback(smtpError(REPLIES.acceptFailed));
         }
+        if (taken.outcome === 'refuse') return callback(refuse(s, 'DATA', taken, { from }));
+        callback(null, `2.6.0 ${taken.messageId} Queued mail for delivery`);
       });
     },
 
@@ -267,14 +249,12 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
     const s = sessions.get(sessionId);
     const reason = `${limit} ${ms} ms${s?.receiveConnector ? ` on receive connector ${s.receiveConnector.Name}` : ''}: the session was cut`;
-    if (s) refuse(s, 'SESSION', REPLIES.sessionTimedOut, reason);
+    if (s) refuse(s, 'SESSION', refusal(REPLIES.sessionTimedOut, reason));
     return REPLIES.sessionTimedOut;
   });
   guardHooks(server, deps.logger);
   return server;
 }
-
-export { summarizeTls };
 
 /**
  * A bug in a hook must cost one transaction, not the node: whatever a hook throws is logged and

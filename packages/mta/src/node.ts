@@ -3,42 +3,36 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import {
-  addressRewrite,
-  applyEdits,
   classifySubmission,
-  domainOf,
-  folderFor,
-  outboundEdits,
-  outboundRoutes,
-  parseHeaders,
-  processMessage,
   formatReply,
   headerValues,
   messageIdOf,
+  parseHeaders,
+  planDisposition,
   prependHeader,
+  processMessage,
   receivedHeader,
   routeRecipient,
   summarizeTls,
+  type AcceptedRecipient,
   type Classification,
   type ClassificationSummary,
   type Clock,
+  type Disposition,
   type HeaderEdit,
   type MessageOutcome,
   type NodeContext,
-  type OutboundRoute,
-  type RecipientDecision,
   type Resolver,
-  type SmtpReply,
   type TraceSink,
   type TrustStore,
 } from '@relaylab/core';
 import { Deliverer } from './delivery';
 import { composeDsn } from './dsn';
 import { NodeFaults } from './faults';
-import { createListener, type SessionState } from './listener';
+import { createListener, type Acceptance, type SessionState } from './listener';
 import { MailboxStore } from './mailbox';
 import { ConnectionPool } from './pool';
-import { DeliveryQueue, type FailedRecipient, type QueueItem } from './queue';
+import { DeliveryQueue, type FailedRecipient } from './queue';
 import { Spool } from './spool';
 
 /** How a node finds the other nodes' ports and names: the lab knows, DNS only gives addresses. */
@@ -93,23 +87,7 @@ export interface Submission {
   raw: Buffer;
 }
 
-/** What one accepted message becomes on this node (see MailNode.plan). */
-interface Disposition {
-  deleted?: { rule: string; recipients: string[] };
-  local: Array<{ rcpt: string; mailbox: string; folder: string }>;
-  unroutable: Array<{ rcpt: string; reply: string; reason: string }>;
-  retargeted: Array<{ rcpt: string; to: string; reason: string }>;
-  relays: Array<{ edits: HeaderEdit[]; item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'> }>;
-}
-
 const newId = () => randomBytes(6).toString('hex').toUpperCase();
-
-/** A mail flow rule refused the message: the listener answers DATA with the rule's reply. */
-export class RuleRejection extends Error {
-  constructor(readonly reply: SmtpReply) {
-    super(`${reply.enhanced} ${reply.text}`);
-  }
-}
 
 function summarize(c: Classification | undefined, o: MessageOutcome): ClassificationSummary | undefined {
   if (!c) return undefined;
@@ -288,11 +266,12 @@ export class MailNode {
     }
     const at = this.o.clock.now().toISOString();
     const classification = this.o.ctx.preset.exchange ? classifySubmission(this.o.ctx) : undefined;
-    const decisions = new Map<string, RecipientDecision>();
+    const decisions = new Map<string, AcceptedRecipient>();
     const refused: Array<{ rcpt: string; reply: string; reason: string }> = [];
+    const relay = { allowed: true, reason: `submitted by a user of ${this.o.ctx.spec.hostname}` };
     for (const rcpt of message.to) {
-      const decision = routeRecipient(this.o.ctx, rcpt, true, `submitted by a user of ${this.o.ctx.spec.hostname}`, 'submission');
-      if (decision.kind === 'refuse') refused.push({ rcpt, reply: formatReply(decision.reply), reason: decision.reason });
+      const decision = routeRecipient(this.o.ctx, rcpt, relay, 'submission');
+      if (decision.outcome === 'refuse') refused.push({ rcpt, reply: formatReply(decision.reply), reason: decision.reason });
       else decisions.set(rcpt, decision);
     }
     const outcome = this.process(messageId, raw, message.from, [...decisions.keys()], classification, undefined, undefined);
@@ -302,11 +281,11 @@ export class MailNode {
       this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [r.rcpt], reply: r.reply, reason: r.reason, by: this.name, ...refusedNotice });
     }
     this.emitEdits(messageId, outcome.edits);
-    if (outcome.action.kind === 'reject') {
-      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [...decisions.keys()], reply: formatReply(outcome.action.reply), reason: `mail flow rule ${outcome.action.rule} rejected the message`, by: this.name });
+    if (outcome.verdict.outcome === 'refuse') {
+      this.o.trace.emit({ type: 'rejected', at, node: this.name, messageId, recipients: [...decisions.keys()], reply: formatReply(outcome.verdict.reply), reason: outcome.verdict.reason, by: this.name });
       return messageId;
     }
-    this.finish(messageId, message.from, outcome, decisions);
+    this.commit(messageId, message.from, outcome, planDisposition(this.o.ctx, message.from, outcome, decisions));
     return messageId;
   }
 
@@ -336,7 +315,7 @@ export class MailNode {
     for (const e of edits) this.o.trace.emit({ type: 'header', at, node: this.name, messageId, op: e.op, name: e.name, value: e.value, reason: e.reason });
   }
 
-  private acceptFromSession(s: SessionState, from: string, original: Buffer): string {
+  private acceptFromSession(s: SessionState, from: string, original: Buffer): Acceptance {
     let raw = original;
     let messageId = messageIdOf(raw);
     let addedId: HeaderEdit | undefined;
@@ -344,7 +323,7 @@ export class MailNode {
     const headersIn = parseHeaders(raw);
     const queueId = newId();
     const { spec, preset } = this.o.ctx;
-    const recipients = [...s.decisions.keys()];
+    const recipients = [...s.recipients.keys()];
     const received = receivedHeader({
       style: preset.receivedStyle,
       ehlo: s.ehlo,
@@ -360,12 +339,8 @@ export class MailNode {
     const classification = s.classification;
     const outcome = this.process(messageId, raw, from, recipients, classification, s.remote.ip, s.ehlo);
     const at = this.o.clock.now().toISOString();
-    if (outcome.action.kind === 'reject') {
-      const { reply, rule } = outcome.action;
-      this.o.trace.emit({ type: 'refused', at, node: this.name, sessionId: s.id, command: 'DATA', from, remote: s.remote, reply: formatReply(reply), reason: `mail flow rule ${rule} rejected the message` });
-      throw new RuleRejection(reply);
-    }
-    const plan = this.plan(messageId, from, outcome, s.decisions);
+    if (outcome.verdict.outcome === 'refuse') return outcome.verdict;
+    const plan = planDisposition(this.o.ctx, from, outcome, s.recipients);
     this.o.trace.emit({
       type: 'received',
       at,
@@ -392,54 +367,7 @@ export class MailNode {
     this.o.trace.emit({ type: 'header', at, node: this.name, messageId, op: 'prepend', name: 'Received', value: received, reason: 'every hop records itself' });
     this.emitEdits(messageId, outcome.edits);
     this.commit(messageId, from, outcome, plan);
-    return messageId;
-  }
-
-  /** Deleted by a rule, or routed: local mailboxes, connectors (a rule may pick one), or a bounce. */
-  private finish(messageId: string, from: string, outcome: MessageOutcome, decisions: Map<string, RecipientDecision>): void {
-    this.commit(messageId, from, outcome, this.plan(messageId, from, outcome, decisions));
-  }
-
-  /**
-   * Everything the message becomes on this node, worked out before any of it happens: whatever
-   * can fail (header edits on each copy) fails here, while nothing is delivered or queued yet, so
-   * the client's retry after a 451 cannot leave a second copy anywhere.
-   */
-  private plan(messageId: string, from: string, outcome: MessageOutcome, decisions: Map<string, RecipientDecision>): Disposition {
-    const plan: Disposition = { local: [], unroutable: [], retargeted: [], relays: [] };
-    if (outcome.action.kind === 'delete') return { ...plan, deleted: { rule: outcome.action.rule, recipients: [...decisions.keys()] } };
-    const ruleRoute = outcome.rules.route ? this.ruleScopedRoute(outcome.rules.route.connector) : undefined;
-    const groups = new Map<string, { route: OutboundRoute; recipients: string[] }>();
-    for (const [rcpt, d0] of decisions) {
-      let d = d0;
-      if (ruleRoute && d.kind === 'relay' && !this.o.ctx.acceptedDomains.includes(domainOf(rcpt))) {
-        d = { ...d, route: ruleRoute, reason: `mail flow rule ${outcome.rules.route!.rule} routes through ${ruleRoute.connector}` };
-      }
-      if (d.kind === 'local') {
-        plan.local.push({ rcpt, mailbox: d.mailbox, folder: this.o.ctx.preset.exchange ? folderFor(outcome.scl) : 'Inbox' });
-      } else if (d.kind === 'unroutable') {
-        plan.unroutable.push({ rcpt, reply: formatReply(d.reply), reason: d.reason });
-      } else if (d.kind === 'relay') {
-        const next = d.retarget ?? rcpt;
-        if (d.retarget) plan.retargeted.push({ rcpt, to: d.retarget, reason: d.reason });
-        const hop = d.route.smartHosts.length ? d.route.smartHosts.join(',') : domainOf(next);
-        const key = `${d.route.connector}|${hop}`;
-        const group = groups.get(key) ?? { route: d.route, recipients: [] };
-        group.recipients.push(next);
-        groups.set(key, group);
-      }
-    }
-    for (const [nextHop, g] of groups) {
-      const edits = outboundEdits(this.o.ctx, g.route, outcome.raw);
-      let sender = from;
-      if (g.recipients.every((r) => !this.o.ctx.acceptedDomains.includes(domainOf(r)))) {
-        const rewritten = addressRewrite(this.o.ctx, from, outcome.raw);
-        sender = rewritten.from;
-        edits.push(...rewritten.edits);
-      }
-      plan.relays.push({ edits, item: { id: newId(), messageId, from: sender, recipients: g.recipients, raw: applyEdits(outcome.raw, edits), route: g.route, nextHop } });
-    }
-    return plan;
+    return { ...outcome.verdict, messageId };
   }
 
   /**
@@ -456,8 +384,8 @@ export class MailNode {
       return;
     }
     for (const r of plan.retargeted) this.o.trace.emit({ type: 'retargeted', at: when, node: this.name, messageId, recipient: r.rcpt, to: r.to, reason: r.reason });
-    for (const { edits, item } of plan.relays) {
-      this.queue.enqueue(item);
+    for (const { edits, ...relay } of plan.relays) {
+      this.queue.enqueue({ id: newId(), messageId, ...relay });
       this.emitEdits(messageId, edits);
     }
     for (const l of plan.local) {
@@ -474,11 +402,6 @@ export class MailNode {
       }
       this.o.trace.emit({ type: 'bounced', at: when, node: this.name, messageId, recipients: [u.rcpt], reply: u.reply, reason: u.reason, ...notice });
     }
-  }
-
-  private ruleScopedRoute(name: string): OutboundRoute | undefined {
-    const c = (this.o.ctx.spec.outboundConnectors ?? []).find((x) => x.Name === name);
-    return c ? outboundRoutes({ ...this.o.ctx.spec, outboundConnectors: [{ ...c, IsTransportRuleScoped: false }], sendConnectors: [] }, this.o.ctx.acceptedDomains)[0] : undefined;
   }
 
   /** Header values of what a mailbox received, for quick checks. */
