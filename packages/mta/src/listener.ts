@@ -33,7 +33,6 @@ import {
   type TrustStore,
 } from '@relaylab/core';
 import { installFaultGate, type NodeFaults } from './faults';
-import type { ListenerTimeouts } from './node';
 import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
 import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
@@ -61,6 +60,18 @@ export interface SessionState {
 
 /** The node's answer to DATA: taken (the 250 names the message) or refused by its policy. */
 export type Acceptance = (Accepted & { messageId: string }) | Refused;
+
+export interface ListenerTimeouts {
+  /**
+   * Replaces every receive connector's ConnectionInactivityTimeout (Exchange's default is 5
+   * minutes on Mailbox servers): a lab that wants idle clients cut quickly sets it.
+   */
+  socketMs?: number;
+  /** How long stop() lets open sessions finish (default 1 s: a lab stops promptly). */
+  closeMs?: number;
+  /** Sessions served at once; more get 421 (default 100). */
+  maxClients?: number;
+}
 
 export interface ListenerDeps {
   ctx: NodeContext;

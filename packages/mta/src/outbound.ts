@@ -1,0 +1,48 @@
+import type { Clock, NodeContext, Resolver, TraceSink, TrustStore } from '@relaylab/core';
+import { Deliverer } from './delivery';
+import { ConnectionPool } from './pool';
+import { DeliveryQueue, type QueueOptions } from './queue';
+import { Spool } from './spool';
+
+/** What a node's outbound side needs; the lab's directory maps addresses to its nodes' ports. */
+export interface OutboundOptions {
+  ctx: NodeContext;
+  /** This node's TLS identity when it connects out (key and chain, PEM) and the roots it trusts. */
+  key?: string;
+  chainPem?: string;
+  trust: TrustStore;
+  resolver: Resolver;
+  clock: Clock;
+  trace: TraceSink;
+  portOf(ip: string, host?: string): number;
+  nodeAt(ip: string, port: number): string | undefined;
+  maxMessagesPerConnection: number;
+  spoolDir?: string;
+  onFinalFailure: QueueOptions['onFinalFailure'];
+}
+
+/** A queue per next hop, delivering over pooled connections under each connector's TLS policy. */
+export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue; pool: ConnectionPool } {
+  const { ctx, clock, trace } = options;
+  const pool = new ConnectionPool({ maxMessages: options.maxMessagesPerConnection, idleMs: 5000 });
+  const deliverer = new Deliverer({
+    identity: { node: ctx.name, hostname: ctx.spec.hostname, address: ctx.spec.address, key: options.key, cert: options.chainPem },
+    resolver: options.resolver,
+    clock,
+    trust: options.trust,
+    pool,
+    trace,
+    portOf: options.portOf,
+  });
+  const queue = new DeliveryQueue(deliverer, {
+    node: ctx.name,
+    clock,
+    trace,
+    retry: ctx.preset.retry,
+    maxConnectionsPerHop: 2,
+    nodeAt: options.nodeAt,
+    spool: options.spoolDir ? new Spool(options.spoolDir) : undefined,
+    onFinalFailure: options.onFinalFailure,
+  });
+  return { queue, pool };
+}
