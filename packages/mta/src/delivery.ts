@@ -13,15 +13,14 @@ import {
   type Resolver,
   type SmtpReply,
   type TlsFacts,
-  type TraceSink,
   type TrustStore,
   DnsError,
 } from '@relaylab/core';
 import { ConnectError, openConnection, resetConnection, sendMessage } from './client-adapter';
+import type { NodeTrace } from './node-trace';
 import type { ConnectionPool, PooledConnection } from './pool';
 
 export interface SenderIdentity {
-  node: string;
   hostname: string;
   address: string;
   key?: string;
@@ -48,7 +47,7 @@ export interface DeliveryDeps {
   clock: Clock;
   trust: TrustStore;
   pool: ConnectionPool;
-  trace: TraceSink;
+  trace: NodeTrace;
   /** The port the lab's node on this address (and with this host name) listens on. */
   portOf(ip: string, host?: string): number;
 }
@@ -233,8 +232,6 @@ export class Deliverer {
     const chain = pc?.verdict.chain;
     this.deps.trace.emit({
       type: 'attempt',
-      at: this.deps.clock.now().toISOString(),
-      node: this.deps.identity.node,
       messageId: job.messageId,
       recipients: job.recipients,
       accepted,

@@ -29,10 +29,10 @@ import {
   type RelayRights,
   type SessionFacts,
   type TlsFacts,
-  type TraceSink,
   type TrustStore,
 } from '@relaylab/core';
 import { installFaultGate, type NodeFaults } from './faults';
+import type { NodeTrace } from './node-trace';
 import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
 import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
@@ -79,7 +79,7 @@ export interface ListenerDeps {
   chainPem?: string;
   trust: TrustStore;
   clock: Clock;
-  trace: TraceSink;
+  trace: NodeTrace;
   logger: Logger;
   timeouts: ListenerTimeouts;
   faults: NodeFaults;
@@ -104,7 +104,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   /** The one place a refusal becomes what smtp-server answers: traced, logged, then the error it sends. */
   const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', verdict: Refused, extra: { from?: string; recipient?: string } = {}) => {
     const reply = formatReply(verdict.reply);
-    deps.trace.emit({ type: 'refused', at: deps.clock.now().toISOString(), node: ctx.name, sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
+    deps.trace.emit({ type: 'refused', sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
     deps.logger.info({ sessionId: s.id, command, reply }, verdict.reason);
     return smtpError(verdict.reply);
   };
@@ -255,7 +255,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   });
   server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
   const emitFault = (sessionId: string, fault: 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow', detail: string) =>
-    deps.trace.emit({ type: 'fault', at: deps.clock.now().toISOString(), node: ctx.name, fault, detail, sessionId });
+    deps.trace.emit({ type: 'fault', fault, detail, sessionId });
   const socketOf = installFaultGate(server, deps.faults, emitFault);
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
     const s = sessions.get(sessionId);

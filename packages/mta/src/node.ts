@@ -73,6 +73,7 @@ export class MailNode {
   constructor(private readonly options: MailNodeOptions) {
     const { ctx, material, clock, directory } = options;
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ node: ctx.name, role: ctx.spec.role });
+    const trace = new NodeTrace(ctx.name, clock, options.trace);
     ({ queue: this.queue, pool: this.pool } = createOutbound({
       ctx,
       key: material.key,
@@ -80,7 +81,8 @@ export class MailNode {
       trust: material.trust,
       resolver: options.resolver,
       clock,
-      trace: options.trace,
+      trace,
+      sink: options.trace,
       portOf: (ip, host) => directory.portOf(ip, host),
       nodeAt: (ip, port) => directory.nodeAt(ip, port),
       maxMessagesPerConnection: options.maxMessagesPerConnection ?? 100,
@@ -88,7 +90,6 @@ export class MailNode {
       onFinalFailure: (item, failed) =>
         this.intake.notifySender({ messageId: item.messageId, from: item.from, raw: item.raw, arrived: item.enqueuedAt, failed }),
     }));
-    const trace = new NodeTrace(ctx.name, clock, options.trace);
     this.intake = new MessageIntake({ ctx, clock, trace, logger: this.logger, queue: this.queue, mailboxes: this.mailboxes });
     this.server = createListener({
       ctx,
@@ -96,7 +97,7 @@ export class MailNode {
       chainPem: material.chainPem,
       trust: material.trust,
       clock,
-      trace: options.trace,
+      trace,
       logger: this.logger,
       timeouts: options.timeouts ?? {},
       faults: this.faults,

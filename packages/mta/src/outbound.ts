@@ -1,5 +1,6 @@
 import type { Clock, NodeContext, Resolver, TraceSink, TrustStore } from '@relaylab/core';
 import { Deliverer } from './delivery';
+import type { NodeTrace } from './node-trace';
 import { ConnectionPool } from './pool';
 import { DeliveryQueue, type QueueOptions } from './queue';
 import { Spool } from './spool';
@@ -13,7 +14,9 @@ export interface OutboundOptions {
   trust: TrustStore;
   resolver: Resolver;
   clock: Clock;
-  trace: TraceSink;
+  trace: NodeTrace;
+  /** The queue still writes whole events (node and time included) to the sink. */
+  sink: TraceSink;
   portOf(ip: string, host?: string): number;
   nodeAt(ip: string, port: number): string | undefined;
   maxMessagesPerConnection: number;
@@ -26,7 +29,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
   const { ctx, clock, trace } = options;
   const pool = new ConnectionPool({ maxMessages: options.maxMessagesPerConnection, idleMs: 5000 });
   const deliverer = new Deliverer({
-    identity: { node: ctx.name, hostname: ctx.spec.hostname, address: ctx.spec.address, key: options.key, cert: options.chainPem },
+    identity: { hostname: ctx.spec.hostname, address: ctx.spec.address, key: options.key, cert: options.chainPem },
     resolver: options.resolver,
     clock,
     trust: options.trust,
@@ -37,7 +40,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
   const queue = new DeliveryQueue(deliverer, {
     node: ctx.name,
     clock,
-    trace,
+    trace: options.sink,
     retry: ctx.preset.retry,
     maxConnectionsPerHop: 2,
     nodeAt: options.nodeAt,
