@@ -167,10 +167,14 @@ export interface DsnEvent extends Base {
   reply: string;
 }
 
+/** Every fault the lab can cause or lift, as steps, the control API and fault events name them. */
+export const FAULT_KINDS = ['down', 'up', 'fail', 'dropDuringData', 'tlsHandshakeFails', 'stripStartTls', 'slow', 'heal'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
 /** The lab broke something on purpose (scenario step), or a fault it set up acted on a connection. */
 export interface FaultEvent extends Base {
   type: 'fault';
-  fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'stripStartTls' | 'slow' | 'heal';
+  fault: FaultKind;
   /** What was done, in words: "stripped STARTTLS from the EHLO reply of mx.b.example to 127.0.0.150". */
   detail: string;
   /** Set when the fault acted on one SMTP session rather than being configured. */

@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   MemoryTrace,
-  nodeContext,
   StaticResolver,
   VirtualClock,
+  type FaultKind,
   type Topology,
   type TraceSink,
 } from '@relaylab/core';
-import { Pki, trustStoreFor, type LabCertificates } from '@relaylab/pki';
-import { MailNode, StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
+import { Pki, type LabCertificates } from '@relaylab/pki';
+import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { faultDetail, type StepTarget } from './steps';
 import { topologyDirectory } from './topology-directory';
+import { createTopologyNode } from './topology-node';
 
 export interface LabOptions {
   /** Certificate cache, `certs/` by default. */
@@ -65,19 +66,15 @@ export class Lab implements StepTarget {
     // Fixed ports follow the same rule as one node per process: tenants sharing EOP's address take the next ports.
     const fixedPorts = topologyDirectory(topology, undefined);
     for (const [name, spec] of Object.entries(topology.nodes)) {
-      // Each node asks for ports through its own directory, so a detour can apply to one sender only.
-      const directory = {
-        portOf: (ip: string, host?: string) => lab.portFor(name, ip, host),
-        nodeAt: (ip: string, port: number) => lab.nodeAt(ip, port),
-      };
-      const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
-      const node = new MailNode({
-        ctx: nodeContext(name, spec, topology.organizations),
-        material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(certificates, spec.trust) },
+      const node = await createTopologyNode({
+        topology,
+        name,
+        certificates,
         resolver,
         clock,
         trace: lab.trace,
-        directory,
+        // Each node asks for ports through its own directory, so a detour can apply to one sender only.
+        directory: { portOf: (ip, host) => lab.portFor(name, ip, host), nodeAt: (ip, port) => lab.nodeAt(ip, port) },
         logger: options.logger,
         port: options.ports === 'topology' ? fixedPorts.portOfNode(name) : 0,
         maxMessagesPerConnection: options.maxMessagesPerConnection,
@@ -124,7 +121,7 @@ export class Lab implements StepTarget {
   }
 
   /** Record what the lab broke, so the trace tells the whole story. */
-  private fault(node: string, fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'stripStartTls' | 'slow' | 'heal', detail: string): void {
+  private fault(node: string, fault: FaultKind, detail: string): void {
     this.trace.emit({ type: 'fault', at: this.clock.now().toISOString(), node, fault, detail });
   }
 

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import type { TraceEvent } from '@relaylab/core';
+import type { FaultKind, TraceEvent } from '@relaylab/core';
 import type { FaultCommand, MailNode, StoredMessage, Submission } from '@relaylab/mta';
 import { faultDetail } from './steps';
 import type { ObservedTrace } from './trace-stream';
@@ -49,6 +49,9 @@ export interface ControlledNode {
   /** Closes every STARTTLS-stripping proxy: mail goes straight to its targets again. */
   clearDetours?(): Promise<void>;
 }
+
+/** The faults POST /faults switches on (or, `heal`, off) on the node's listener. */
+const LISTENER_FAULTS = ['fail', 'dropDuringData', 'tlsHandshakeFails', 'slow', 'heal'] as const satisfies readonly FaultKind[];
 
 /** A fault the control API switches on (or, `heal`, off) on the node's listener. */
 export type FaultRequest =
@@ -175,7 +178,7 @@ function faultRequest(b: Record<string, unknown>): FaultRequest {
       only(b, ['fault']);
       return { fault: 'heal' };
     default:
-      throw invalid(`fault: expected one of fail, dropDuringData, tlsHandshakeFails, slow, heal; found ${shown(b.fault)}`);
+      throw invalid(`fault: expected one of ${LISTENER_FAULTS.join(', ')}; found ${shown(b.fault)}`);
   }
 }
 
@@ -366,7 +369,7 @@ export class NodeControlServer {
   }
 
   /** Records what the runner broke on this node, so the trace tells the whole story. */
-  private fault(fault: 'down' | 'up' | 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow' | 'heal', detail: string): void {
+  private fault(fault: FaultKind, detail: string): void {
     this.target.trace.emit({ type: 'fault', at: this.target.now().toISOString(), node: this.target.node.name, fault, detail });
   }
 

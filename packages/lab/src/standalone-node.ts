@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { nodeContext, VirtualClock, type Resolver, type Topology, type TraceSink } from '@relaylab/core';
-import { MailNode, StripStartTlsProxy, type Directory } from '@relaylab/mta';
-import { Pki, trustStoreFor } from '@relaylab/pki';
+import { VirtualClock, type Resolver, type Topology, type TraceSink } from '@relaylab/core';
+import { StripStartTlsProxy, type Directory, type MailNode } from '@relaylab/mta';
+import { Pki } from '@relaylab/pki';
 import { NodeControlServer } from './node-control';
 import { faultDetail } from './steps';
 import { topologyDirectory } from './topology-directory';
+import { createTopologyNode } from './topology-node';
 import { ObservedTrace } from './trace-stream';
 
 export interface StandaloneNodeOptions {
@@ -47,7 +48,6 @@ export class StandaloneNode {
     // filled first; made here, they would differ from what the other processes trust.
     const pki = new Pki({ dir: o.certsDir, now: () => clock.now() });
     const certificates = await pki.forTopology(o.topology);
-    const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
     const directory = topologyDirectory(o.topology, o.port);
     let standalone: StandaloneNode | undefined;
     const detourTo = (to: string | undefined) => (to === undefined ? undefined : standalone?.detours.get(to));
@@ -59,9 +59,10 @@ export class StandaloneNode {
     };
     const trace = new ObservedTrace();
     for (const sink of o.sinks ?? []) trace.subscribe((e) => sink.emit(e));
-    const node = new MailNode({
-      ctx: nodeContext(o.name, spec, o.topology.organizations),
-      material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(certificates, spec.trust) },
+    const node = await createTopologyNode({
+      topology: o.topology,
+      name: o.name,
+      certificates,
       resolver: o.resolver,
       clock,
       trace,

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
-import { parseReply } from '@relaylab/core';
+import { parseReply, type FaultKind } from '@relaylab/core';
 
 export type FaultCommand = 'EHLO' | 'STARTTLS' | 'MAIL' | 'RCPT' | 'DATA';
 
@@ -75,7 +75,8 @@ interface ConnectionInternals {
   close(): void;
 }
 
-export type FaultReport = (sessionId: string, fault: 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow', detail: string) => void;
+/** A fault acted on one session: the listener records it. */
+export type FaultReport = (sessionId: string, fault: FaultKind, detail: string) => void;
 
 const commandOf = (line: Buffer): FaultCommand | undefined => {
   const name = line.toString('latin1').split(' ')[0].toUpperCase();

@@ -31,7 +31,7 @@ import {
   type TlsFacts,
   type TrustStore,
 } from '@relaylab/core';
-import { installFaultGate, type NodeFaults } from './faults';
+import { installFaultGate, type FaultReport, type NodeFaults } from './faults';
 import type { NodeTrace } from './node-trace';
 import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
@@ -254,7 +254,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     },
   });
   server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
-  const emitFault = (sessionId: string, fault: 'fail' | 'dropDuringData' | 'tlsHandshakeFails' | 'slow', detail: string) =>
+  const emitFault: FaultReport = (sessionId, fault, detail) =>
     deps.trace.emit({ type: 'fault', fault, detail, sessionId });
   const socketOf = installFaultGate(server, deps.faults, emitFault);
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
