@@ -8,7 +8,7 @@ export const ORG = 'X-MS-Exchange-Organization-';
 export const CROSS_PREMISES = 'X-MS-Exchange-CrossPremises-';
 export const CROSS_TENANT = 'X-MS-Exchange-CrossTenant-';
 
-export const H = {
+export const HEADER = {
   authAs: `${ORG}AuthAs`,
   authSource: `${ORG}AuthSource`,
   authMechanism: `${ORG}AuthMechanism`,
@@ -39,7 +39,7 @@ export const AUTH_MECHANISM = {
 export const isOrgHeader = (name: string) => asciiLower(name).startsWith(asciiLower(ORG));
 export const isCrossPremises = (name: string) => asciiLower(name).startsWith(asciiLower(CROSS_PREMISES));
 
-const ORG_NAMES: readonly string[] = Object.values(H).filter((n) => n.startsWith(ORG));
+const ORG_NAMES: readonly string[] = Object.values(HEADER).filter((n) => n.startsWith(ORG));
 
 /**
  * The name a field carries to the other side of the hybrid boundary (`from` prefix → `to`

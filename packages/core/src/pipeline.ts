@@ -3,7 +3,7 @@ import { antispamVerdict, formatAntispamReport, type AntispamVerdict } from './a
 import type { Classification } from './classify';
 import type { OutboundRoute } from './connectors';
 import { applyEdits, headerPattern, removalsMatching, removalsOf, type HeaderEdit } from './edits';
-import { carriedName, CROSS_PREMISES, H, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
+import { carriedName, CROSS_PREMISES, HEADER, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
 import { headerEnd, headerValues, parseHeaders, unfoldValue, type HeaderField } from './headers';
 import { ipListed } from './ip';
 import { domainOf } from './names';
@@ -154,11 +154,11 @@ export function processMessage(input: MessageInput): MessageOutcome {
   let raw = applyEdits(input.raw, edits);
 
   const trusted = c.acceptCrossPremises || c.keepOrganizationHeaders;
-  const carried = trusted ? headerValues(raw, H.authAs)[0] : undefined;
+  const carried = trusted ? headerValues(raw, HEADER.authAs)[0] : undefined;
   // Only Exchange's own value set is honoured; anything else is replaced by this node's verdict.
   const promotedAuthAs = carried && ['Anonymous', 'Partner', 'Internal'].includes(carried) ? (carried as AuthAs) : undefined;
   const authAs: AuthAs = promotedAuthAs ?? c.authAs;
-  const carriedDirection = trusted ? headerValues(raw, H.directionality)[0] : undefined;
+  const carriedDirection = trusted ? headerValues(raw, HEADER.directionality)[0] : undefined;
   const directionality = carriedDirection === 'Incoming' || carriedDirection === 'Originating' ? carriedDirection : authAs === 'Internal' ? 'Originating' : 'Incoming';
 
   const accepted = ctx.acceptedDomains;
@@ -195,25 +195,25 @@ export function processMessage(input: MessageInput): MessageOutcome {
   const stamps: HeaderEdit[] = [];
   const why = `classified ${authAs} by ${ctx.spec.hostname}: ${c.reason}`;
   if (!promotedAuthAs) {
-    stamps.push(...replace(H.authAs, authAs, why, has(H.authAs)));
-    stamps.push(...replace(H.authSource, c.authSource, why, has(H.authSource)));
-    if (c.authMechanism) stamps.push(...replace(H.authMechanism, c.authMechanism, why, has(H.authMechanism)));
+    stamps.push(...replace(HEADER.authAs, authAs, why, has(HEADER.authAs)));
+    stamps.push(...replace(HEADER.authSource, c.authSource, why, has(HEADER.authSource)));
+    if (c.authMechanism) stamps.push(...replace(HEADER.authMechanism, c.authMechanism, why, has(HEADER.authMechanism)));
   }
-  if (carriedDirection !== directionality) stamps.push(...replace(H.directionality, directionality, why, has(H.directionality)));
-  const sclNow = headerValues(raw, H.scl)[0];
-  if (scl !== undefined && sclNow !== String(scl)) stamps.push(...replace(H.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(H.scl)));
+  if (carriedDirection !== directionality) stamps.push(...replace(HEADER.directionality, directionality, why, has(HEADER.directionality)));
+  const sclNow = headerValues(raw, HEADER.scl)[0];
+  if (scl !== undefined && sclNow !== String(scl)) stamps.push(...replace(HEADER.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(HEADER.scl)));
   if (online && ctx.spec.organization) {
     const org = ctx.spec.organization;
     const tenant = ctx.tenantId ?? tenantIdOf(org);
     const tenantWhy = `Exchange Online stamps the tenant that handled the message`;
-    stamps.push(...replace(H.tenantId, tenant, tenantWhy, has(H.tenantId)));
-    stamps.push(...replace(H.tenantAuthAs, authAs, tenantWhy, has(H.tenantAuthAs)));
-    stamps.push(...replace(H.tenantAuthSource, ctx.spec.hostname, tenantWhy, has(H.tenantAuthSource)));
-    stamps.push(...replace(H.tenantFromEntity, c.fromEntity, tenantWhy, has(H.tenantFromEntity)));
-    stamps.push(...replace(H.tenantArrival, input.now.toISOString(), tenantWhy, has(H.tenantArrival)));
-    stamps.push(...replace(H.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(H.tenantNetworkMessageId)));
-    stamps.push(...replace(H.originatorOrg, accepted[0] ?? org, tenantWhy, has(H.originatorOrg)));
-    stamps.push(...replace(H.antispam, formatAntispamReport(antispam!, originalIp, input.helo), `anti-spam: ${antispam!.reason}${originalIp !== input.clientIp ? ` (enhanced filtering: original client ${originalIp})` : ''}`, has(H.antispam)));
+    stamps.push(...replace(HEADER.tenantId, tenant, tenantWhy, has(HEADER.tenantId)));
+    stamps.push(...replace(HEADER.tenantAuthAs, authAs, tenantWhy, has(HEADER.tenantAuthAs)));
+    stamps.push(...replace(HEADER.tenantAuthSource, ctx.spec.hostname, tenantWhy, has(HEADER.tenantAuthSource)));
+    stamps.push(...replace(HEADER.tenantFromEntity, c.fromEntity, tenantWhy, has(HEADER.tenantFromEntity)));
+    stamps.push(...replace(HEADER.tenantArrival, input.now.toISOString(), tenantWhy, has(HEADER.tenantArrival)));
+    stamps.push(...replace(HEADER.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(HEADER.tenantNetworkMessageId)));
+    stamps.push(...replace(HEADER.originatorOrg, accepted[0] ?? org, tenantWhy, has(HEADER.originatorOrg)));
+    stamps.push(...replace(HEADER.antispam, formatAntispamReport(antispam!, originalIp, input.helo), `anti-spam: ${antispam!.reason}${originalIp !== input.clientIp ? ` (enhanced filtering: original client ${originalIp})` : ''}`, has(HEADER.antispam)));
   }
   for (const set of rules.setHeaders) stamps.push(...replace(set.name, set.value, `mail flow rule ${set.rule}`, has(set.name)));
   raw = applyEdits(raw, stamps);
@@ -225,7 +225,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     : rules.reject
       ? refuse(rules.reject.reply, `mail flow rule ${rules.reject.rule} rejected the message`)
       : accept(`no mail flow rule on ${ctx.spec.hostname} rejects the message`);
-  const authSource = (promotedAuthAs && headerValues(raw, H.authSource)[0]) || c.authSource;
+  const authSource = (promotedAuthAs && headerValues(raw, HEADER.authSource)[0]) || c.authSource;
   return { raw, edits, authAs, authSource, directionality, rules, antispam, scl, verdict, deletedBy: rules.deletedBy };
 }
 

@@ -1,7 +1,7 @@
 import {
   applyEdits,
   classifySession,
-  H,
+  HEADER,
   headerEnd,
   headerValues,
   nodeContext,
@@ -129,11 +129,11 @@ describe('untrusted senders: every spelling of an organization header is removed
   test('duplicates: all of them go', () => {
     const raw = message('X-MS-Exchange-Organization-AuthAs: Internal', 'X-MS-Exchange-Organization-AuthAs : Internal', 'x-ms-exchange-organization-authas\t:Internal');
     const out = run(eop(), SESSIONS.eopAnonymous(), raw);
-    expect(seen(out.raw, H.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
+    expect(seen(out.raw, HEADER.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
   });
 
   test('a rule reads what the reader reads: a forged AuthAs with the obsolete spelling does not satisfy it', () => {
-    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: H.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
+    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: HEADER.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
     const out = run(ctx, SESSIONS.onpremAnonymous(), message('X-MS-Exchange-Organization-AuthAs : Internal'));
     expect(out.rules.fired).toEqual([]);
   });
@@ -155,8 +155,8 @@ describe('cross-premises headers', () => {
     ] as const) {
       const out = run(ctx, c, raw);
       expect(seen(out.raw, 'X-MS-Exchange-CrossPremises-')).toEqual([]);
-      expect(seen(out.raw, H.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
-      expect(seen(out.raw, H.directionality)).toEqual([['x-ms-exchange-organization-messagedirectionality', 'Incoming']]);
+      expect(seen(out.raw, HEADER.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
+      expect(seen(out.raw, HEADER.directionality)).toEqual([['x-ms-exchange-organization-messagedirectionality', 'Incoming']]);
     }
   });
 
@@ -167,7 +167,7 @@ describe('cross-premises headers', () => {
     const wire = applyEdits(atEop.raw, outboundEdits(eop(), route, atEop.raw));
     const atOnprem = run(onprem(), SESSIONS.onpremHybrid(), wire);
     expect(atOnprem.authAs).toBe('Anonymous'); // what EOP decided, carried across
-    expect(seen(atOnprem.raw, H.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
+    expect(seen(atOnprem.raw, HEADER.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
     expect(readerSees(atOnprem.raw).filter(([, v]) => v === 'Internal')).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import {
   classifySession,
   classifySubmission,
   DEFAULT_ROUTE,
-  H,
+  HEADER,
   headerEnd,
   headerPattern,
   headerValues,
@@ -179,10 +179,10 @@ describe('the header firewall (rules 1 and 3): untrusted sources cannot write or
 
     expect(crossPremises(out.raw)).toEqual([]);
     expect(headerValues(out.raw, 'X-MS-Exchange-Organization-Custom')).toEqual([]);
-    expect(headerValues(out.raw, H.authAs)).toEqual([authAs]);
-    expect(headerValues(out.raw, H.authSource)).toEqual([ctx.spec.hostname]);
-    expect(headerValues(out.raw, H.directionality)).toEqual(['Incoming']);
-    expect(headerValues(out.raw, H.scl)).toEqual(scl === undefined ? [] : [scl]);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual([authAs]);
+    expect(headerValues(out.raw, HEADER.authSource)).toEqual([ctx.spec.hostname]);
+    expect(headerValues(out.raw, HEADER.directionality)).toEqual(['Incoming']);
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(scl === undefined ? [] : [scl]);
     expect(out.authAs).toBe(authAs);
     expect(out.authSource).toBe(ctx.spec.hostname);
 
@@ -200,7 +200,7 @@ describe('the header firewall (rules 1 and 3): untrusted sources cannot write or
   });
 
   test('rules see the message after the firewall: a forged AuthAs does not satisfy a header rule', () => {
-    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: H.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
+    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: HEADER.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
     const out = run(ctx, SESSIONS.onpremAnonymous(), message(FORGED));
     expect(out.rules.fired).toEqual([]);
     expect(headerValues(out.raw, 'X-Seen')).toEqual([]);
@@ -237,14 +237,14 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
     expect(out.authAs).toBe(authAs);
     expect(out.authSource).toBe('mail.contoso.example'); // who decided: the promoted header, not this node
     expect(out.directionality).toBe(directionality);
-    expect(headerValues(out.raw, H.authAs)).toEqual([promoted]);
-    expect(headerValues(out.raw, H.authSource)).toEqual(['mail.contoso.example']);
-    expect(headerValues(out.raw, H.authMechanism)).toEqual(['04']);
-    expect(headerValues(out.raw, H.directionality)).toEqual([directionality]);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual([promoted]);
+    expect(headerValues(out.raw, HEADER.authSource)).toEqual(['mail.contoso.example']);
+    expect(headerValues(out.raw, HEADER.authMechanism)).toEqual(['04']);
+    expect(headerValues(out.raw, HEADER.directionality)).toEqual([directionality]);
     expect(headerValues(out.raw, 'X-MS-Exchange-Organization-Custom')).toEqual(['folded value']); // unfolded on promotion
-    expect(headerValues(out.raw, H.scl)).toEqual(scl === undefined ? [] : [scl]);
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(scl === undefined ? [] : [scl]);
     expect(out.antispam?.sfv).toBe(sfv);
-    if (node === 'eop') expect(headerValues(out.raw, H.tenantAuthAs)).toEqual([authAs]);
+    if (node === 'eop') expect(headerValues(out.raw, HEADER.tenantAuthAs)).toEqual([authAs]);
 
     const promotions = out.edits.filter((e) => e.op === 'prepend' && /^promoted from X-MS-Exchange-CrossPremises-/.test(e.reason));
     expect(promotions.map((e) => e.name).sort()).toEqual(
@@ -257,7 +257,7 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
     const c = classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'IP 127.0.0.10', verdict: { outcome: 'accept', reason: '' } }, secure: true });
     const out = run(eop(), c, message(fromOnPremises('Internal', 'Originating')));
     expect(out.authAs).toBe('Anonymous');
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Anonymous']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Anonymous']);
     expect(headerValues(out.raw, 'X-MS-Exchange-Organization-Custom')).toEqual([]);
     expect(crossPremises(out.raw)).toEqual([]);
   });
@@ -266,10 +266,10 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
     const out = run(eop(), SESSIONS.eopHybrid(), message([...BASIC, '']));
     expect(out.authAs).toBe('Internal');
     expect(out.authSource).toBe(EOP.hostname);
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Internal']);
-    expect(headerValues(out.raw, H.authMechanism)).toEqual(['10']);
-    expect(headerValues(out.raw, H.directionality)).toEqual(['Originating']);
-    expect(headerValues(out.raw, H.tenantFromEntity)).toEqual(['HybridOnPrem']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);
+    expect(headerValues(out.raw, HEADER.authMechanism)).toEqual(['10']);
+    expect(headerValues(out.raw, HEADER.directionality)).toEqual(['Originating']);
+    expect(headerValues(out.raw, HEADER.tenantFromEntity)).toEqual(['HybridOnPrem']);
   });
 });
 
@@ -291,8 +291,8 @@ describe('keepOrganizationHeaders (rule 2): another server of this organization'
     expect(out.authAs).toBe('Anonymous');
     expect(out.authSource).toBe('edge.contoso.example');
     expect(out.directionality).toBe('Incoming');
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Anonymous']);
-    expect(headerValues(out.raw, H.scl)).toEqual(['5']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Anonymous']);
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(['5']);
     expect(headerValues(out.raw, 'X-MS-Exchange-Organization-Custom')).toEqual(['kept']);
     expect(crossPremises(out.raw)).toEqual([]);
     expect(out.edits.filter((e) => /^header firewall/.test(e.reason))).toEqual([]);
@@ -302,33 +302,33 @@ describe('keepOrganizationHeaders (rule 2): another server of this organization'
   test('ExternalAuthoritative without organization headers: stamped Internal with mechanism 06', () => {
     const out = run(onprem(), SESSIONS.onpremFromEdge(), message([...BASIC, '']));
     expect(out.authAs).toBe('Internal');
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Internal']);
-    expect(headerValues(out.raw, H.authMechanism)).toEqual(['06']);
-    expect(headerValues(out.raw, H.directionality)).toEqual(['Originating']);
-    expect(headerValues(out.raw, H.scl)).toEqual(['-1']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);
+    expect(headerValues(out.raw, HEADER.authMechanism)).toEqual(['06']);
+    expect(headerValues(out.raw, HEADER.directionality)).toEqual(['Originating']);
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(['-1']);
   });
 });
 
 describe('stamps', () => {
-  const EOP_STAMPS = [H.authAs, H.authSource, H.directionality, H.scl, H.tenantId, H.tenantAuthAs, H.tenantAuthSource, H.tenantFromEntity, H.tenantArrival, H.tenantNetworkMessageId, H.originatorOrg, H.antispam];
+  const EOP_STAMPS = [HEADER.authAs, HEADER.authSource, HEADER.directionality, HEADER.scl, HEADER.tenantId, HEADER.tenantAuthAs, HEADER.tenantAuthSource, HEADER.tenantFromEntity, HEADER.tenantArrival, HEADER.tenantNetworkMessageId, HEADER.originatorOrg, HEADER.antispam];
 
   test('Exchange Online, anonymous Internet mail: organization, CrossTenant, X-OriginatorOrg and anti-spam report', () => {
     const out = run(eop(), SESSIONS.eopAnonymous(), message([...BASIC, '']));
     const value = (n: string) => headerValues(out.raw, n);
-    expect(value(H.authAs)).toEqual(['Anonymous']);
-    expect(value(H.authSource)).toEqual([EOP.hostname]);
-    expect(value(H.authMechanism)).toEqual([]);
-    expect(value(H.directionality)).toEqual(['Incoming']);
-    expect(value(H.scl)).toEqual(['1']);
-    expect(value(H.tenantId)).toEqual([tenantIdOf('contoso')]);
-    expect(value(H.tenantAuthAs)).toEqual(['Anonymous']);
-    expect(value(H.tenantAuthSource)).toEqual([EOP.hostname]);
-    expect(value(H.tenantFromEntity)).toEqual(['Internet']);
-    expect(value(H.tenantArrival)).toEqual(['2026-03-02T10:00:00.000Z']);
-    expect(value(H.tenantNetworkMessageId)).toEqual(['b7f5c0de-0000-4000-8000-000000000001']);
+    expect(value(HEADER.authAs)).toEqual(['Anonymous']);
+    expect(value(HEADER.authSource)).toEqual([EOP.hostname]);
+    expect(value(HEADER.authMechanism)).toEqual([]);
+    expect(value(HEADER.directionality)).toEqual(['Incoming']);
+    expect(value(HEADER.scl)).toEqual(['1']);
+    expect(value(HEADER.tenantId)).toEqual([tenantIdOf('contoso')]);
+    expect(value(HEADER.tenantAuthAs)).toEqual(['Anonymous']);
+    expect(value(HEADER.tenantAuthSource)).toEqual([EOP.hostname]);
+    expect(value(HEADER.tenantFromEntity)).toEqual(['Internet']);
+    expect(value(HEADER.tenantArrival)).toEqual(['2026-03-02T10:00:00.000Z']);
+    expect(value(HEADER.tenantNetworkMessageId)).toEqual(['b7f5c0de-0000-4000-8000-000000000001']);
     // the receiving tenant: this is what lets the on-premises rule keep Internet mail routed through EOP
-    expect(value(H.originatorOrg)).toEqual(['contoso.example']);
-    expect(value(H.antispam)).toEqual(['CIP:127.0.0.99;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:mx.tailspin.example;PTR:;CAT:NONE;SFS:;DIR:INB;']);
+    expect(value(HEADER.originatorOrg)).toEqual(['contoso.example']);
+    expect(value(HEADER.antispam)).toEqual(['CIP:127.0.0.99;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:mx.tailspin.example;PTR:;CAT:NONE;SFS:;DIR:INB;']);
     for (const n of EOP_STAMPS) expect(edit(out.edits, 'prepend', n)).toHaveLength(1);
     expect(out.scl).toBe(1);
     expect(dispositionOf(out)).toBe('accept');
@@ -338,26 +338,26 @@ describe('stamps', () => {
     const raw = message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', 'X-MS-Exchange-CrossPremises-MessageDirectionality: Originating', '']);
     const out = run(eop(), SESSIONS.eopHybrid(), raw, { from: 'bob@contoso.example', recipients: ['x@tailspin.example'], clientIp: '127.0.0.10', helo: 'mail.contoso.example' });
     expect(out.antispam).toMatchObject({ sfv: 'NSPM', dir: 'OUT', scl: -1 });
-    expect(headerValues(out.raw, H.antispam)[0]).toMatch(/;SFV:NSPM;H:mail\.contoso\.example;.*DIR:OUT;$/);
-    expect(headerValues(out.raw, H.originatorOrg)).toEqual(['contoso.example']);
-    expect(headerValues(out.raw, H.tenantFromEntity)).toEqual(['HybridOnPrem']);
+    expect(headerValues(out.raw, HEADER.antispam)[0]).toMatch(/;SFV:NSPM;H:mail\.contoso\.example;.*DIR:OUT;$/);
+    expect(headerValues(out.raw, HEADER.originatorOrg)).toEqual(['contoso.example']);
+    expect(headerValues(out.raw, HEADER.tenantFromEntity)).toEqual(['HybridOnPrem']);
   });
 
   test('stamps written by someone else are replaced, never duplicated', () => {
     const raw = message([...BASIC, 'X-OriginatorOrg: contoso.example', 'X-MS-Exchange-CrossTenant-Id: 00000000-0000-0000-0000-000000000000', 'X-Forefront-Antispam-Report: SFV:SKN;', '']);
     const ctx = nodeContext('eop', { ...WOODGROVE_EOP }, ORGS);
     const out = run(ctx, classifySubmission(ctx), raw, { from: 'eve@woodgrove.example' });
-    expect(headerValues(out.raw, H.originatorOrg)).toEqual(['woodgrove.example']);
-    expect(headerValues(out.raw, H.tenantId)).toEqual([tenantIdOf('woodgrove')]);
-    expect(headerValues(out.raw, H.antispam)).toHaveLength(1);
-    expect(edit(out.edits, 'remove', H.originatorOrg)).toHaveLength(1);
+    expect(headerValues(out.raw, HEADER.originatorOrg)).toEqual(['woodgrove.example']);
+    expect(headerValues(out.raw, HEADER.tenantId)).toEqual([tenantIdOf('woodgrove')]);
+    expect(headerValues(out.raw, HEADER.antispam)).toHaveLength(1);
+    expect(edit(out.edits, 'remove', HEADER.originatorOrg)).toHaveLength(1);
   });
 
   test('Exchange Server stamps organization headers only', () => {
     const out = run(onprem(), SESSIONS.onpremAnonymous(), message([...BASIC, '']));
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Anonymous']);
-    expect(headerValues(out.raw, H.directionality)).toEqual(['Incoming']);
-    for (const n of [H.tenantId, H.tenantAuthAs, H.originatorOrg, H.antispam, H.scl]) expect(headerValues(out.raw, n)).toEqual([]);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Anonymous']);
+    expect(headerValues(out.raw, HEADER.directionality)).toEqual(['Incoming']);
+    for (const n of [HEADER.tenantId, HEADER.tenantAuthAs, HEADER.originatorOrg, HEADER.antispam, HEADER.scl]) expect(headerValues(out.raw, n)).toEqual([]);
     expect(out.antispam).toBeUndefined();
     expect(out.scl).toBeUndefined();
   });
@@ -368,7 +368,7 @@ describe('stamps', () => {
     ${'derived from the organization name'} | ${ORGS}               | ${tenantIdOf('contoso')}
   `('X-MS-Exchange-CrossTenant-Id: $case', ({ orgs, tenant }) => {
     const out = run(eop(orgs), SESSIONS.eopAnonymous(), message([...BASIC, '']));
-    expect(headerValues(out.raw, H.tenantId)).toEqual([tenant]);
+    expect(headerValues(out.raw, HEADER.tenantId)).toEqual([tenant]);
   });
 
   test('tenantIdOf: the given id, else a stable GUID per organization', () => {
@@ -410,14 +410,14 @@ describe('mail flow rules in the pipeline', () => {
     const ctx = withRules(EOP, [{ Name: 'bypass', SenderDomainIs: ['tailspin.example'], SetSCL: -1 }]);
     const out = run(ctx, SESSIONS.eopAnonymous(), message([...BASIC, ''], Buffer.from('\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n')));
     expect(out.antispam?.sfv).toBe('SKN');
-    expect(headerValues(out.raw, H.scl)).toEqual(['-1']);
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(['-1']);
   });
 
   test('SetSCL on premises (no anti-spam): the rule sets the SCL', () => {
     const out = run(withRules(ONPREM, [{ Name: 'junk', SetSCL: 6 }]), SESSIONS.onpremAnonymous(), message([...BASIC, '']));
     expect(out.scl).toBe(6);
-    expect(headerValues(out.raw, H.scl)).toEqual(['6']);
-    expect(edit(out.edits, 'prepend', H.scl)[0].reason).toBe('mail flow rule junk');
+    expect(headerValues(out.raw, HEADER.scl)).toEqual(['6']);
+    expect(edit(out.edits, 'prepend', HEADER.scl)[0].reason).toBe('mail flow rule junk');
   });
 
   test('FromScope InOrganization needs the effective (promoted) AuthAs Internal and a sender in an accepted domain', () => {
@@ -463,7 +463,7 @@ describe('the field attack, end to end through the pure pipeline', () => {
     const out = run(ctx, SESSIONS.onpremHybrid(), raw, { from, clientIp: EOP_IP, helo: tenant.hostname });
     expect(out.authAs).toBe(authAs);
     expect(dispositionOf(out)).toBe(action);
-    expect(headerValues(out.raw, H.originatorOrg)).toEqual([tenant === EOP ? 'contoso.example' : 'woodgrove.example']);
+    expect(headerValues(out.raw, HEADER.originatorOrg)).toEqual([tenant === EOP ? 'contoso.example' : 'woodgrove.example']);
   });
 
   test('a device relaying by IP is not touched by the IP-scoped rule', () => {
@@ -567,8 +567,8 @@ describe('outboundEdits: leaving through a connector', () => {
     const raw = message(ORG_HEADERS);
     const wire = applyEdits(raw, outboundEdits(from, route, raw));
     const out = run(eop(), SESSIONS.eopHybrid(), wire, { from: 'bob@contoso.example', recipients: ['alice@contoso.example'] });
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Internal']);
-    expect(headerValues(out.raw, H.authSource)).toEqual(['mail.contoso.example']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);
+    expect(headerValues(out.raw, HEADER.authSource)).toEqual(['mail.contoso.example']);
     expect(headerValues(out.raw, 'X-MS-Exchange-Organization-Custom')).toEqual(['a b']);
     expect(out.antispam?.sfv).toBe('SKI');
   });
@@ -647,12 +647,12 @@ describe('known divergences', () => {
     const raw = message(['From: <bob@contoso.example>', 'To: <carol@contoso.example>', 'X-MS-Exchange-Organization-AuthAs: Anonymous', 'X-MS-Exchange-Organization-SCL: 9', '']);
     const out = run(ctx, classifySubmission(ctx), raw, { from: 'bob@contoso.example', recipients: ['carol@contoso.example'], clientIp: undefined });
     expect(out.authAs).toBe('Internal');
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Internal']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);
   });
 
   test('a promoted AuthAs outside the value set is replaced by the classification', () => {
     const out = run(eop(), SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Bogus', '']));
     expect(out.authAs).toBe('Internal');
-    expect(headerValues(out.raw, H.authAs)).toEqual(['Internal']);
+    expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);
   });
 });

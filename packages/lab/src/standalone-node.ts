@@ -40,41 +40,41 @@ export class StandaloneNode {
     readonly certificatesGenerated: string[],
   ) {}
 
-  static async start(o: StandaloneNodeOptions): Promise<StandaloneNode> {
-    const spec = o.topology.nodes[o.name];
-    if (!spec) throw new Error(`no node named "${o.name}" in the topology (nodes: ${Object.keys(o.topology.nodes).join(', ')})`);
+  static async start(options: StandaloneNodeOptions): Promise<StandaloneNode> {
+    const spec = options.topology.nodes[options.name];
+    if (!spec) throw new Error(`no node named "${options.name}" in the topology (nodes: ${Object.keys(options.topology.nodes).join(', ')})`);
     const clock = new VirtualClock();
     // The certificates come from the shared cache that the runner or the compose `certs` service
     // filled first; made here, they would differ from what the other processes trust.
-    const pki = new Pki({ dir: o.certsDir, now: () => clock.now() });
-    const certificates = await pki.forTopology(o.topology);
-    const directory = topologyDirectory(o.topology, o.port);
+    const pki = new Pki({ dir: options.certsDir, now: () => clock.now() });
+    const certificates = await pki.forTopology(options.topology);
+    const directory = topologyDirectory(options.topology, options.port);
     let standalone: StandaloneNode | undefined;
     const detourTo = (to: string | undefined) => (to === undefined ? undefined : standalone?.detours.get(to));
     // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
     const ownDirectory: Directory = {
       portOf: (ip, host) => detourTo(directory.nodeFor(ip, host))?.port ?? directory.portOf(ip, host),
       nodeAt: (ip, port) =>
-        directory.nodeAt(ip, port) ?? [...(standalone?.detours ?? [])].find(([to, d]) => d.port === port && o.topology.nodes[to].address === ip)?.[0],
+        directory.nodeAt(ip, port) ?? [...(standalone?.detours ?? [])].find(([to, d]) => d.port === port && options.topology.nodes[to].address === ip)?.[0],
     };
     const trace = new ObservedTrace();
-    for (const sink of o.sinks ?? []) trace.subscribe((e) => sink.emit(e));
+    for (const sink of options.sinks ?? []) trace.subscribe((e) => sink.emit(e));
     const node = await createTopologyNode({
-      topology: o.topology,
-      name: o.name,
+      topology: options.topology,
+      name: options.name,
       certificates,
-      resolver: o.resolver,
+      resolver: options.resolver,
       clock,
       trace,
       directory: ownDirectory,
-      logger: o.logger,
-      port: directory.portOfNode(o.name),
-      spoolDir: o.spoolDir,
+      logger: options.logger,
+      port: directory.portOfNode(options.name),
+      spoolDir: options.spoolDir,
     });
     standalone = new StandaloneNode(node, trace, clock, pki.generated);
     await node.start();
-    if (o.controlPort !== undefined) {
-      if (!o.controlToken) {
+    if (options.controlPort !== undefined) {
+      if (!options.controlToken) {
         await node.stop();
         throw new Error('a control API needs the lab\'s control token (controlToken)');
       }
@@ -87,11 +87,11 @@ export class StandaloneNode {
         },
         now: () => clock.now(),
         address: spec.address,
-        stripStartTls: (to) => standalone!.stripStartTls(o.topology, o.name, to, directory.portOfNode(to)),
+        stripStartTls: (to) => standalone!.stripStartTls(options.topology, options.name, to, directory.portOfNode(to)),
         clearDetours: () => standalone!.clearDetours(),
-      }, o.controlToken);
+      }, options.controlToken);
       try {
-        await control.listen(directory.controlPortOfNode(o.name, o.controlPort), spec.address);
+        await control.listen(directory.controlPortOfNode(options.name, options.controlPort), spec.address);
       } catch (err) {
         await node.stop();
         throw err;

@@ -23,21 +23,21 @@ export interface TopologyNodeOptions {
  * One node of a topology as a MailNode: its policy context, its certificate and the authorities
  * it trusts. The embedded Lab and a node in its own process (StandaloneNode) both build nodes here.
  */
-export async function createTopologyNode(o: TopologyNodeOptions): Promise<MailNode> {
-  const spec = o.topology.nodes[o.name];
-  if (!spec) throw new Error(`no node named "${o.name}" in the topology (nodes: ${Object.keys(o.topology.nodes).join(', ')})`);
-  const cert = spec.certificate ? o.certificates.certificates.get(spec.certificate) : undefined;
+export async function createTopologyNode(options: TopologyNodeOptions): Promise<MailNode> {
+  const spec = options.topology.nodes[options.name];
+  if (!spec) throw new Error(`no node named "${options.name}" in the topology (nodes: ${Object.keys(options.topology.nodes).join(', ')})`);
+  const cert = spec.certificate ? options.certificates.certificates.get(spec.certificate) : undefined;
   return new MailNode({
-    ctx: nodeContext(o.name, spec, o.topology.organizations),
-    material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(o.certificates, spec.trust) },
-    resolver: o.resolver,
-    clock: o.clock,
-    trace: o.trace,
-    directory: o.directory,
-    logger: o.logger,
-    port: o.port,
-    spoolDir: o.spoolDir,
-    maxMessagesPerConnection: o.maxMessagesPerConnection,
-    timeouts: o.timeouts,
+    ctx: nodeContext(options.name, spec, options.topology.organizations),
+    material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(options.certificates, spec.trust) },
+    resolver: options.resolver,
+    clock: options.clock,
+    trace: options.trace,
+    directory: options.directory,
+    logger: options.logger,
+    port: options.port,
+    spoolDir: options.spoolDir,
+    maxMessagesPerConnection: options.maxMessagesPerConnection,
+    timeouts: options.timeouts,
   });
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { H } from '@relaylab/core';
+import { HEADER } from '@relaylab/core';
 import { judge, loadScenarioFile, runScenario, type Scenario, type ScenarioResult } from '@relaylab/lab';
 
 /**
@@ -42,8 +42,8 @@ const scenario: Scenario = {
       path: ['tailspin', 'eop'],
       hops: [{ from: 'tailspin', to: 'eop', authAs: 'Anonymous', crossPremises: false }],
       headers: [
-        { name: H.authAs, equals: 'Anonymous' },
-        { name: H.scl, equals: '1' },
+        { name: HEADER.authAs, equals: 'Anonymous' },
+        { name: HEADER.scl, equals: '1' },
         { name: 'X-MS-Exchange-Organization-Spoofed', absent: true },
         { name: 'X-MS-Exchange-CrossPremises-AuthAs', absent: true },
       ],
@@ -55,8 +55,8 @@ const scenario: Scenario = {
       path: ['tailspin', 'eop', 'onprem'],
       hops: [{ from: 'eop', to: 'onprem', authAs: 'Anonymous', directionality: 'Incoming' }],
       headers: [
-        { name: H.authAs, equals: 'Anonymous' },
-        { name: H.directionality, equals: 'Incoming' },
+        { name: HEADER.authAs, equals: 'Anonymous' },
+        { name: HEADER.directionality, equals: 'Incoming' },
         { name: 'X-MS-Exchange-Organization-Spoofed', absent: true },
         { name: 'X-MS-Exchange-CrossPremises-AuthAs', absent: true },
         { name: 'X-MS-Exchange-CrossPremises-MessageDirectionality', absent: true },
