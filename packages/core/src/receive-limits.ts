@@ -1,4 +1,6 @@
+import { REPLIES } from './codes';
 import type { ReceiveConnector } from './model';
+import { accept, refuse, type Refused, type Verdict } from './verdict';
 
 /**
  * A receive connector's limits (New-ReceiveConnector), resolved to numbers. What a connector
@@ -65,4 +67,43 @@ export function receiveLimits(defaults: ReceiveLimits, connector: ReceiveConnect
     connectionTimeoutMs: pick(c.ConnectionTimeout, parseTimeSpan, defaults.connectionTimeoutMs),
     connectionInactivityTimeoutMs: pick(c.ConnectionInactivityTimeout, parseTimeSpan, defaults.connectionInactivityTimeoutMs),
   };
+}
+
+/** The limits that refuse a new session (421 at the greeting), in Exchange's parameter names. */
+export type ConnectionCountLimit = 'MaxInboundConnection' | 'MaxInboundConnectionPerSource';
+/** The limits that cut a session that lasts or idles too long. */
+export type SessionTimeLimit = 'ConnectionTimeout' | 'ConnectionInactivityTimeout';
+
+const onConnector = (connector: string | undefined) => (connector ? ` on receive connector ${connector}` : '');
+
+/** MAIL FROM with SIZE=: a client that declares more than MaxMessageSize is refused before DATA. */
+export function declaredSizeVerdict(limits: ReceiveLimits, declared: number): Verdict {
+  const max = limits.maxMessageBytes;
+  return declared > max ? refuse(REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${max}`) : accept(`SIZE=${declared} is within MaxMessageSize ${max}`);
+}
+
+/** The end of DATA: the bytes that arrived against MaxMessageSize. */
+export function messageSizeVerdict(limits: ReceiveLimits, received: number): Verdict {
+  const max = limits.maxMessageBytes;
+  return received > max ? refuse(REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`) : accept(`${received} bytes is within MaxMessageSize ${max}`);
+}
+
+/** RCPT TO when `taken` recipients are in the transaction already: past MaxRecipientsPerMessage, 452. */
+export function recipientCountVerdict(limits: ReceiveLimits, taken: number): Verdict {
+  const max = limits.maxRecipientsPerMessage;
+  return taken >= max
+    ? refuse(REPLIES.tooManyRecipients, `MaxRecipientsPerMessage ${max}: recipients past it are refused for this transaction, the client sends them in another`)
+    : accept(`recipient ${taken + 1} of at most ${max} (MaxRecipientsPerMessage)`);
+}
+
+/** A new session over MaxInboundConnection or MaxInboundConnectionPerSource: 421 at the greeting. */
+export function connectionCountRefusal(limits: ReceiveLimits, over: ConnectionCountLimit, connector: string | undefined, clientIp: string): Refused {
+  const n = over === 'MaxInboundConnection' ? limits.maxInboundConnection : limits.maxInboundConnectionPerSource;
+  const scope = over === 'MaxInboundConnection' ? 'sessions' : `sessions from ${clientIp}`;
+  return refuse(REPLIES.tooManyConnections, `${over} ${n}${onConnector(connector)}: ${n} ${scope} are open already`);
+}
+
+/** A session that lasted past ConnectionTimeout or stayed silent past ConnectionInactivityTimeout: 421, then closed. */
+export function sessionCutRefusal(limit: SessionTimeLimit, ms: number, connector: string | undefined): Refused {
+  return refuse(REPLIES.sessionTimedOut, `${limit} ${ms} ms${onConnector(connector)}: the session was cut`);
 }

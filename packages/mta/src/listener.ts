@@ -4,17 +4,22 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import {
   checkChain,
   classifySession,
+  connectionCountRefusal,
+  declaredSizeVerdict,
   decideReceiveConnector,
   domainOf,
   formatReply,
   matchInboundConnector,
+  messageSizeVerdict,
   PLAINTEXT,
   receiveLimits,
+  recipientCountVerdict,
   refuse as refusal,
   relayRights,
   REPLIES,
   routeRecipient,
   selectReceiveConnector,
+  sessionCutRefusal,
   type AcceptedRecipient,
   type Accepted,
   type ChainCheck,
@@ -152,11 +157,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       }
       const connector = s.receiveConnector?.Name ?? '';
       const over = limits.admit(s.id, connector, s.remote.ip, s.limits, idleMsOf(s.limits));
-      if (over) {
-        const n = over === 'MaxInboundConnection' ? s.limits.maxInboundConnection : s.limits.maxInboundConnectionPerSource;
-        const scope = over === 'MaxInboundConnection' ? 'sessions' : `sessions from ${s.remote.ip}`;
-        return callback(refuse(s, 'CONNECT', refusal(REPLIES.tooManyConnections, `${over} ${n}${connector ? ` on receive connector ${connector}` : ''}: ${n} ${scope} are open already`)));
-      }
+      if (over) return callback(refuse(s, 'CONNECT', connectionCountRefusal(s.limits, over, connector, s.remote.ip)));
       callback();
     },
 
@@ -174,10 +175,8 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       s.ehlo = session.hostNameAppearsAs ?? '';
       s.recipients.clear();
       s.recipientsCapped = false;
-      const declared = Number((address.args || {}).SIZE ?? 0);
-      if (declared > s.limits.maxMessageBytes) {
-        return callback(refuse(s, 'MAIL FROM', refusal(REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${s.limits.maxMessageBytes}`), { from: address.address }));
-      }
+      const size = declaredSizeVerdict(s.limits, Number((address.args || {}).SIZE ?? 0));
+      if (size.outcome === 'refuse') return callback(refuse(s, 'MAIL FROM', size, { from: address.address }));
       // Checked per transaction, at the lab's time now: one session may outlive a certificate.
       s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
       const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
@@ -196,12 +195,12 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const s = state(session);
       const envelope = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined, recipient: address.address };
-      if (s.recipients.size >= s.limits.maxRecipientsPerMessage) {
+      const count = recipientCountVerdict(s.limits, s.recipients.size);
+      if (count.outcome === 'refuse') {
         // One trace line per transaction: a client may send thousands more.
-        if (s.recipientsCapped) return callback(smtpError(REPLIES.tooManyRecipients));
+        if (s.recipientsCapped) return callback(smtpError(count.reply));
         s.recipientsCapped = true;
-        const reason = `MaxRecipientsPerMessage ${s.limits.maxRecipientsPerMessage}: recipients past it are refused for this transaction, the client sends them in another`;
-        return callback(refuse(s, 'RCPT TO', refusal(REPLIES.tooManyRecipients, reason), envelope));
+        return callback(refuse(s, 'RCPT TO', count, envelope));
       }
       const origin = s.inbound?.connectorType === 'OnPremises' ? 'onpremises' : 'external';
       const decision = routeRecipient(ctx, address.address, s.relay, origin);
@@ -232,9 +231,9 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       });
       stream.on('end', () => {
         if (dropped) return callback(smtpError(REPLIES.acceptFailed));
-        if (received > max || stream.sizeExceeded) {
-          return callback(refuse(s, 'DATA', refusal(REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`)));
-        }
+        // smtp-server's own count (sizeExceeded) is held to the largest connector's limit: ours is never above it.
+        const size = messageSizeVerdict(s.limits, received);
+        if (size.outcome === 'refuse') return callback(refuse(s, 'DATA', size));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         let taken: Acceptance;
         try {
@@ -259,9 +258,9 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const socketOf = installFaultGate(server, deps.faults, emitFault);
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
     const s = sessions.get(sessionId);
-    const reason = `${limit} ${ms} ms${s?.receiveConnector ? ` on receive connector ${s.receiveConnector.Name}` : ''}: the session was cut`;
-    if (s) refuse(s, 'SESSION', refusal(REPLIES.sessionTimedOut, reason));
-    return REPLIES.sessionTimedOut;
+    const cut = sessionCutRefusal(limit, ms, s?.receiveConnector?.Name);
+    if (s) refuse(s, 'SESSION', cut);
+    return cut.reply;
   });
   guardHooks(server, deps.logger);
   return server;

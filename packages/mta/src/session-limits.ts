@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
-import type { ReceiveLimits, SmtpReply } from '@relaylab/core';
+import type { ConnectionCountLimit, ReceiveLimits, SessionTimeLimit, SmtpReply } from '@relaylab/core';
 
 /** What smtp-server's connection object offers that the limits use (private API, as in faults.ts). */
 interface ConnectionInternals {
@@ -9,8 +9,6 @@ interface ConnectionInternals {
   _onCommand(command: Buffer, callback?: () => void): void;
   send(code: number, data?: string, context?: unknown): void;
 }
-
-export type ConnectionLimitName = 'MaxInboundConnection' | 'MaxInboundConnectionPerSource' | 'ConnectionTimeout' | 'ConnectionInactivityTimeout';
 
 interface Admitted {
   connector: string;
@@ -35,7 +33,7 @@ export class SessionLimits {
   /** `expired` records why a session is cut and gives the reply to send before closing it. */
   constructor(
     server: SMTPServer,
-    private readonly expired: (sessionId: string, limit: ConnectionLimitName, ms: number) => SmtpReply,
+    private readonly expired: (sessionId: string, limit: SessionTimeLimit, ms: number) => SmtpReply,
   ) {
     const internals = server as unknown as { connect(socket: Socket, options: unknown): void; connections: Set<ConnectionInternals> };
     const connect = internals.connect.bind(server);
@@ -53,7 +51,7 @@ export class SessionLimits {
     ip: string,
     limits: ReceiveLimits,
     idleMs = limits.connectionInactivityTimeoutMs,
-  ): ConnectionLimitName | undefined {
+  ): ConnectionCountLimit | undefined {
     const bySource = this.open.get(connector) ?? new Map<string, number>();
     let total = 0;
     for (const n of bySource.values()) total += n;
@@ -91,7 +89,7 @@ export class SessionLimits {
     else bySource?.delete(a.ip);
   }
 
-  private cut(sessionId: string, limit: ConnectionLimitName, ms: number): void {
+  private cut(sessionId: string, limit: SessionTimeLimit, ms: number): void {
     const c = this.connections.get(sessionId);
     if (!c || !this.admitted.has(sessionId)) return;
     const reply = this.expired(sessionId, limit, ms);
