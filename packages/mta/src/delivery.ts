@@ -39,7 +39,7 @@ export interface DeliveryJob {
 
 export type RecipientOutcome =
   | { recipient: string; kind: 'sent'; reply: string }
-  | { recipient: string; kind: 'rejected' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number; host?: string } };
+  | { recipient: string; kind: 'refused' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number; host?: string } };
 
 export interface DeliveryDeps {
   identity: SenderIdentity;
@@ -65,7 +65,7 @@ interface Target {
   port: number;
 }
 
-const all = (recipients: string[], kind: 'rejected' | 'deferred', reply: string, reason: string, by?: Target): RecipientOutcome[] =>
+const all = (recipients: string[], kind: 'refused' | 'deferred', reply: string, reason: string, by?: Target): RecipientOutcome[] =>
   recipients.map((recipient) => ({ recipient, kind, reply, reason, by: by && { ip: by.ip, port: by.port, host: by.host } }));
 
 function connectFailure(err: ConnectError): SmtpReply {
@@ -147,7 +147,7 @@ export class Deliverer {
     } catch (err) {
       return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), (err as Error).message);
     }
-    if ('nonexistent' in found) return all(job.recipients, 'rejected', formatReply(REPLIES.noRoute), found.nonexistent);
+    if ('nonexistent' in found) return all(job.recipients, 'refused', formatReply(REPLIES.noRoute), found.nonexistent);
     if (!found.targets.length) {
       return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `no address for the next hop of ${job.route.connector}: ${found.problems.join('; ')}`);
     }
@@ -169,7 +169,7 @@ export class Deliverer {
       const e = err as ConnectError;
       const reply = e.response ? parseReply(e.response) : undefined;
       if (reply && reply.code >= 500) {
-        return all(job.recipients, 'rejected', e.response!, `${target.host} refused the connection: ${e.response}`, target);
+        return all(job.recipients, 'refused', e.response!, `${target.host} refused the connection: ${e.response}`, target);
       }
       const detail = reply ? `${target.host} answered ${e.response}` : `${target.host} (${target.ip}:${target.port}): ${e.message}`;
       return { failover: all(job.recipients, 'deferred', reply ? e.response! : formatReply(connectFailure(e)), detail, target) };
@@ -204,11 +204,11 @@ export class Deliverer {
       const refusal = result.rejectedResponses[recipient] ?? (!result.ok || result.rejected.includes(recipient) ? result.response : undefined);
       if (refusal === undefined) return { recipient, kind: 'sent', reply: result.response };
       const code = parseReply(refusal)?.code ?? 451;
-      return { recipient, kind: code >= 500 ? 'rejected' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port, host: target.host } };
+      return { recipient, kind: code >= 500 ? 'refused' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port, host: target.host } };
     });
     const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
     if (accepted.length) job.onSent?.(accepted);
-    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind === 'rejected' ? 'refused' : 'deferred', [result.response], reusedCount, accepted);
+    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind, [result.response], reusedCount, accepted);
     if (result.ok) {
       this.deps.pool.release(pc, true);
     } else {

@@ -168,7 +168,7 @@ export class DeliveryQueue {
     }
     const at = this.o.clock.now();
     const deferred = outcomes.filter((o) => o.kind === 'deferred');
-    const rejected = outcomes.filter((o) => o.kind === 'rejected') as Array<Exclude<RecipientOutcome, { kind: 'sent' }>>;
+    const rejected = outcomes.filter((o) => o.kind === 'refused') as Array<Exclude<RecipientOutcome, { kind: 'sent' }>>;
     // One DSN for every recipient the next hop refused outright, as Exchange sends one NDR per message.
     const notice = rejected.length
       ? this.o.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
