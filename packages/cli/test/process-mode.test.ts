@@ -34,6 +34,8 @@ function fates(results: ScenarioResult[]) {
 let processes: ScenarioResult[];
 let port: number;
 let embedded: ScenarioResult[];
+let running: Promise<ScenarioResult[]> | undefined;
+const abort = new AbortController();
 
 beforeAll(async () => {
   expect(scenarios.map((s) => s.name)).toEqual(expect.arrayContaining(['onprem-to-cloud-forced-tls', 'partner-forced-tls-inbound', ...FAULTS]));
@@ -43,17 +45,27 @@ beforeAll(async () => {
   // SMTP on base (+1, +2 for nodes sharing an address), control on base+50…, DNS on base+99
   const addresses = [...new Set(scenarios.flatMap((s) => Object.values(s.topology.nodes).map((n) => n.address)))];
   port = await freePortBase(addresses, [0, 1, 2, 50, 51, 52], { address: '127.0.0.53', offset: 99 });
-  processes = await runScenariosOnProcesses(scenarios, {
+  processes = await (running = runScenariosOnProcesses(scenarios, {
     certsDir,
     spawn: { command: [process.execPath, BIN] },
     port,
     controlPort: port + 50,
     dns: `127.0.0.53:${port + 99}`,
-  });
+    signal: abort.signal,
+  }));
 }, 180_000);
 
+// Should the hook time out, the run would go on: it ends after the scenario in progress, whose
+// node processes stop within its own time limits, and waiting for that lets Jest exit by itself.
+afterAll(async () => {
+  abort.abort();
+  await running?.catch(() => undefined);
+}, 60_000);
+
 test('every hybrid scenario passes with one OS process per node', () => {
-  const failed = processes.filter((r) => !r.passed).map((r) => `${r.scenario.name}: ${r.error ?? ''} ${JSON.stringify(r.failures.map((f) => [f.subject, f.field, f.actual]))}`);
+  const failed = processes
+    .filter((r) => !r.passed)
+    .map((r) => `${r.scenario.name}: ${r.error ?? ''} ${JSON.stringify(r.failures.map((f) => [f.subject, f.field, f.actual]))}`);
   expect(failed).toEqual([]);
   const checks = (rs: ScenarioResult[]) => Object.fromEntries(rs.map((r) => [r.scenario.name, r.checks]));
   expect(checks(processes)).toEqual(checks(embedded));
@@ -77,6 +89,8 @@ test('faults cross the process boundary: each is recorded by the node it was don
   expect(kinds('hybrid-onprem-down-3-hours')).toEqual(expect.arrayContaining(['onprem:down', 'onprem:up']));
   expect(kinds('hybrid-drop-mid-data')).toEqual(expect.arrayContaining(['onprem:dropDuringData', 'onprem:fail']));
   // The detour eop→onprem is eop's alone: the proxy stripped STARTTLS, and only for eop's connections.
-  const stripped = processes.find((r) => r.scenario.name === 'hybrid-starttls-stripped')!.trace.filter((e) => e.type === 'fault' && e.fault === 'stripStartTls');
+  const stripped = processes
+    .find((r) => r.scenario.name === 'hybrid-starttls-stripped')!
+    .trace.filter((e) => e.type === 'fault' && e.fault === 'stripStartTls');
   expect(stripped.map((e) => e.node)).toEqual(expect.arrayContaining(['eop', 'onprem']));
 });

@@ -31,23 +31,48 @@ export function startRelaylab(args: string[], env: NodeJS.ProcessEnv = {}, cwd =
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let closed = false;
+  // On 'close', not 'exit': then everything the process wrote has been read.
+  const exited = new Promise<number | null>((r) =>
+    child.once('close', (code) => {
+      closed = true;
+      r(code);
+    }),
+  );
   return {
     child,
     exited,
     stdout: () => out,
     stderr: () => err,
     waitFor(re, timeoutMs = 20_000, stream = 'stdout') {
+      // Checked on every chunk the process writes and when it ends: no polling interval to wait out.
       return new Promise((resolveWait, reject) => {
-        const deadline = Date.now() + timeoutMs;
-        const tick = () => {
-          const m = (stream === 'stdout' ? out : err).match(re);
-          if (m) return resolveWait(m[0]);
-          if (child.exitCode !== null) return reject(new Error(`relaylab ${args[0]} ended (${child.exitCode}) before ${re}:\n${out}\n${err}`));
-          if (Date.now() > deadline) return reject(new Error(`no ${re} within ${timeoutMs} ms:\n${out}\n${err}`));
-          setTimeout(tick, 50);
+        const source = stream === 'stdout' ? child.stdout! : child.stderr!;
+        const done = () => {
+          clearTimeout(timer);
+          source.off('data', check);
+          child.off('close', ended);
         };
-        tick();
+        const check = () => {
+          const m = (stream === 'stdout' ? out : err).match(re);
+          if (m) {
+            done();
+            resolveWait(m[0]);
+          }
+        };
+        const ended = () => {
+          check();
+          done(); // a match in the last output resolved already; this rejection is then ignored
+          reject(new Error(`relaylab ${args[0]} ended (${child.exitCode}) before ${re}:\n${out}\n${err}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no ${re} within ${timeoutMs} ms:\n${out}\n${err}`));
+        }, timeoutMs);
+        source.on('data', check);
+        child.on('close', ended);
+        if (closed) return ended();
+        check();
       });
     },
     async stop() {

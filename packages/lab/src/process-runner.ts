@@ -50,10 +50,17 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
   return result;
 }
 
-/** One after another: every scenario's nodes use the same fixed addresses and ports. */
-export async function runScenariosOnProcesses(scenarios: Scenario[], options: ProcessRunOptions & { onResult?: (r: ScenarioResult) => void }): Promise<ScenarioResult[]> {
+/**
+ * One after another: every scenario's nodes use the same fixed addresses and ports. `signal`
+ * ends the run after the scenario in progress (its processes stopped), e.g. when a caller gives up.
+ */
+export async function runScenariosOnProcesses(
+  scenarios: Scenario[],
+  options: ProcessRunOptions & { onResult?: (r: ScenarioResult) => void; signal?: AbortSignal },
+): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (const s of scenarios) {
+    if (options.signal?.aborted) break;
     const r = await runScenarioOnProcesses(s, options);
     options.onResult?.(r);
     results.push(r);
