@@ -13,7 +13,7 @@ import {
 import { Pki, type LabCertificates } from '@relaylab/pki';
 import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { faultDetail, type StepTarget } from './steps';
-import { topologyDirectory } from './topology-directory';
+import { detourTarget, topologyDirectory } from './topology-directory';
 import { createTopologyNode } from './topology-node';
 
 export interface LabOptions {
@@ -110,7 +110,7 @@ export class Lab implements StepTarget {
   nodeAt(ip: string, port?: number): string | undefined {
     const nodes = this.byAddress.get(ip) ?? [];
     const node = port === undefined || port === 0 ? nodes[0] : nodes.find((n) => n.port === port);
-    if (!node && port) return [...this.detours.values()].find((d) => d.port === port && this.topology.nodes[d.to].address === ip)?.to;
+    if (!node && port) return detourTarget(this.topology, this.detours.values(), ip, port);
     return node?.name;
   }
 

@@ -10,7 +10,7 @@ import { controlTokenFile, ensureControlToken } from './control-token';
 import { NodeControlClient } from './node-control';
 import { relocateTopology } from './relocate';
 import type { StepTarget } from './steps';
-import { CONTROL_PORT, topologyDirectory } from './topology-directory';
+import { CONTROL_PORT, detourTarget, topologyDirectory } from './topology-directory';
 import { mergeByTime } from './trace-stream';
 
 export interface SpawnOptions {
@@ -196,7 +196,7 @@ export class ProcessLab implements StepTarget {
   nodeAt(ip: string, port?: number): string | undefined {
     const node = this.directory.nodeAt(ip, port ?? 0);
     if (node || !port) return node;
-    return this.detours.find((d) => d.port === port && this.topology.nodes[d.to].address === ip)?.to;
+    return detourTarget(this.topology, this.detours, ip, port);
   }
 
   /**

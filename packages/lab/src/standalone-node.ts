@@ -4,7 +4,7 @@ import { StripStartTlsProxy, type Directory, type MailNode } from '@relaylab/mta
 import { Pki } from '@relaylab/pki';
 import { NodeControlServer } from './node-control';
 import { faultDetail } from './steps';
-import { topologyDirectory } from './topology-directory';
+import { detourTarget, topologyDirectory } from './topology-directory';
 import { createTopologyNode } from './topology-node';
 import { ObservedTrace } from './trace-stream';
 
@@ -54,8 +54,7 @@ export class StandaloneNode {
     // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
     const ownDirectory: Directory = {
       portOf: (ip, host) => detourTo(directory.nodeFor(ip, host))?.port ?? directory.portOf(ip, host),
-      nodeAt: (ip, port) =>
-        directory.nodeAt(ip, port) ?? [...(standalone?.detours ?? [])].find(([to, d]) => d.port === port && options.topology.nodes[to].address === ip)?.[0],
+      nodeAt: (ip, port) => directory.nodeAt(ip, port) ?? detourTarget(options.topology, [...(standalone?.detours ?? [])].map(([to, d]) => ({ to, port: d.port })), ip, port),
     };
     const trace = new ObservedTrace();
     for (const sink of options.sinks ?? []) trace.subscribe((e) => sink.emit(e));

@@ -56,3 +56,12 @@ export function topologyDirectory(topology: Topology, port?: number): TopologyDi
     nodeAt: (ip, p) => byAddress.get(ip)?.find((n) => p === 0 || portOfNode(n) === p),
   };
 }
+
+/**
+ * The node a STARTTLS-stripping proxy stands in for. Proxies listen on their target's address,
+ * so a port there that no node owns names the detour's target (for the trace's `by`).
+ */
+export function detourTarget(topology: Topology, detours: Iterable<{ to: string; port: number }>, ip: string, port: number): string | undefined {
+  for (const d of detours) if (d.port === port && topology.nodes[d.to]?.address === ip) return d.to;
+  return undefined;
+}
