@@ -13,7 +13,7 @@ import {
 import { Pki, type LabCertificates } from '@relaylab/pki';
 import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { faultDetail, type StepTarget } from './steps';
-import { detourTarget, topologyDirectory } from './topology-directory';
+import { detourTarget, NODE_PORT, topologyDirectory } from './topology-directory';
 import { createTopologyNode } from './topology-node';
 
 export interface LabOptions {
@@ -35,8 +35,6 @@ export interface LabOptions {
   /** The listeners' real-time limits (idle clients, shutdown grace). */
   timeouts?: ListenerTimeouts;
 }
-
-export const DEFAULT_PORT = 2525;
 
 /** A running topology: every node listening on its own loopback address, one clock, one trace. */
 export class Lab implements StepTarget {
@@ -116,7 +114,7 @@ export class Lab implements StepTarget {
 
   private portFor(from: string, ip: string, host?: string): number {
     const target = this.nodeFor(ip, host);
-    if (!target) return DEFAULT_PORT;
+    if (!target) return NODE_PORT;
     return this.detours.get(`${from}→${target.name}`)?.port ?? target.port;
   }
 
