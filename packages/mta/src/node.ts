@@ -82,7 +82,6 @@ export class MailNode {
       resolver: options.resolver,
       clock,
       trace,
-      sink: options.trace,
       portOf: (ip, host) => directory.portOf(ip, host),
       nodeAt: (ip, port) => directory.nodeAt(ip, port),
       maxMessagesPerConnection: options.maxMessagesPerConnection ?? 100,

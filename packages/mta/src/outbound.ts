@@ -1,4 +1,4 @@
-import type { Clock, NodeContext, Resolver, TraceSink, TrustStore } from '@relaylab/core';
+import type { Clock, NodeContext, Resolver, TrustStore } from '@relaylab/core';
 import { Deliverer } from './delivery';
 import type { NodeTrace } from './node-trace';
 import { ConnectionPool } from './pool';
@@ -15,8 +15,6 @@ export interface OutboundOptions {
   resolver: Resolver;
   clock: Clock;
   trace: NodeTrace;
-  /** The queue still writes whole events (node and time included) to the sink. */
-  sink: TraceSink;
   portOf(ip: string, host?: string): number;
   nodeAt(ip: string, port: number): string | undefined;
   maxMessagesPerConnection: number;
@@ -38,9 +36,8 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     portOf: options.portOf,
   });
   const queue = new DeliveryQueue(deliverer, {
-    node: ctx.name,
     clock,
-    trace: options.sink,
+    trace,
     retry: ctx.preset.retry,
     maxConnectionsPerHop: 2,
     nodeAt: options.nodeAt,

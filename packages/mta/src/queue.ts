@@ -1,5 +1,6 @@
-import { formatReply, REPLIES, retryDelay, type Clock, type OutboundRoute, type RetrySchedule, type TraceSink } from '@relaylab/core';
+import { formatReply, REPLIES, retryDelay, type Clock, type OutboundRoute, type RetrySchedule } from '@relaylab/core';
 import type { Deliverer, RecipientOutcome } from './delivery';
+import type { NodeTrace } from './node-trace';
 import type { Spool, SpoolProblem } from './spool';
 
 export interface QueueItem {
@@ -19,9 +20,8 @@ export interface QueueItem {
 }
 
 export interface QueueOptions {
-  node: string;
   clock: Clock;
-  trace: TraceSink;
+  trace: NodeTrace;
   retry: RetrySchedule;
   /** Parallel connections per next hop (Exchange's MaxPerDomainOutboundConnections, scaled down). */
   maxConnectionsPerHop: number;
@@ -84,10 +84,10 @@ export class DeliveryQueue {
     const { items, problems, sweptTemps } = this.o.spool.load();
     const known = new Set(this.items.map((i) => i.id));
     const restored = items.filter((i) => !known.has(i.id));
-    const at = this.o.clock.now().toISOString();
+    const at = this.o.clock.now();
     for (const item of restored) {
       this.items.push(item);
-      this.o.trace.emit({ type: 'restored', at, node: this.o.node, messageId: item.messageId, recipients: item.recipients, spoolFile: this.o.spool.fileOf(item.id) });
+      this.o.trace.emit({ type: 'restored', messageId: item.messageId, recipients: item.recipients, spoolFile: this.o.spool.fileOf(item.id) }, at);
     }
     return { restored, problems, sweptTemps };
   }
@@ -136,7 +136,7 @@ export class DeliveryQueue {
     const reply = formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined);
     const reason = `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`;
     const notice = this.o.onFinalFailure?.(item, item.recipients.map((recipient) => ({ recipient, reply, reason })));
-    this.o.trace.emit({ type: 'bounced', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice });
+    this.o.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
     this.o.spool?.remove(item.id);
   }
 
@@ -174,7 +174,7 @@ export class DeliveryQueue {
       ? this.o.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
       : undefined;
     for (const o of rejected) {
-      this.o.trace.emit({ type: 'rejected', at: at.toISOString(), node: this.o.node, messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port), ...notice });
+      this.o.trace.emit({ type: 'rejected', messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port), ...notice }, at);
     }
     if (!deferred.length) {
       this.o.spool?.remove(item.id);
@@ -190,16 +190,10 @@ export class DeliveryQueue {
       nextAttemptAt: new Date(at.getTime() + retryDelay(this.o.retry, item.attempts + 1)),
     };
     if (this.expired(next, at)) return this.bounceExpired(next, at);
-    this.o.trace.emit({
-      type: 'deferred',
-      at: at.toISOString(),
-      node: this.o.node,
-      messageId: item.messageId,
-      recipients: next.recipients,
-      reply: first.reply,
-      reason: first.reason,
-      nextAttempt: next.nextAttemptAt.toISOString(),
-    });
+    this.o.trace.emit(
+      { type: 'deferred', messageId: item.messageId, recipients: next.recipients, reply: first.reply, reason: first.reason, nextAttempt: next.nextAttemptAt.toISOString() },
+      at,
+    );
     // Only the recipients still owed are kept: a restart must not send twice to those already done.
     this.o.spool?.write(next);
     this.items.push(next);
