@@ -54,7 +54,7 @@ export class DeliveryQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly deliverer: Deliverer, private readonly o: QueueOptions) {}
+  constructor(private readonly deliverer: Deliverer, private readonly options: QueueOptions) {}
 
   start(): void {
     // Real-time ticks drive retries in a long-running lab; scenarios move the clock and kick().
@@ -71,23 +71,23 @@ export class DeliveryQueue {
 
   /** Durable before it returns when the node has a spool: the caller may then answer 250. */
   enqueue(item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'>): void {
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     const queued: QueueItem = { ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now };
-    this.o.spool?.write(queued);
+    this.options.spool?.write(queued);
     this.items.push(queued);
     this.kick();
   }
 
   /** Take back what a previous run of this node left in its spool (after a crash or a restart). */
   restore(): { restored: QueueItem[]; problems: SpoolProblem[]; sweptTemps: string[] } {
-    if (!this.o.spool) return { restored: [], problems: [], sweptTemps: [] };
-    const { items, problems, sweptTemps } = this.o.spool.load();
+    if (!this.options.spool) return { restored: [], problems: [], sweptTemps: [] };
+    const { items, problems, sweptTemps } = this.options.spool.load();
     const known = new Set(this.items.map((i) => i.id));
     const restored = items.filter((i) => !known.has(i.id));
-    const at = this.o.clock.now();
+    const at = this.options.clock.now();
     for (const item of restored) {
       this.items.push(item);
-      this.o.trace.emit({ type: 'restored', messageId: item.messageId, recipients: item.recipients, spoolFile: this.o.spool.fileOf(item.id) }, at);
+      this.options.trace.emit({ type: 'restored', messageId: item.messageId, recipients: item.recipients, spoolFile: this.options.spool.fileOf(item.id) }, at);
     }
     return { restored, problems, sweptTemps };
   }
@@ -104,7 +104,7 @@ export class DeliveryQueue {
 
   /** Nothing is being delivered and nothing is due now (a paused queue can do nothing until resumed). */
   isIdle(): boolean {
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     return this.active === 0 && (this.paused || !this.items.some((i) => i.nextAttemptAt <= now));
   }
 
@@ -114,11 +114,11 @@ export class DeliveryQueue {
 
   kick(): void {
     if (this.paused || this.stopped) return;
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     for (const item of [...this.items]) {
       if (item.nextAttemptAt > now) continue;
       const busy = this.activeByHop.get(item.nextHop) ?? 0;
-      if (busy >= this.o.maxConnectionsPerHop) continue;
+      if (busy >= this.options.maxConnectionsPerHop) continue;
       this.items.splice(this.items.indexOf(item), 1);
       this.activeByHop.set(item.nextHop, busy + 1);
       this.active++;
@@ -135,9 +135,9 @@ export class DeliveryQueue {
   private bounceExpired(item: QueueItem, at: Date): void {
     const reply = formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined);
     const reason = `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`;
-    const notice = this.o.onFinalFailure?.(item, item.recipients.map((recipient) => ({ recipient, reply, reason })));
-    this.o.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
-    this.o.spool?.remove(item.id);
+    const notice = this.options.onFinalFailure?.(item, item.recipients.map((recipient) => ({ recipient, reply, reason })));
+    this.options.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
+    this.options.spool?.remove(item.id);
   }
 
   /**
@@ -149,35 +149,35 @@ export class DeliveryQueue {
   private markSent(item: QueueItem, sent: readonly string[]): void {
     const done = new Set(sent);
     const owed = item.recipients.filter((r) => !done.has(r));
-    if (!owed.length) this.o.spool?.remove(item.id);
-    else this.o.spool?.write({ ...item, recipients: owed });
+    if (!owed.length) this.options.spool?.remove(item.id);
+    else this.options.spool?.write({ ...item, recipients: owed });
   }
 
   private expired(item: QueueItem, at: Date): boolean {
-    return at.getTime() - item.enqueuedAt.getTime() >= this.o.retry.expiryMs;
+    return at.getTime() - item.enqueuedAt.getTime() >= this.options.retry.expiryMs;
   }
 
   private async attempt(item: QueueItem): Promise<void> {
     // A message whose lifetime ran out while the clock jumped is not tried again.
-    if (item.attempts > 0 && this.expired(item, this.o.clock.now())) return this.bounceExpired(item, this.o.clock.now());
+    if (item.attempts > 0 && this.expired(item, this.options.clock.now())) return this.bounceExpired(item, this.options.clock.now());
     let outcomes: RecipientOutcome[];
     try {
       outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route, onSent: (sent) => this.markSent(item, sent) });
     } catch (err) {
       outcomes = item.recipients.map((recipient) => ({ recipient, kind: 'deferred', reply: formatReply(REPLIES.cannotConnect), reason: `delivery failed: ${(err as Error).message}` }));
     }
-    const at = this.o.clock.now();
+    const at = this.options.clock.now();
     const deferred = outcomes.filter((o) => o.kind === 'deferred');
     const rejected = outcomes.filter((o) => o.kind === 'refused') as Array<Exclude<RecipientOutcome, { kind: 'sent' }>>;
     // One DSN for every recipient the next hop refused outright, as Exchange sends one NDR per message.
     const notice = rejected.length
-      ? this.o.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
+      ? this.options.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
       : undefined;
     for (const o of rejected) {
-      this.o.trace.emit({ type: 'rejected', messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.o.nodeAt(o.by.ip, o.by.port), ...notice }, at);
+      this.options.trace.emit({ type: 'rejected', messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.options.nodeAt(o.by.ip, o.by.port), ...notice }, at);
     }
     if (!deferred.length) {
-      this.o.spool?.remove(item.id);
+      this.options.spool?.remove(item.id);
       return;
     }
     const first = deferred[0] as { reply: string; reason: string };
@@ -187,15 +187,15 @@ export class DeliveryQueue {
       attempts: item.attempts + 1,
       lastReply: first.reply,
       lastReason: first.reason,
-      nextAttemptAt: new Date(at.getTime() + retryDelay(this.o.retry, item.attempts + 1)),
+      nextAttemptAt: new Date(at.getTime() + retryDelay(this.options.retry, item.attempts + 1)),
     };
     if (this.expired(next, at)) return this.bounceExpired(next, at);
-    this.o.trace.emit(
+    this.options.trace.emit(
       { type: 'deferred', messageId: item.messageId, recipients: next.recipients, reply: first.reply, reason: first.reason, nextAttempt: next.nextAttemptAt.toISOString() },
       at,
     );
     // Only the recipients still owed are kept: a restart must not send twice to those already done.
-    this.o.spool?.write(next);
+    this.options.spool?.write(next);
     this.items.push(next);
   }
 }
