@@ -14,7 +14,7 @@ import {
   PLAINTEXT,
   receiveLimits,
   recipientCountVerdict,
-  refuse as refusal,
+  refuse,
   relayRights,
   REPLIES,
   routeRecipient,
@@ -107,7 +107,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const idleMsOf = (l: ReceiveLimits) => deps.timeouts.socketMs ?? l.connectionInactivityTimeoutMs;
 
   /** The one place a refusal becomes what smtp-server answers: traced, logged, then the error it sends. */
-  const refuse = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', verdict: Refused, extra: { from?: string; recipient?: string } = {}) => {
+  const answer = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', verdict: Refused, extra: { from?: string; recipient?: string } = {}) => {
     const reply = formatReply(verdict.reply);
     deps.trace.emit({ type: 'refused', sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
     deps.logger.info({ sessionId: s.id, command, reply }, verdict.reason);
@@ -151,13 +151,13 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       if (ctx.preset.connectorModel === 'server') {
         s.receiveConnector = selectReceiveConnector(receiveConnectors, { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port }, deps.listenPort());
         if (!s.receiveConnector) {
-          return callback(refuse(s, 'CONNECT', refusal(REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`)));
+          return callback(answer(s, 'CONNECT', refuse(REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`)));
         }
         s.limits = limitsOf(s.receiveConnector);
       }
       const connector = s.receiveConnector?.Name ?? '';
       const over = limits.admit(s.id, connector, s.remote.ip, s.limits, idleMsOf(s.limits));
-      if (over) return callback(refuse(s, 'CONNECT', connectionCountRefusal(s.limits, over, connector, s.remote.ip)));
+      if (over) return callback(answer(s, 'CONNECT', connectionCountRefusal(s.limits, over, connector, s.remote.ip)));
       callback();
     },
 
@@ -176,7 +176,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       s.recipients.clear();
       s.recipientsCapped = false;
       const size = declaredSizeVerdict(s.limits, Number((address.args || {}).SIZE ?? 0));
-      if (size.outcome === 'refuse') return callback(refuse(s, 'MAIL FROM', size, { from: address.address }));
+      if (size.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', size, { from: address.address }));
       // Checked per transaction, at the lab's time now: one session may outlive a certificate.
       s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
       const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
@@ -184,7 +184,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         ctx.preset.connectorModel === 'online'
           ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
           : decideReceiveConnector(s.receiveConnector, facts);
-      if (s.inbound.verdict.outcome === 'refuse') return callback(refuse(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
+      if (s.inbound.verdict.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
       s.classification = ctx.preset.exchange
         ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure, senderDomain: domainOf(address.address) })
         : undefined;
@@ -200,11 +200,11 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         // One trace line per transaction: a client may send thousands more.
         if (s.recipientsCapped) return callback(smtpError(count.reply));
         s.recipientsCapped = true;
-        return callback(refuse(s, 'RCPT TO', count, envelope));
+        return callback(answer(s, 'RCPT TO', count, envelope));
       }
       const origin = s.inbound?.connectorType === 'OnPremises' ? 'onpremises' : 'external';
       const decision = routeRecipient(ctx, address.address, s.relay, origin);
-      if (decision.outcome === 'refuse') return callback(refuse(s, 'RCPT TO', decision, envelope));
+      if (decision.outcome === 'refuse') return callback(answer(s, 'RCPT TO', decision, envelope));
       s.recipients.set(address.address, decision);
       callback();
     },
@@ -233,7 +233,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         if (dropped) return callback(smtpError(REPLIES.acceptFailed));
         // smtp-server's own count (sizeExceeded) is held to the largest connector's limit: ours is never above it.
         const size = messageSizeVerdict(s.limits, received);
-        if (size.outcome === 'refuse') return callback(refuse(s, 'DATA', size));
+        if (size.outcome === 'refuse') return callback(answer(s, 'DATA', size));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         let taken: Acceptance;
         try {
@@ -242,7 +242,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
           deps.logger.error({ err }, 'accepting a message failed');
           return callback(smtpError(REPLIES.acceptFailed));
         }
-        if (taken.outcome === 'refuse') return callback(refuse(s, 'DATA', taken, { from }));
+        if (taken.outcome === 'refuse') return callback(answer(s, 'DATA', taken, { from }));
         callback(null, `2.6.0 ${taken.messageId} Queued mail for delivery`);
       });
     },
@@ -259,7 +259,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
     const s = sessions.get(sessionId);
     const cut = sessionCutRefusal(limit, ms, s?.receiveConnector?.Name);
-    if (s) refuse(s, 'SESSION', cut);
+    if (s) answer(s, 'SESSION', cut);
     return cut.reply;
   });
   guardHooks(server, deps.logger);
