@@ -12,6 +12,8 @@ declare -A COMMAND=(
   [docker-compose]=docker-compose # validates docker-compose.yml (no engine is started)
   [chromium]=chromium       # renders the HTML report in the browser test
   [ca-certificates]=''      # for chromium and openssl; no command of its own
+  [libnet-ssleay-perl]=''   # swaks --tls (a Recommends of swaks, so not there without recommends)
+  [libio-socket-ssl-perl]=''
 )
 
 missing=()
