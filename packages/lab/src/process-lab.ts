@@ -67,17 +67,17 @@ export class ProcessLab implements StepTarget {
   /** Made here if no node made it first; nodes that run already (attach) made it in the shared folder. */
   private readonly token: string;
 
-  private constructor(readonly topology: Topology, private readonly o: ProcessLabOptions) {
-    this.directory = topologyDirectory(topology, o.port);
-    this.tokenFile = o.controlTokenFile ?? controlTokenFile(o.certsDir);
+  private constructor(readonly topology: Topology, private readonly options: ProcessLabOptions) {
+    this.directory = topologyDirectory(topology, options.port);
+    this.tokenFile = options.controlTokenFile ?? controlTokenFile(options.certsDir);
     this.token = ensureControlToken(this.tokenFile);
   }
 
-  static async start(o: ProcessLabOptions): Promise<ProcessLab> {
-    const topology = o.relocate ? relocateTopology(o.topology, o.relocate) : o.topology;
-    const lab = new ProcessLab(topology, o);
+  static async start(options: ProcessLabOptions): Promise<ProcessLab> {
+    const topology = options.relocate ? relocateTopology(options.topology, options.relocate) : options.topology;
+    const lab = new ProcessLab(topology, options);
     try {
-      if (o.spawn) await lab.spawnAll(o.spawn);
+      if (options.spawn) await lab.spawnAll(options.spawn);
       await lab.connect();
     } catch (err) {
       await lab.stop();
@@ -93,23 +93,23 @@ export class ProcessLab implements StepTarget {
 
   private async spawnAll(s: SpawnOptions): Promise<void> {
     // Certificates first, in this one process: nodes started side by side would each mint their own CA.
-    await new Pki({ dir: this.o.certsDir }).forTopology(this.o.topology);
+    await new Pki({ dir: this.options.certsDir }).forTopology(this.options.topology);
     this.tmp = mkdtempSync(join(tmpdir(), 'relaylab-processes-'));
     const file = join(this.tmp, 'topology.yaml');
-    writeFileSync(file, JSON.stringify(this.o.topology, null, 2)); // JSON is YAML: the node loads and validates it as a file
-    const common = ['--config', file, ...(this.o.relocate ? ['--relocate', this.o.relocate] : [])];
+    writeFileSync(file, JSON.stringify(this.options.topology, null, 2)); // JSON is YAML: the node loads and validates it as a file
+    const common = ['--config', file, ...(this.options.relocate ? ['--relocate', this.options.relocate] : [])];
     // All at once: loading the code is most of a process's start, and a node asks the DNS service
     // only when it delivers, which is after connect() below has found every node up.
-    this.launch(s, 'dns', ['dns', ...common, '--listen', this.o.dns]);
+    this.launch(s, 'dns', ['dns', ...common, '--listen', this.options.dns]);
     for (const name of Object.keys(this.topology.nodes)) {
       this.launch(s, name, [
-        'node', ...common, '--node', name, '--certs', this.o.certsDir, '--dns', this.o.dns,
-        '--control-port', String(this.o.controlPort ?? CONTROL_PORT), '--control-token-file', this.tokenFile,
-        ...(this.o.port !== undefined ? ['--port', String(this.o.port)] : []),
+        'node', ...common, '--node', name, '--certs', this.options.certsDir, '--dns', this.options.dns,
+        '--control-port', String(this.options.controlPort ?? CONTROL_PORT), '--control-token-file', this.tokenFile,
+        ...(this.options.port !== undefined ? ['--port', String(this.options.port)] : []),
       ]);
     }
     await this.until('the DNS service', async () => {
-      await new NetworkResolver(this.o.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
+      await new NetworkResolver(this.options.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
     });
   }
 
@@ -128,7 +128,7 @@ export class ProcessLab implements StepTarget {
 
   /** Retries `probe` until it succeeds; a spawned process that died fails at once, with its output. */
   private async until(what: string, probe: () => Promise<unknown>): Promise<void> {
-    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 20_000);
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 20_000);
     let last: unknown;
     while (Date.now() < deadline) {
       const dead = this.children.find((c) => c.exited);
@@ -141,12 +141,12 @@ export class ProcessLab implements StepTarget {
         await sleep(100);
       }
     }
-    throw new Error(`${what} did not answer within ${(this.o.readyTimeoutMs ?? 20_000) / 1000}s: ${(last as Error)?.message}`);
+    throw new Error(`${what} did not answer within ${(this.options.readyTimeoutMs ?? 20_000) / 1000}s: ${(last as Error)?.message}`);
   }
 
   private async connect(): Promise<void> {
     for (const [name, spec] of Object.entries(this.topology.nodes)) {
-      const client = new NodeControlClient(name, spec.address, this.directory.controlPortOfNode(name, this.o.controlPort ?? CONTROL_PORT), this.token);
+      const client = new NodeControlClient(name, spec.address, this.directory.controlPortOfNode(name, this.options.controlPort ?? CONTROL_PORT), this.token);
       let from = 0;
       await this.until(`node ${name} (${spec.address}:${client.port})`, async () => {
         from = (await client.status()).events;
