@@ -30,14 +30,14 @@ export interface StandaloneNodeOptions {
 /** Exactly one node of a topology, in this process: what `relaylab node` and each compose service run. */
 export class StandaloneNode {
   private control?: NodeControlServer;
-  /** Nodes this one reaches through a STARTTLS-stripping proxy (stripStartTls), by node name. */
-  private readonly detours = new Map<string, { port: number; proxy: StripStartTlsProxy }>();
   private constructor(
     readonly node: MailNode,
     readonly trace: ObservedTrace,
     readonly clock: VirtualClock,
     /** Certificate files this process had to make: not empty means the shared cache was not ready. */
     readonly certificatesGenerated: string[],
+    /** Nodes this one reaches through a STARTTLS-stripping proxy (stripStartTls), by node name. */
+    private readonly detours: Map<string, { port: number; proxy: StripStartTlsProxy }>,
   ) {}
 
   static async start(options: StandaloneNodeOptions): Promise<StandaloneNode> {
@@ -49,12 +49,12 @@ export class StandaloneNode {
     const pki = new Pki({ dir: options.certsDir, now: () => clock.now() });
     const certificates = await pki.forTopology(options.topology);
     const directory = topologyDirectory(options.topology, options.port);
-    let standalone: StandaloneNode | undefined;
-    const detourTo = (to: string | undefined) => (to === undefined ? undefined : standalone?.detours.get(to));
+    const detours = new Map<string, { port: number; proxy: StripStartTlsProxy }>();
+    const detourTo = (to: string | undefined) => (to === undefined ? undefined : detours.get(to));
     // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
     const ownDirectory: Directory = {
       portOf: (ip, host) => detourTo(directory.nodeFor(ip, host))?.port ?? directory.portOf(ip, host),
-      nodeAt: (ip, port) => directory.nodeAt(ip, port) ?? detourTarget(options.topology, [...(standalone?.detours ?? [])].map(([to, d]) => ({ to, port: d.port })), ip, port),
+      nodeAt: (ip, port) => directory.nodeAt(ip, port) ?? detourTarget(options.topology, [...detours].map(([to, d]) => ({ to, port: d.port })), ip, port),
     };
     const trace = new ObservedTrace();
     for (const sink of options.sinks ?? []) trace.subscribe((e) => sink.emit(e));
@@ -70,7 +70,7 @@ export class StandaloneNode {
       port: directory.portOfNode(options.name),
       spoolDir: options.spoolDir,
     });
-    standalone = new StandaloneNode(node, trace, clock, pki.generated);
+    const standalone = new StandaloneNode(node, trace, clock, pki.generated, detours);
     await node.start();
     if (options.controlPort !== undefined) {
       if (!options.controlToken) {
@@ -86,8 +86,8 @@ export class StandaloneNode {
         },
         now: () => clock.now(),
         address: spec.address,
-        stripStartTls: (to) => standalone!.stripStartTls(options.topology, options.name, to, directory.portOfNode(to)),
-        clearDetours: () => standalone!.clearDetours(),
+        stripStartTls: (to) => standalone.stripStartTls(options.topology, options.name, to, directory.portOfNode(to)),
+        clearDetours: () => standalone.clearDetours(),
       }, options.controlToken);
       try {
         await control.listen(directory.controlPortOfNode(options.name, options.controlPort), spec.address);
