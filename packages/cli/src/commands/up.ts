@@ -101,12 +101,13 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     });
     const record = (e: TraceEvent) => {
       jsonLines.emit(e);
+      // The mailbox file is written before the line that announces it, so whoever reads the line
+      // (a person, a script) finds the file.
+      const stored = e.type === 'delivered' ? lab.node(e.node).mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop() : undefined;
+      const file = stored ? writeMailboxMessage(resolve(out, 'mailboxes'), stored) : undefined;
       const line = hopLine(e);
       if (line) io.out.write(`${line}\n`);
-      if (e.type === 'delivered') {
-        const stored = lab.node(e.node).mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop();
-        if (stored) io.out.write(`         → ${writeMailboxMessage(resolve(out, 'mailboxes'), stored)}\n`);
-      }
+      if (file) io.out.write(`         → ${file}\n`);
     };
     // What happened while the nodes started (mail taken back from the queue, delivered at once) first.
     for (const e of trace.events) record(e);
