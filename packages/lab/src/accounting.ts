@@ -61,8 +61,8 @@ export function ndrFate(fate: Fate, envelopeFrom: string, events: readonly Trace
     mailbox: dsn.mailbox,
     sender: submitted?.type === 'submitted' ? submitted.from : undefined,
     multipartReport: /^Content-Type: multipart\/report; report-type=delivery-status/m.test(raw),
-    diagnosticCodes: [...raw.matchAll(/^Diagnostic-Code: smtp; (.*)$/gm)].map((m) => m[1].trim()),
-    humanReplies: [...raw.matchAll(/^Remote server returned '(.*)'$/gm)].map((m) => m[1].trim()),
+    diagnosticCodes: [...raw.matchAll(/^Diagnostic-Code: smtp; (.*)$/gm)].map((m) => m[1]!.trim()),
+    humanReplies: [...raw.matchAll(/^Remote server returned '(.*)'$/gm)].map((m) => m[1]!.trim()),
     story: describeFate(dsn),
   };
 }

@@ -7,6 +7,7 @@ import {
   StaticResolver,
   VirtualClock,
   type FaultKind,
+  type NodeSpec,
   type Topology,
   type TraceSink,
 } from '@relaylab/core';
@@ -97,12 +98,19 @@ export class Lab implements StepTarget {
     return node;
   }
 
+  /** A node's entry in the topology, which every node of this lab was made from. */
+  private spec(name: string): NodeSpec {
+    const spec = this.topology.nodes[name];
+    if (!spec) throw new Error(`no node named ${name} in this lab`);
+    return spec;
+  }
+
   /** The node behind an address; where tenants share one, the one whose host name was asked for. */
   private nodeFor(ip: string, host?: string): MailNode | undefined {
     const nodes = this.byAddress.get(ip) ?? [];
     if (nodes.length <= 1 || !host) return nodes[0];
     const h = host.toLowerCase();
-    return nodes.find((n) => this.topology.nodes[n.name].hostname.toLowerCase() === h) ?? nodes[0];
+    return nodes.find((n) => this.spec(n.name).hostname.toLowerCase() === h) ?? nodes[0];
   }
 
   nodeAt(ip: string, port?: number): string | undefined {
@@ -125,12 +133,12 @@ export class Lab implements StepTarget {
 
   async down(name: string): Promise<void> {
     await this.node(name).takeDown();
-    this.fault(name, 'down', faultDetail.down(name, `${this.topology.nodes[name].address}:${this.node(name).port}`));
+    this.fault(name, 'down', faultDetail.down(name, `${this.spec(name).address}:${this.node(name).port}`));
   }
 
   async up(name: string): Promise<void> {
     await this.node(name).bringUp();
-    this.fault(name, 'up', faultDetail.up(name, `${this.topology.nodes[name].address}:${this.node(name).port}`));
+    this.fault(name, 'up', faultDetail.up(name, `${this.spec(name).address}:${this.node(name).port}`));
   }
 
   heal(name: string): void {
@@ -167,11 +175,11 @@ export class Lab implements StepTarget {
     const key = `${from}→${to}`;
     if (this.detours.has(key)) return;
     const target = this.node(to);
-    const toSpec = this.topology.nodes[to];
+    const toSpec = this.spec(to);
     const proxy = new StripStartTlsProxy({
       listenAddress: toSpec.address,
       target: { ip: toSpec.address, port: target.port },
-      localAddress: this.topology.nodes[from].address,
+      localAddress: this.spec(from).address,
       onStrip: (client) => this.fault(to, 'stripStartTls', faultDetail.stripped(from, toSpec.hostname, client.ip)),
     });
     const port = await proxy.listen();

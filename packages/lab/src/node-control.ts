@@ -197,7 +197,7 @@ function sameSecret(given: string, expected: string): boolean {
 /** The address literal a Host header names, without its port; IPv6 literals lose their brackets. */
 function hostOf(header: string): { host: string; port?: string } {
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(header);
-  return m ? { host: (m[1] ?? m[2]).toLowerCase(), port: m[3] } : { host: '' };
+  return m ? { host: (m[1] ?? m[2])!.toLowerCase(), port: m[3] } : { host: '' };
 }
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::']);
@@ -252,14 +252,15 @@ export class NodeControlServer {
     if (!hostOk) throw new Refused(403, `Host ${shown(req.headers.host ?? '')} is not this control API's address ${bound.address}:${bound.port}`);
     if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) throw new Refused(403, 'the control API does not answer requests from web browsers');
     const auth = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!auth || !sameSecret(auth[1], this.token)) {
+    if (!auth || !sameSecret(auth[1]!, this.token)) {
       throw new Refused(401, 'missing or wrong control token: send Authorization: Bearer <the token in the lab\'s control-token file>', { 'www-authenticate': 'Bearer realm="relaylab"' });
     }
   }
 
   /** A POST's JSON body, after its Content-Type says it is JSON. */
   private async json(req: IncomingMessage, limit = CONTROL_BODY_LIMIT): Promise<Record<string, unknown>> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
+    const type = mediaType.trim().toLowerCase();
     if (type !== 'application/json') {
       req.resume();
       throw new Refused(415, `expected Content-Type: application/json; found ${shown(req.headers['content-type'] ?? 'none')}`);

@@ -15,7 +15,7 @@ import { mergeByTime } from './trace-stream';
 
 export interface SpawnOptions {
   /** The argv that runs the `relaylab` command, e.g. `[process.execPath, 'packages/cli/bin/relaylab.js']`. */
-  command: string[];
+  command: [string, ...string[]];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -92,6 +92,8 @@ export class ProcessLab implements StepTarget {
   }
 
   private async spawnAll(s: SpawnOptions): Promise<void> {
+    const [firstNode] = Object.values(this.topology.nodes);
+    if (!firstNode) throw new Error('the topology has no nodes to spawn');
     // Certificates first, in this one process: nodes started side by side would each mint their own CA.
     await new Pki({ dir: this.options.certsDir }).forTopology(this.options.topology);
     this.tmp = mkdtempSync(join(tmpdir(), 'relaylab-processes-'));
@@ -109,7 +111,7 @@ export class ProcessLab implements StepTarget {
       ]);
     }
     await this.until('the DNS service', async () => {
-      await new NetworkResolver(this.options.dns, { timeoutMs: 300, tries: 1 }).a(Object.values(this.topology.nodes)[0].hostname);
+      await new NetworkResolver(this.options.dns, { timeoutMs: 300, tries: 1 }).a(firstNode.hostname);
     });
   }
 

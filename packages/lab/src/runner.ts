@@ -66,7 +66,7 @@ export async function runScenarios(scenarios: Scenario[], options: RunOptions & 
   const worker = async () => {
     while (next < scenarios.length) {
       const i = next++;
-      results[i] = await runScenario(scenarios[i], options);
+      results[i] = await runScenario(scenarios[i]!, options);
       options.onResult?.(results[i]);
     }
   };

@@ -114,7 +114,7 @@ export class StandaloneNode {
     const proxy = new StripStartTlsProxy({
       listenAddress: toSpec.address,
       target: { ip: toSpec.address, port: targetPort },
-      localAddress: topology.nodes[from].address,
+      localAddress: topology.nodes[from]!.address, // `from` is this node, checked at start
       onStrip: (client) => emit(faultDetail.stripped(from, toSpec.hostname, client.ip)),
     });
     const port = await proxy.listen().catch((err: Error) => {

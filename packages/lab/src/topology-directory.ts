@@ -40,13 +40,13 @@ export function topologyDirectory(topology: Topology, port?: number): TopologyDi
   const nodeFor = (ip: string, host?: string): string | undefined => {
     const names = byAddress.get(ip) ?? [];
     const wanted = host?.toLowerCase();
-    return names.find((n) => topology.nodes[n].hostname.toLowerCase() === wanted) ?? names[0];
+    return names.find((n) => topology.nodes[n]!.hostname.toLowerCase() === wanted) ?? names[0];
   };
   return {
     portOfNode,
     controlPortOfNode: (name, controlBase = CONTROL_PORT) => {
-      const address = topology.nodes[name]?.address;
-      return controlBase + Math.max(0, (byAddress.get(address) ?? []).indexOf(name));
+      const spec = topology.nodes[name];
+      return controlBase + Math.max(0, ((spec && byAddress.get(spec.address)) ?? []).indexOf(name));
     },
     nodeFor,
     portOf: (ip, host) => {

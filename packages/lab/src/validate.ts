@@ -79,7 +79,7 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
 
     // Every Exchange Online tenant is served by the same EOP hosts, so tenants may share an address.
     const owner = addressOwners.get(node.address);
-    const sharedEop = owner !== undefined && node.role === 'exchange-online' && topology.nodes[owner].role === 'exchange-online';
+    const sharedEop = owner !== undefined && node.role === 'exchange-online' && topology.nodes[owner]!.role === 'exchange-online';
     if (owner === undefined) addressOwners.set(node.address, name);
     else if (!sharedEop) report([...here, 'address'], `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own (only exchange-online tenants share EOP's addresses)`);
     if (node.transportRules?.length && !EXCHANGE_ROLES.includes(node.role)) {
@@ -284,13 +284,16 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 /** Levenshtein distance with adjacent transpositions, which are the commonest typo. */
 function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  // every index below is inside the (a.length + 1) × (b.length + 1) table
+  const at = (i: number, j: number) => d[i]![j]!;
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
+    const row = d[i]!;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      row[j] = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(at(i, j), at(i - 2, j - 2) + 1);
     }
   }
-  return d[a.length][b.length];
+  return at(a.length, b.length);
 }

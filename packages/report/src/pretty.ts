@@ -8,8 +8,8 @@ export const colors = (on: boolean) => ({
 });
 
 /** Failures of one message/recipient together, its story printed once after them. */
-function groupBySubject(failures: Failure[]): Failure[][] {
-  const groups = new Map<string, Failure[]>();
+function groupBySubject(failures: Failure[]): Array<[Failure, ...Failure[]]> {
+  const groups = new Map<string, [Failure, ...Failure[]]>();
   for (const f of failures) groups.set(f.subject, [...(groups.get(f.subject) ?? []), f]);
   return [...groups.values()];
 }
@@ -26,12 +26,13 @@ export function formatResult(r: ScenarioResult, useColor: boolean): string {
     lines.push(`  ${u}: ${entry && entry.fate.finalStates.length > 1 ? `ended in ${entry.fate.finalStates.length} final states (${entry.fate.finalStates.join(', ')})` : 'not accounted for: no final state in the trace'}`);
   }
   for (const group of groupBySubject(r.failures)) {
-    lines.push(`  ${group[0].subject}`);
+    const [first] = group;
+    lines.push(`  ${first.subject}`);
     for (const f of group) {
-      const [, expected, actual] = formatFailure({ ...f, story: [] }).split('\n');
+      const [, expected = '', actual = ''] = formatFailure({ ...f, story: [] }).split('\n');
       lines.push(`    ${f.field}:`, `    ${c.green(expected)}`, `    ${c.red(actual)}`);
     }
-    lines.push(...group[0].story.map((l) => c.dim(`      ${l}`)));
+    lines.push(...first.story.map((l) => c.dim(`      ${l}`)));
   }
   return lines.join('\n');
 }

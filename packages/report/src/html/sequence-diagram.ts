@@ -24,23 +24,26 @@ export type SequenceRow =
 export function sequenceRows(trace: readonly TraceEvent[], messageId: string, fate: Fate, topology: Topology): SequenceRow[] {
   const addresses = (fate.addresses?.length ? fate.addresses : []).map((a) => a.toLowerCase());
   const ours = (list: string[]) => !addresses.length || list.some((r) => addresses.includes(r.toLowerCase()));
+  const failedRow = (a: AttemptEvent): SequenceRow => ({ kind: 'failed', attempt: a, to: nodeByAddress(topology, a.destination.ip, a.destination.host) });
   const rows: SequenceRow[] = [];
   let hop = 0;
   let failed = 0;
   for (const e of trace) {
     if (e.type !== 'attempt' || e.messageId !== messageId || !ours(e.recipients)) continue;
-    if (ours(e.accepted) && fate.hops[hop]) rows.push({ kind: 'hop', hop: fate.hops[hop++], attempt: e });
-    else if (!ours(e.accepted) && fate.failedAttempts[failed]) {
-      const a = fate.failedAttempts[failed++];
-      rows.push({ kind: 'failed', attempt: a, to: nodeByAddress(topology, a.destination.ip, a.destination.host) });
+    const accepted = ours(e.accepted);
+    const h = accepted ? fate.hops[hop] : undefined;
+    const a = accepted ? undefined : fate.failedAttempts[failed];
+    if (h) {
+      hop++;
+      rows.push({ kind: 'hop', hop: h, attempt: e });
+    } else if (a) {
+      failed++;
+      rows.push(failedRow(a));
     }
   }
   // anything the pairing missed still gets drawn
-  for (; hop < fate.hops.length; hop++) rows.push({ kind: 'hop', hop: fate.hops[hop] });
-  for (; failed < fate.failedAttempts.length; failed++) {
-    const a = fate.failedAttempts[failed];
-    rows.push({ kind: 'failed', attempt: a, to: nodeByAddress(topology, a.destination.ip, a.destination.host) });
-  }
+  for (const h of fate.hops.slice(hop)) rows.push({ kind: 'hop', hop: h });
+  for (const a of fate.failedAttempts.slice(failed)) rows.push(failedRow(a));
   return rows;
 }
 
@@ -109,9 +112,10 @@ export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: Hea
   const linked = new Set<number>();
   const headerLink = (node: string, cx: number, cy: number) => {
     const i = steps.findIndex((s, index) => s.node === node && !linked.has(index));
-    if (i < 0) return '';
+    const step = steps[i];
+    if (!step) return '';
     linked.add(i);
-    const lines = headerDiff(steps[i]);
+    const lines = headerDiff(step);
     const added = lines.filter((l) => l.kind === 'added').length;
     const removed = lines.filter((l) => l.kind === 'removed').length;
     const changed = lines.filter((l) => l.kind === 'changed').length;
@@ -120,7 +124,7 @@ export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: Hea
   };
 
   // the submission
-  const first = participants[0];
+  const first = participants[0]!; // never empty: see above
   const submission = fate.submission as { authAs?: string } | undefined;
   const note = `submitted${submission?.authAs ? ` · AuthAs ${submission.authAs}` : ''}`;
   parts.push(`<rect x="${x(first) - 90}" y="${y - 14}" width="180" height="22" rx="4" class="note"/>`, svgText(x(first), y + 1, note, fit(note, 28), 'note-text'));
@@ -160,7 +164,7 @@ export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: Hea
   }
 
   // the verdict, on the node where it happened
-  const at = fate.node && participants.includes(fate.node) ? fate.node : participants[participants.length - 1];
+  const at = fate.node && participants.includes(fate.node) ? fate.node : participants[participants.length - 1]!;
   const verdict = finalLine(fate);
   // the verdict is bold and larger than the labels: wider characters
   const vw = Math.min(COL * 1.8, verdict.length * 7.4 + 24);
