@@ -53,8 +53,7 @@ export function classifySubmission(ctx: NodeContext): Classification {
 function cloudServicesNames(connector: ReceiveConnector | undefined): string[] {
   return (connector?.TlsDomainCapabilities ?? [])
     .map((entry) => /^(.+?):(.+)$/.exec(entry.trim()))
-    .filter((m): m is RegExpExecArray => !!m && m[2].split(',').some((c) => /^AcceptCloudServicesMail$/i.test(c.trim())))
-    .map((m) => m[1]);
+    .flatMap((m) => (m && m[2]!.split(',').some((c) => /^AcceptCloudServicesMail$/i.test(c.trim())) ? [m[1]!] : []));
 }
 
 function classifyOnline(input: ClassifyInput): Classification {

@@ -71,10 +71,10 @@ export function locateHeaders(raw: Buffer): LocatedField[] {
   const fields: LocatedField[] = [];
   let i = 0;
   while (i < lines.length) {
-    const first = lines[i];
+    const first = lines[i]!;
     if (first.contentEnd === first.start) break; // the empty line that ends the section
     let j = i + 1;
-    while (j < lines.length && isWsp(raw[lines[j].start]) && lines[j].contentEnd > lines[j].start) j++;
+    for (let next = lines[j]; next && isWsp(raw[next.start]) && next.contentEnd > next.start; next = lines[++j]);
     const group = lines.slice(i, j);
     i = j;
     // A continuation with no field before it belongs to nothing.
@@ -87,7 +87,7 @@ export function locateHeaders(raw: Buffer): LocatedField[] {
     if (!name) continue;
     // The value as written: from after the colon in the folded text, so its folds stay.
     const value = text.slice(foldedIndex(text, colon) + 1).replace(/^[ \t]+/, '');
-    fields.push({ name, value, start: first.start, end: group[group.length - 1].end });
+    fields.push({ name, value, start: first.start, end: group[group.length - 1]!.end });
   }
   return fields;
 }

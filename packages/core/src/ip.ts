@@ -26,7 +26,7 @@ export function parseIpRange(text: string): IpRange | undefined {
   if (t === '0.0.0.0-255.255.255.255' || t === '*') return { first: 0, last: 0xffffffff, text: t };
   const cidr = /^([\d.]+)\/(\d{1,2})$/.exec(t);
   if (cidr) {
-    const base = toNumber(cidr[1]);
+    const base = toNumber(cidr[1]!);
     const bits = Number(cidr[2]);
     if (base === undefined || bits > 32) return undefined;
     const size = 2 ** (32 - bits);
@@ -35,8 +35,8 @@ export function parseIpRange(text: string): IpRange | undefined {
   }
   const dash = /^([\d.]+)\s*-\s*([\d.]+)$/.exec(t);
   if (dash) {
-    const first = toNumber(dash[1]);
-    const last = toNumber(dash[2]);
+    const first = toNumber(dash[1]!);
+    const last = toNumber(dash[2]!);
     return first !== undefined && last !== undefined && first <= last ? { first, last, text: t } : undefined;
   }
   const single = toNumber(t);

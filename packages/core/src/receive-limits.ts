@@ -29,10 +29,12 @@ const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 
 export function parseByteSize(value: number | string): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
   const exact = /\(([\d,]+) bytes\)\s*$/i.exec(value);
-  if (exact) return Number(exact[1].replace(/,/g, ''));
+  if (exact) return Number(exact[1]!.replace(/,/g, ''));
   const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$/i.exec(value);
   if (!m) return undefined;
-  const bytes = Number(m[1]) * UNITS[(m[2] ?? 'B').toUpperCase()];
+  const unit = UNITS[(m[2] ?? 'B').toUpperCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Number(m[1]) * unit;
   return Number.isFinite(bytes) ? Math.round(bytes) : undefined;
 }
 
@@ -40,7 +42,7 @@ export function parseByteSize(value: number | string): number | undefined {
 export function parseTimeSpan(value: string): number | undefined {
   const m = /^\s*(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*$/.exec(value);
   if (!m) return undefined;
-  const [days, hours, minutes, seconds] = [m[1] ?? '0', m[2], m[3], m[4]].map(Number);
+  const [days, hours, minutes, seconds] = [m[1] ?? '0', m[2]!, m[3]!, m[4]!].map(Number) as [number, number, number, number];
   if (minutes > 59 || seconds > 59 || hours > 23) return undefined;
   const fraction = m[5] ? Number(`0.${m[5]}`) : 0;
   return (((days * 24 + hours) * 60 + minutes) * 60 + seconds + fraction) * 1000;

@@ -57,9 +57,9 @@ function revocationProblem(cert: X509Certificate, issuer: X509Certificate, store
  * Node's own verification cannot serve: it uses the real time and knows nothing of our CRLs.
  */
 export function checkChain(presented: readonly Buffer[], store: TrustStore, now: Date): ChainCheck {
-  if (presented.length === 0) throw new Error('checkChain needs at least the leaf certificate');
   const certs = presented.map((der) => new X509Certificate(der));
   const leaf = certs[0];
+  if (!leaf) throw new Error('checkChain needs at least the leaf certificate');
   const problems: string[] = [];
   const path = [leaf.subject.replace(/\n/g, ', ')];
   let current = leaf;

@@ -92,7 +92,9 @@ export function useLab(topology: string | Topology, options: UseLabOptions = {})
       lab().advance(ms);
       await settle(timeoutMs);
     },
-    fate(sent, recipient = sent.to[0]) {
+    fate(sent, recipient) {
+      recipient ??= sent.to[0];
+      if (!recipient) throw new Error('lab.fate: the message was sent to nobody');
       const running = lab();
       const fate = fateOf(trace.events, sent.messageId, recipient, (ip, port) => running.nodeAt(ip, port));
       const events = trace.events.filter((e) => 'messageId' in e && e.messageId === sent.messageId);

@@ -85,7 +85,8 @@ export class Deliverer {
     if (job.route.smartHosts.length) {
       hosts = job.route.smartHosts;
     } else {
-      const domain = domainOf(job.recipients[0]);
+      // a job is made for at least one recipient, all of one next hop
+      const domain = domainOf(job.recipients[0]!);
       try {
         hosts = (await this.deps.resolver.mx(domain)).map((r) => r.exchange);
       } catch (err) {
@@ -208,7 +209,7 @@ export class Deliverer {
     });
     const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
     if (accepted.length) job.onSent?.(accepted);
-    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0].kind, [result.response], reusedCount, accepted);
+    this.emitAttempt(job, target, pc, pc.facts, verdict.reason, accepted.length ? 'sent' : outcomes[0]!.kind, [result.response], reusedCount, accepted);
     if (result.ok) {
       this.deps.pool.release(pc, true);
     } else {

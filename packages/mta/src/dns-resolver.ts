@@ -5,7 +5,7 @@ import { DnsError, normalizeName, type MxRecord, type Resolver } from '@relaylab
 export function parseServer(text: string): { address: string; port: number } {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(text.trim());
   if (!m) throw new Error(`DNS server "${text}" is not an IPv4 address with an optional :port`);
-  return { address: m[1], port: m[2] ? Number(m[2]) : 53 };
+  return { address: m[1]!, port: m[2] ? Number(m[2]) : 53 };
 }
 
 const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME']);

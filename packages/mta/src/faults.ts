@@ -79,7 +79,7 @@ interface ConnectionInternals {
 export type FaultReport = (sessionId: string, fault: FaultKind, detail: string) => void;
 
 const commandOf = (line: Buffer): FaultCommand | undefined => {
-  const name = line.toString('latin1').split(' ')[0].toUpperCase();
+  const name = line.toString('latin1').split(' ', 1)[0]!.toUpperCase();
   if (name === 'HELO') return 'EHLO';
   return (['EHLO', 'STARTTLS', 'MAIL', 'RCPT', 'DATA'] as const).find((c) => c === name);
 };
@@ -122,7 +122,8 @@ export function installFaultGate(server: SMTPServer, faults: NodeFaults, report:
       const parsed = parseReply(reply)!;
       report(c.id, 'fail', `answered ${command} with ${reply}`);
       c.send(parsed.code, `${parsed.enhanced ? `${parsed.enhanced} ` : ''}${parsed.text}`, false);
-      return setImmediate(next);
+      setImmediate(next);
+      return;
     }
     if (command === 'STARTTLS' && faults.takeHandshake()) {
       // Say yes, then answer the ClientHello with bytes that are no TLS record: the handshake fails.

@@ -61,7 +61,7 @@ export class Spool {
       const m = FILE.exec(name);
       if (!m) continue;
       try {
-        items.push(parseStoredItem(readFileSync(join(this.dir, name), 'utf8'), m[1]));
+        items.push(parseStoredItem(readFileSync(join(this.dir, name), 'utf8'), m[1]!));
       } catch (err) {
         problems.push({ file: join(this.dir, name), reason: (err as Error).message, movedTo: this.moveAside(name) });
       }

@@ -13,7 +13,7 @@ const isLoopback = (ip: string) => (isIP(ip) === 4 && ip.startsWith('127.')) || 
 
 /** RFC 1918 and loopback: where a compose network can put the lab without leaving private address space. */
 const isPrivatePrefix = (prefix: string) => {
-  const [a, b] = prefix.split('.').map(Number);
+  const [a, b = 0] = prefix.split('.').map(Number);
   return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 };
 

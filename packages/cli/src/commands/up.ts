@@ -66,8 +66,8 @@ function table(topology: Topology, lab: Lab): string {
     return [name, spec.role, spec.hostname, `${spec.address}:${lab.node(name).port}`, names, (spec.mailboxes ?? []).join(', ') || '-'];
   });
   const all = [['NODE', 'ROLE', 'HOSTNAME', 'ADDRESS', 'CERTIFICATE NAMES', 'MAILBOXES'], ...rows];
-  const widths = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
 export function upCommand(args: string[], io: Io): Promise<number> {
@@ -80,10 +80,10 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
     const port = intOption(values, 'port');
     if (values.dns) {
-      const address = /^([^:]*)/.exec(values.dns as string)![1];
+      const address = (values.dns as string).split(':', 1)[0]!;
       checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
     }
-    const file = loadTopology(positionals[0], undefined);
+    const file = loadTopology(positionals[0]!, undefined);
     // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
     const topology: Topology = port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
     const out = resolve((values.out as string | undefined) ?? 'relaylab-lab');
