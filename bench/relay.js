@@ -35,7 +35,9 @@ async function measure(label, maxMessagesPerConnection, pki, certsDir) {
   await lab.stop();
   if (delivered !== total) throw new Error(`${label}: delivered ${delivered} of ${total}`);
   const rate = total / seconds;
-  console.log(`${label.padEnd(24)} ${total} messages over ${String(connections).padStart(3)} TLS connections in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} msg/s`);
+  console.log(
+    `${label.padEnd(24)} ${total} messages over ${String(connections).padStart(3)} TLS connections in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} msg/s`,
+  );
   return rate;
 }
 

@@ -7,5 +7,10 @@ process.stdout.on('error', (err) => {
 });
 require('../dist/main.js')
   .main(process.argv.slice(2))
-  .then((code) => { process.exitCode = code; })
-  .catch((err) => { process.stderr.write(`relaylab: ${err && err.stack ? err.stack : err}\n`); process.exitCode = 2; });
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((err) => {
+    process.stderr.write(`relaylab: ${err && err.stack ? err.stack : err}\n`);
+    process.exitCode = 2;
+  });

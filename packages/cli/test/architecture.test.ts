@@ -18,13 +18,17 @@ const GRAPH: Record<string, string[]> = {
 const root = resolve(__dirname, '../..');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every module specifier a file loads: static imports and re-exports, `import()` and `require()`. */
 export function specifiers(text: string): string[] {
   const found: string[] = [];
-  for (const m of text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]|\brequire\s*\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+  for (const m of text.matchAll(
+    /\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]|\brequire\s*\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm,
+  )) {
     found.push((m[1] ?? m[2] ?? m[3] ?? m[4])!);
   }
   return found;
@@ -42,7 +46,8 @@ test('every workspace package has a place in the graph', () => {
 });
 
 test('the specifier scan sees static, dynamic and require imports', () => {
-  const text = "import { a } from '@relaylab/core';\nexport * from '@relaylab/lab';\nconst m = await import('@relaylab/mta');\nconst r = require(\"@relaylab/pki\");\nimport 'reflect-metadata';";
+  const text =
+    "import { a } from '@relaylab/core';\nexport * from '@relaylab/lab';\nconst m = await import('@relaylab/mta');\nconst r = require(\"@relaylab/pki\");\nimport 'reflect-metadata';";
   expect(specifiers(text)).toEqual(['@relaylab/core', '@relaylab/lab', '@relaylab/mta', '@relaylab/pki', 'reflect-metadata']);
 });
 
@@ -69,7 +74,9 @@ test.each(packages)('%s declares and references exactly the siblings it imports'
       if (name) imported.add(name);
     }
   }
-  const declared = Object.keys(manifest.dependencies ?? {}).filter((d) => d.startsWith('@relaylab/')).map((d) => d.slice('@relaylab/'.length));
+  const declared = Object.keys(manifest.dependencies ?? {})
+    .filter((d) => d.startsWith('@relaylab/'))
+    .map((d) => d.slice('@relaylab/'.length));
   const referenced = (tsconfig.references ?? []).map((r) => r.path.replace('../', ''));
   // a declared but unused sibling is a dependency a user installs for nothing
   expect({ declared: declared.sort(), referenced: referenced.sort() }).toEqual({ declared: [...imported].sort(), referenced: [...imported].sort() });

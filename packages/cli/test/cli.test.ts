@@ -17,13 +17,28 @@ test('a second run reuses the cached certificates, and --trace writes the hops a
   const traceFile = join(certs, 'trace.jsonl');
   const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--trace', traceFile]);
   expect(r.out).toMatch(/certificates: \d+ reused from .*, 0 generated/);
-  const events = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(traceFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const attempt = events.find((e) => e.type === 'attempt' && e.outcome === 'sent');
-  expect(attempt).toMatchObject({ scenario: 'partner-forced-tls-inbound', node: 'fabrikam', destination: { ip: '127.0.0.20' }, tls: { secure: true }, tracking: { eventId: 'SEND', source: 'SMTP' } });
+  expect(attempt).toMatchObject({
+    scenario: 'partner-forced-tls-inbound',
+    node: 'fabrikam',
+    destination: { ip: '127.0.0.20' },
+    tls: { secure: true },
+    tracking: { eventId: 'SEND', source: 'SMTP' },
+  });
   expect(attempt.tls.peerCertificate.sans).toContain('*.mail.protection.outlook.example');
   expect(attempt.tls.localCertificate.subject).toContain('mail.fabrikam.example');
   const received = events.find((e) => e.type === 'received');
-  expect(received).toMatchObject({ node: 'eop', ehlo: 'mail.fabrikam.example', connector: 'Inbound from Fabrikam', remote: { ip: '127.0.0.30' }, tracking: { eventId: 'RECEIVE', source: 'SMTP' } });
+  expect(received).toMatchObject({
+    node: 'eop',
+    ehlo: 'mail.fabrikam.example',
+    connector: 'Inbound from Fabrikam',
+    remote: { ip: '127.0.0.30' },
+    tracking: { eventId: 'RECEIVE', source: 'SMTP' },
+  });
   expect(events.find((e) => e.type === 'delivered')).toMatchObject({ tracking: { eventId: 'DELIVER', source: 'STOREDRIVER' } });
   expect(events.some((e) => e.type === 'header' && e.name === 'Received' && e.node === 'eop')).toBe(true);
 });
@@ -52,7 +67,18 @@ test('a failing scenario exits 1 and shows expected against actual', async () =>
 test('a malformed scenario exits 2 with file, line and field before anything runs', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-bad-'));
   const file = join(dir, 'bad.yaml');
-  writeFileSync(file, ['name: bad', `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`, 'messages:', '  - { id: m1, from: a@fabrikam.example, to: [bob@contoso.example], via: nowhere }', 'expect:', '  - { message: m1, state: delivered }', ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'name: bad',
+      `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`,
+      'messages:',
+      '  - { id: m1, from: a@fabrikam.example, to: [bob@contoso.example], via: nowhere }',
+      'expect:',
+      '  - { message: m1, state: delivered }',
+      '',
+    ].join('\n'),
+  );
   const r = await run(['run', file, '--certs', certs]);
   expect(r.code).toBe(2);
   expect(r.out).toBe('');
@@ -63,7 +89,19 @@ test('a malformed scenario exits 2 with file, line and field before anything run
 test('a malformed duration in advance is reported with its line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'relaylab-cli-adv-'));
   const file = join(dir, 'adv.yaml');
-  writeFileSync(file, ['name: adv', `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`, 'messages:', '  - { id: m1, from: alice@fabrikam.example, to: [bob@contoso.example], via: fabrikam }', 'advance: a while', 'expect:', '  - { message: m1, state: delivered }', ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'name: adv',
+      `topology: ${join(repo, 'scenarios/topologies/partner-tls.yaml')}`,
+      'messages:',
+      '  - { id: m1, from: alice@fabrikam.example, to: [bob@contoso.example], via: fabrikam }',
+      'advance: a while',
+      'expect:',
+      '  - { message: m1, state: delivered }',
+      '',
+    ].join('\n'),
+  );
   const r = await run(['run', file, '--certs', certs]);
   expect(r.code).toBe(2);
   expect(r.err).toContain(`${file}:5:`);

@@ -32,7 +32,9 @@ const topology = {
       address: RELAY,
       organization: 'relay',
       mailboxes: ['a@relay.example'],
-      receiveConnectors: [{ Name: 'clients', RemoteIPRanges: [CLIENT], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] }],
+      receiveConnectors: [
+        { Name: 'clients', RemoteIPRanges: [CLIENT], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] },
+      ],
     },
   },
   dns: { mx: { 'dest.example': ['mx.dest.example'] } },
@@ -56,7 +58,15 @@ interface Trial {
 async function pump(port: number, ids: () => string | undefined, acked: Set<string>, stop: () => boolean): Promise<void> {
   const one = () =>
     new Promise<void>((done) => {
-      const c = new SMTPConnection({ host: RELAY, port, localAddress: CLIENT, name: 'client.example', ignoreTLS: true, socketTimeout: 5000, connectionTimeout: 5000 });
+      const c = new SMTPConnection({
+        host: RELAY,
+        port,
+        localAddress: CLIENT,
+        name: 'client.example',
+        ignoreTLS: true,
+        socketTimeout: 5000,
+        connectionTimeout: 5000,
+      });
       c.on('error', () => done());
       c.on('end', () => done());
       const next = () => {
@@ -155,12 +165,21 @@ test(`kill -9 of relaylab up during acceptance and relay, ${TRIALS} times: nothi
       deliveredUnacknowledged: delivered.filter(([id]) => !ids.has(id)).length,
     };
   });
-  const total = rows.reduce((t, r) => ({ trial: 0, acknowledged: t.acknowledged + r.acknowledged, delivered: t.delivered + r.delivered, lost: t.lost + r.lost, duplicated: t.duplicated + r.duplicated, deliveredUnacknowledged: t.deliveredUnacknowledged + r.deliveredUnacknowledged }));
+  const total = rows.reduce((t, r) => ({
+    trial: 0,
+    acknowledged: t.acknowledged + r.acknowledged,
+    delivered: t.delivered + r.delivered,
+    lost: t.lost + r.lost,
+    duplicated: t.duplicated + r.duplicated,
+    deliveredUnacknowledged: t.deliveredUnacknowledged + r.deliveredUnacknowledged,
+  }));
   const header = ['trial', 'acknowledged', 'delivered', 'lost', 'duplicated', 'delivered, not acknowledged'];
-  const lines = [...rows, total].map((r) => [r.trial === 0 ? 'total' : String(r.trial), r.acknowledged, r.delivered, r.lost, r.duplicated, r.deliveredUnacknowledged].map(String));
+  const lines = [...rows, total].map((r) =>
+    [r.trial === 0 ? 'total' : String(r.trial), r.acknowledged, r.delivered, r.lost, r.duplicated, r.deliveredUnacknowledged].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   // The figures are the point of this test: print them whether it passes or not.
-  // eslint-disable-next-line no-console
+
   console.log(`kill -9 of relaylab up, ${TRIALS} trials\n${[header, ...lines].map((l) => l.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n')}`);
 
   const files = filesUnder(out);
@@ -179,7 +198,16 @@ test(`kill -9 of relaylab up during acceptance and relay, ${TRIALS} times: nothi
     filesTheTraceMisses: withoutEvent,
     linesWithoutFileOverKills: Math.max(0, withoutFile.length - TRIALS),
     damagedTraceLinesOverKills: Math.max(0, damagedLines - TRIALS),
-  }).toEqual({ lost: [], duplicatesOverWindow: 0, temps: [], emptyMailboxFiles: [], setAsideAsCorrupt: [], filesTheTraceMisses: [], linesWithoutFileOverKills: 0, damagedTraceLinesOverKills: 0 });
+  }).toEqual({
+    lost: [],
+    duplicatesOverWindow: 0,
+    temps: [],
+    emptyMailboxFiles: [],
+    setAsideAsCorrupt: [],
+    filesTheTraceMisses: [],
+    linesWithoutFileOverKills: 0,
+    damagedTraceLinesOverKills: 0,
+  });
   expect(total.acknowledged).toBeGreaterThan(TRIALS * 20);
 }, 120_000);
 

@@ -7,7 +7,18 @@ const certs = mkdtempSync(join(tmpdir(), 'relaylab-cli-rep-'));
 
 test('--reporter takes several reporters at once; file reporters write under --output', async () => {
   const output = join(mkdtempSync(join(tmpdir(), 'relaylab-cli-out-')), 'report');
-  const r = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--reporter', 'pretty,json', '--reporter', 'junit,html', '--output', output]);
+  const r = await run([
+    'run',
+    join(repo, 'scenarios/partner-forced-tls-inbound.yaml'),
+    '--certs',
+    certs,
+    '--reporter',
+    'pretty,json',
+    '--reporter',
+    'junit,html',
+    '--output',
+    output,
+  ]);
   expect(r.code).toBe(0);
   expect(r.out).toMatch(/✓ PASS partner-forced-tls-inbound/);
   for (const file of ['results.json', 'junit.xml', 'index.html']) {

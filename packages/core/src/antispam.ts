@@ -57,8 +57,10 @@ export function antispamVerdict(i: AntispamInput): AntispamVerdict {
   }
   if (ipv === 'CAL') return v('SKN', -1, 'NONE', `connecting IP ${i.clientIp} is on the connection filter's IPAllowList`);
   const cf = i.contentFilter;
-  if (listed(i.sender, cf?.AllowedSenders, cf?.AllowedSenderDomains)) return v('SKA', -1, 'NONE', `${i.sender} is on the anti-spam policy's allowed senders or domains`);
-  if (listed(i.sender, cf?.BlockedSenders, cf?.BlockedSenderDomains)) return v('SKB', 9, 'HSPM', `${i.sender} is on the anti-spam policy's blocked senders or domains`);
+  if (listed(i.sender, cf?.AllowedSenders, cf?.AllowedSenderDomains))
+    return v('SKA', -1, 'NONE', `${i.sender} is on the anti-spam policy's allowed senders or domains`);
+  if (listed(i.sender, cf?.BlockedSenders, cf?.BlockedSenderDomains))
+    return v('SKB', 9, 'HSPM', `${i.sender} is on the anti-spam policy's blocked senders or domains`);
   if (i.body.includes(GTUBE)) return v('SPM', 6, 'SPM', 'the content filter recognised the GTUBE test string');
   return v('NSPM', 1, 'NONE', 'content filter: not spam');
 }

@@ -47,7 +47,10 @@ export function describeCertificate(input: Buffer | X509Certificate): Certificat
 
 /** Serial numbers compare as upper-case hex without leading zeros, whoever printed them. */
 export function normalizeSerial(serial: string): string {
-  const hex = serial.replace(/[^0-9a-fA-F]/g, '').toUpperCase().replace(/^0+/, '');
+  const hex = serial
+    .replace(/[^0-9a-fA-F]/g, '')
+    .toUpperCase()
+    .replace(/^0+/, '');
   return hex === '' ? '0' : hex;
 }
 

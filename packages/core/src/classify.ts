@@ -59,7 +59,10 @@ function cloudServicesNames(connector: ReceiveConnector | undefined): string[] {
 function classifyOnline(input: ClassifyInput): Classification {
   const { ctx, inbound } = input;
   const connector = (ctx.spec.inboundConnectors ?? []).find((c: InboundConnector) => c.Name === inbound?.connector);
-  const filtering = connector && (connector.EFSkipIPs?.length || connector.EFSkipLastIP) ? { enhancedFiltering: { skipIps: connector.EFSkipIPs ?? [], skipLast: !!connector.EFSkipLastIP } } : {};
+  const filtering =
+    connector && (connector.EFSkipIPs?.length || connector.EFSkipLastIP)
+      ? { enhancedFiltering: { skipIps: connector.EFSkipIPs ?? [], skipLast: !!connector.EFSkipLastIP } }
+      : {};
   if (inbound?.connectorType === 'OnPremises' && connector) {
     const byCertificate = inbound.matchedBy?.startsWith('certificate') ?? false;
     if (byCertificate && connector.CloudServicesMailEnabled) {
@@ -83,9 +86,22 @@ function classifyOnline(input: ClassifyInput): Classification {
     };
   }
   if (inbound?.connectorType === 'Partner') {
-    return { ...base(ctx), ...filtering, authAs: 'Partner', directionality: 'Incoming', fromEntity: 'Internet', reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}${'enhancedFiltering' in filtering ? ' (enhanced filtering)' : ''}` };
+    return {
+      ...base(ctx),
+      ...filtering,
+      authAs: 'Partner',
+      directionality: 'Incoming',
+      fromEntity: 'Internet',
+      reason: `Partner connector ${inbound.connector} matched by ${inbound.matchedBy}${'enhancedFiltering' in filtering ? ' (enhanced filtering)' : ''}`,
+    };
   }
-  return { ...base(ctx), authAs: 'Anonymous', directionality: 'Incoming', fromEntity: 'Internet', reason: 'no inbound connector matched: anonymous Internet mail' };
+  return {
+    ...base(ctx),
+    authAs: 'Anonymous',
+    directionality: 'Incoming',
+    fromEntity: 'Internet',
+    reason: 'no inbound connector matched: anonymous Internet mail',
+  };
 }
 
 function classifyServer(input: ClassifyInput): Classification {

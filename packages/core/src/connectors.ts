@@ -20,7 +20,10 @@ export interface OutboundRoute {
 
 /** `SMTP:*.contoso.com;1` → `*.contoso.com` */
 function addressSpaceDomain(space: string): string {
-  return space.replace(/^smtp:/i, '').replace(/;\d+$/, '').trim();
+  return space
+    .replace(/^smtp:/i, '')
+    .replace(/;\d+$/, '')
+    .trim();
 }
 
 function fromOutboundConnector(c: OutboundConnector, acceptedDomains: string[]): OutboundRoute {
@@ -29,7 +32,7 @@ function fromOutboundConnector(c: OutboundConnector, acceptedDomains: string[]):
     connector: c.Name,
     kind: 'OutboundConnector',
     domains,
-    smartHosts: c.UseMXRecord === false || (c.UseMXRecord === undefined && c.SmartHosts?.length) ? c.SmartHosts ?? [] : [],
+    smartHosts: c.UseMXRecord === false || (c.UseMXRecord === undefined && c.SmartHosts?.length) ? (c.SmartHosts ?? []) : [],
     tls: { requirement: c.TlsSettings ?? 'Opportunistic', settingName: 'TlsSettings', tlsDomain: c.TlsDomain },
     ignoreStartTls: false,
     intraOrganization: false,
@@ -43,10 +46,10 @@ function fromSendConnector(c: SendConnector): OutboundRoute {
     connector: c.Name,
     kind: 'SendConnector',
     domains: c.AddressSpaces.map(addressSpaceDomain),
-    smartHosts: c.DNSRoutingEnabled === false || (c.DNSRoutingEnabled === undefined && c.SmartHosts?.length) ? c.SmartHosts ?? [] : [],
+    smartHosts: c.DNSRoutingEnabled === false || (c.DNSRoutingEnabled === undefined && c.SmartHosts?.length) ? (c.SmartHosts ?? []) : [],
     tls: {
       // RequireTLS without TlsAuthLevel: encryption without certificate checks [lab]
-      requirement: required ? c.TlsAuthLevel ?? 'EncryptionOnly' : 'Opportunistic',
+      requirement: required ? (c.TlsAuthLevel ?? 'EncryptionOnly') : 'Opportunistic',
       settingName: c.TlsAuthLevel ? 'TlsAuthLevel' : 'RequireTLS',
       tlsDomain: c.TlsDomain,
     },
@@ -85,11 +88,7 @@ export function ruleScopedRoute(node: NodeSpec, connectorName: string, acceptedD
 }
 
 /** The connector whose most specific domain pattern matches the recipient domain. */
-export function selectOutboundRoute(
-  routes: readonly OutboundRoute[],
-  domain: string,
-  preset: RolePreset,
-): OutboundRoute | undefined {
+export function selectOutboundRoute(routes: readonly OutboundRoute[], domain: string, preset: RolePreset): OutboundRoute | undefined {
   let best: { route: OutboundRoute; score: number } | undefined;
   for (const route of routes) {
     for (const pattern of route.domains) {

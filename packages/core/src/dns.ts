@@ -8,7 +8,10 @@ export interface Resolver {
 }
 
 export class DnsError extends Error {
-  constructor(readonly query: string, message: string) {
+  constructor(
+    readonly query: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -22,7 +25,10 @@ export class StaticResolver implements Resolver {
     for (const [host, ip] of Object.entries(dns?.a ?? {})) this.addA(host, ip);
     for (const [domain, entries] of Object.entries(dns?.mx ?? {})) {
       const records = entries.map((e, i) => (typeof e === 'string' ? { exchange: e, preference: 10 * (i + 1) } : e));
-      this.mxRecords.set(normalizeName(domain), records.sort((x, y) => x.preference - y.preference));
+      this.mxRecords.set(
+        normalizeName(domain),
+        records.sort((x, y) => x.preference - y.preference),
+      );
     }
   }
 

@@ -38,7 +38,7 @@ interface Line {
 
 function linesOf(raw: Buffer, limit: number): Line[] {
   const lines: Line[] = [];
-  for (let start = 0; start < limit; ) {
+  for (let start = 0; start < limit;) {
     const lf = raw.indexOf(0x0a, start);
     const ended = lf >= 0 && lf < limit;
     const end = ended ? lf + 1 : limit;

@@ -52,24 +52,30 @@ function identify(c: InboundConnector, facts: SessionFacts): string | undefined 
  * identify the sender by certificate or IP; Partner connectors by sender domain, optionally
  * restricted to a certificate or IP. A connector that does not match leaves the message anonymous.
  */
-export function matchInboundConnector(
-  connectors: readonly InboundConnector[],
-  facts: SessionFacts,
-  senderDomain: string,
-): InboundDecision {
+export function matchInboundConnector(connectors: readonly InboundConnector[], facts: SessionFacts, senderDomain: string): InboundDecision {
   const enabled = connectors.filter((c) => c.Enabled !== false);
   for (const c of enabled.filter((x) => x.ConnectorType === 'OnPremises')) {
     const how = identify(c, facts);
     if (!how) continue;
     if (c.RequireTls && !facts.secure) {
-      return { connector: c.Name, connectorType: 'OnPremises', matchedBy: how, verdict: refuse(REPLIES.startTlsRequired, `inbound connector ${c.Name} has RequireTls; the session is not encrypted`) };
+      return {
+        connector: c.Name,
+        connectorType: 'OnPremises',
+        matchedBy: how,
+        verdict: refuse(REPLIES.startTlsRequired, `inbound connector ${c.Name} has RequireTls; the session is not encrypted`),
+      };
     }
     return { connector: c.Name, connectorType: 'OnPremises', matchedBy: how, verdict: accept(`OnPremises connector ${c.Name} matched by ${how}`) };
   }
   for (const c of enabled.filter((x) => x.ConnectorType === 'Partner')) {
     if (!(c.SenderDomains ?? ['*']).some((p) => domainMatches(p, senderDomain))) continue;
     if (c.RequireTls && !facts.secure) {
-      return { connector: c.Name, connectorType: 'Partner', matchedBy: `sender domain ${senderDomain}`, verdict: refuse(REPLIES.startTlsRequired, `Partner connector ${c.Name} has RequireTls for ${senderDomain}; the session is not encrypted`) };
+      return {
+        connector: c.Name,
+        connectorType: 'Partner',
+        matchedBy: `sender domain ${senderDomain}`,
+        verdict: refuse(REPLIES.startTlsRequired, `Partner connector ${c.Name} has RequireTls for ${senderDomain}; the session is not encrypted`),
+      };
     }
     const hasIdentity = !!c.TlsSenderCertificateName || !!c.SenderIPAddresses?.length;
     const how = hasIdentity ? identify(c, facts) : `sender domain ${senderDomain}`;
@@ -97,7 +103,11 @@ export function matchInboundConnector(
       };
     }
   }
-  return { verdict: accept(`no inbound connector matched (certificate: ${presentedName(facts)}, IP ${normalizeIp(facts.clientIp)}); treated as anonymous Internet mail`) };
+  return {
+    verdict: accept(
+      `no inbound connector matched (certificate: ${presentedName(facts)}, IP ${normalizeIp(facts.clientIp)}); treated as anonymous Internet mail`,
+    ),
+  };
 }
 
 function bindingMatches(binding: string, localIp: string, localPort: number, listenPort: number): boolean {
@@ -132,7 +142,12 @@ export function selectReceiveConnector(
 
 export function decideReceiveConnector(connector: ReceiveConnector | undefined, facts: SessionFacts): InboundDecision {
   if (!connector) {
-    return { verdict: refuse(REPLIES.noReceiveConnector, `no receive connector binds ${facts.localIp}:${facts.localPort} for remote IP ${normalizeIp(facts.clientIp)}`) };
+    return {
+      verdict: refuse(
+        REPLIES.noReceiveConnector,
+        `no receive connector binds ${facts.localIp}:${facts.localPort} for remote IP ${normalizeIp(facts.clientIp)}`,
+      ),
+    };
   }
   const base = { connector: connector.Name, connectorType: 'Receive' as const, matchedBy: `remote IP ${normalizeIp(facts.clientIp)}` };
   if (connector.RequireTLS && !facts.secure) {

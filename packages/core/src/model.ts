@@ -3,14 +3,7 @@
  * names so that the output of Get-InboundConnector / Get-SendConnector can be pasted in.
  */
 
-export type RoleName =
-  | 'exchange-online'
-  | 'exchange-server'
-  | 'edge'
-  | 'partner'
-  | 'internet'
-  | 'appliance'
-  | 'device';
+export type RoleName = 'exchange-online' | 'exchange-server' | 'edge' | 'partner' | 'internet' | 'appliance' | 'device';
 
 export type TlsSettings = 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
 

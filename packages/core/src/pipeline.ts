@@ -69,7 +69,7 @@ export function addressRewrite(ctx: NodeContext, from: string, raw: Buffer): { f
   const newFrom = rewrite(from);
   const edits: HeaderEdit[] = [];
   const header = headerValues(raw, 'From')[0];
-  const addr = header ? /<([^>]+)>/.exec(header)?.[1] ?? header.trim() : undefined;
+  const addr = header ? (/<([^>]+)>/.exec(header)?.[1] ?? header.trim()) : undefined;
   const newHeaderAddr = addr ? rewrite(addr) : undefined;
   if (header && addr && newHeaderAddr) {
     const reason = `address rewriting on ${ctx.spec.hostname}: ${addr} → ${newHeaderAddr}`;
@@ -81,7 +81,7 @@ export function addressRewrite(ctx: NodeContext, from: string, raw: Buffer): { f
 /** The domain of the From header's address, as mail flow rules read the sender by default. */
 function headerFromDomain(raw: Buffer): string | undefined {
   const from = headerValues(raw, 'From')[0];
-  const address = from ? /<([^>]+)>/.exec(from)?.[1] ?? from.trim() : undefined;
+  const address = from ? (/<([^>]+)>/.exec(from)?.[1] ?? from.trim()) : undefined;
   return address && address.includes('@') ? domainOf(address) : undefined;
 }
 
@@ -109,7 +109,13 @@ const carriedValue = (value: string) => unfoldValue(value).replace(/[\r\n]+/g, '
  * each field re-written under the new name in Exchange's spelling, in the order it arrived. A field
  * whose name cannot be carried (see carriedName) is removed and not written again.
  */
-function carryAcross(fields: readonly HeaderField[], test: (name: string) => boolean, from: string, to: string, reasons: { carried: string; dropped: string; written: (name: string) => string }): HeaderEdit[] {
+function carryAcross(
+  fields: readonly HeaderField[],
+  test: (name: string) => boolean,
+  from: string,
+  to: string,
+  reasons: { carried: string; dropped: string; written: (name: string) => string },
+): HeaderEdit[] {
   const mine = fields.filter((f) => test(f.name));
   const removals = removalsOf(mine, test, (name) => (carriedName(name, from, to) ? reasons.carried : reasons.dropped));
   const prepends: HeaderEdit[] = [];
@@ -124,7 +130,13 @@ function carryAcross(fields: readonly HeaderField[], test: (name: string) => boo
 function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
   const edits: HeaderEdit[] = [];
   if (!c.keepOrganizationHeaders) {
-    edits.push(...removalsMatching(raw, isOrgHeader, `header firewall: organization headers from ${c.authAs === 'Internal' ? 'a user' : `an untrusted (${c.authAs})`} source are removed`));
+    edits.push(
+      ...removalsMatching(
+        raw,
+        isOrgHeader,
+        `header firewall: organization headers from ${c.authAs === 'Internal' ? 'a user' : `an untrusted (${c.authAs})`} source are removed`,
+      ),
+    );
   }
   if (c.acceptCrossPremises) {
     edits.push(
@@ -146,7 +158,9 @@ export function processMessage(input: MessageInput): MessageOutcome {
   const noRules: RulesOutcome = { fired: [], setHeaders: [] };
   if (!ctx.preset.exchange || !input.classification) {
     const globs = (ctx.spec.stripHeaders ?? []).map(headerPattern);
-    const edits = globs.length ? removalsMatching(input.raw, (n) => globs.some((g) => g.test(n)), `${ctx.spec.hostname} strips ${ctx.spec.stripHeaders!.join(', ')}`) : [];
+    const edits = globs.length
+      ? removalsMatching(input.raw, (n) => globs.some((g) => g.test(n)), `${ctx.spec.hostname} strips ${ctx.spec.stripHeaders!.join(', ')}`)
+      : [];
     return { raw: applyEdits(input.raw, edits), edits, rules: noRules, verdict: accept(`${ctx.spec.hostname} applies no mail flow rules`) };
   }
   const c = input.classification;
@@ -159,7 +173,8 @@ export function processMessage(input: MessageInput): MessageOutcome {
   const promotedAuthAs = carried && ['Anonymous', 'Partner', 'Internal'].includes(carried) ? (carried as AuthAs) : undefined;
   const authAs: AuthAs = promotedAuthAs ?? c.authAs;
   const carriedDirection = trusted ? headerValues(raw, HEADER.directionality)[0] : undefined;
-  const directionality = carriedDirection === 'Incoming' || carriedDirection === 'Originating' ? carriedDirection : authAs === 'Internal' ? 'Originating' : 'Incoming';
+  const directionality =
+    carriedDirection === 'Incoming' || carriedDirection === 'Originating' ? carriedDirection : authAs === 'Internal' ? 'Originating' : 'Incoming';
 
   const accepted = ctx.acceptedDomains;
   const recipientDomains = input.recipients.map(domainOf);
@@ -175,7 +190,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
 
   const online = ctx.preset.connectorModel === 'online';
   const outbound = recipientDomains.some((d) => !accepted.includes(d));
-  const originalIp = c.enhancedFiltering ? originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp : input.clientIp;
+  const originalIp = c.enhancedFiltering ? (originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp) : input.clientIp;
   const antispam = online
     ? antispamVerdict({
         authAs,
@@ -201,7 +216,15 @@ export function processMessage(input: MessageInput): MessageOutcome {
   }
   if (carriedDirection !== directionality) stamps.push(...replace(HEADER.directionality, directionality, why, has(HEADER.directionality)));
   const sclNow = headerValues(raw, HEADER.scl)[0];
-  if (scl !== undefined && sclNow !== String(scl)) stamps.push(...replace(HEADER.scl, String(scl), antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail', has(HEADER.scl)));
+  if (scl !== undefined && sclNow !== String(scl))
+    stamps.push(
+      ...replace(
+        HEADER.scl,
+        String(scl),
+        antispam ? `anti-spam: ${antispam.reason}` : rules.scl ? `mail flow rule ${rules.scl.rule}` : 'internal mail',
+        has(HEADER.scl),
+      ),
+    );
   if (online && ctx.spec.organization) {
     const org = ctx.spec.organization;
     const tenant = ctx.tenantId ?? tenantIdOf(org);
@@ -213,7 +236,14 @@ export function processMessage(input: MessageInput): MessageOutcome {
     stamps.push(...replace(HEADER.tenantArrival, input.now.toISOString(), tenantWhy, has(HEADER.tenantArrival)));
     stamps.push(...replace(HEADER.tenantNetworkMessageId, input.networkMessageId, tenantWhy, has(HEADER.tenantNetworkMessageId)));
     stamps.push(...replace(HEADER.originatorOrg, accepted[0] ?? org, tenantWhy, has(HEADER.originatorOrg)));
-    stamps.push(...replace(HEADER.antispam, formatAntispamReport(antispam!, originalIp, input.helo), `anti-spam: ${antispam!.reason}${originalIp !== input.clientIp ? ` (enhanced filtering: original client ${originalIp})` : ''}`, has(HEADER.antispam)));
+    stamps.push(
+      ...replace(
+        HEADER.antispam,
+        formatAntispamReport(antispam!, originalIp, input.helo),
+        `anti-spam: ${antispam!.reason}${originalIp !== input.clientIp ? ` (enhanced filtering: original client ${originalIp})` : ''}`,
+        has(HEADER.antispam),
+      ),
+    );
   }
   for (const set of rules.setHeaders) stamps.push(...replace(set.name, set.value, `mail flow rule ${set.rule}`, has(set.name)));
   raw = applyEdits(raw, stamps);

@@ -81,13 +81,17 @@ const onConnector = (connector: string | undefined) => (connector ? ` on receive
 /** MAIL FROM with SIZE=: a client that declares more than MaxMessageSize is refused before DATA. */
 export function declaredSizeVerdict(limits: ReceiveLimits, declared: number): Verdict {
   const max = limits.maxMessageBytes;
-  return declared > max ? refuse(REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${max}`) : accept(`SIZE=${declared} is within MaxMessageSize ${max}`);
+  return declared > max
+    ? refuse(REPLIES.messageTooLarge, `SIZE=${declared} is over MaxMessageSize ${max}`)
+    : accept(`SIZE=${declared} is within MaxMessageSize ${max}`);
 }
 
 /** The end of DATA: the bytes that arrived against MaxMessageSize. */
 export function messageSizeVerdict(limits: ReceiveLimits, received: number): Verdict {
   const max = limits.maxMessageBytes;
-  return received > max ? refuse(REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`) : accept(`${received} bytes is within MaxMessageSize ${max}`);
+  return received > max
+    ? refuse(REPLIES.messageTooLarge, `${received} bytes is over MaxMessageSize ${max}`)
+    : accept(`${received} bytes is within MaxMessageSize ${max}`);
 }
 
 /** RCPT TO when `taken` recipients are in the transaction already: past MaxRecipientsPerMessage, 452. */

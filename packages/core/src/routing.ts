@@ -20,7 +20,7 @@ export interface NodeContext {
 }
 
 export function nodeContext(name: string, spec: NodeSpec, organizations: Record<string, Organization> = {}): NodeContext {
-  const acceptedDomains = spec.organization ? organizations[spec.organization]?.domains.map(normalizeName) ?? [] : [];
+  const acceptedDomains = spec.organization ? (organizations[spec.organization]?.domains.map(normalizeName) ?? []) : [];
   return {
     name,
     spec,
@@ -69,9 +69,15 @@ export function routeRecipient(ctx: NodeContext, recipient: string, relay: Relay
   if (local && ctx.mailboxes.has(local)) {
     // Centralized mail transport: Internet mail for cloud mailboxes visits on premises first [doc].
     if (centralized && origin === 'external') {
-      return to({ kind: 'relay', route: centralized }, `RouteAllMessagesViaOnPremises on ${centralized.connector}: Internet mail for ${address} goes through on premises first`);
+      return to(
+        { kind: 'relay', route: centralized },
+        `RouteAllMessagesViaOnPremises on ${centralized.connector}: Internet mail for ${address} goes through on premises first`,
+      );
     }
-    return to({ kind: 'local', mailbox: local }, local === address ? `${address} is a mailbox on ${ctx.spec.hostname}` : `${address} is a proxy address of mailbox ${local} on ${ctx.spec.hostname}`);
+    return to(
+      { kind: 'local', mailbox: local },
+      local === address ? `${address} is a mailbox on ${ctx.spec.hostname}` : `${address} is a proxy address of mailbox ${local} on ${ctx.spec.hostname}`,
+    );
   }
   const remote = lookup(ctx.spec.remoteMailboxes, address);
   if (remote) {
@@ -94,10 +100,16 @@ export function routeRecipient(ctx: NodeContext, recipient: string, relay: Relay
     return refuse(reply, `${address} is in accepted domain ${domain} but has no mailbox on ${ctx.spec.hostname} and no connector covers it`);
   }
   if (!relay.allowed) {
-    return refuse(REPLIES[ctx.preset.relayDenied], `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relay.reason})`);
+    return refuse(
+      REPLIES[ctx.preset.relayDenied],
+      `${domain} is not an accepted domain of ${ctx.spec.hostname} and the session may not relay (${relay.reason})`,
+    );
   }
   if (centralized && origin === 'submission') {
-    return to({ kind: 'relay', route: centralized }, `RouteAllMessagesViaOnPremises on ${centralized.connector}: mail to the Internet leaves through on premises`);
+    return to(
+      { kind: 'relay', route: centralized },
+      `RouteAllMessagesViaOnPremises on ${centralized.connector}: mail to the Internet leaves through on premises`,
+    );
   }
   if (!route) {
     return to({ kind: 'unroutable', reply: REPLIES.noRoute }, `no send connector on ${ctx.spec.hostname} has an address space covering ${domain}`);

@@ -32,7 +32,8 @@ export interface RulesOutcome {
 const anyDomain = (patterns: string[] | undefined, domains: string[]) => !!patterns && patterns.some((p) => domains.some((d) => domainMatches(p, d)));
 const containsWords = (values: string[], words: string[] | undefined) =>
   !!words && values.some((v) => words.some((w) => v.toLowerCase().includes(w.toLowerCase())));
-const matchesPatterns = (values: string[], patterns: string[] | undefined) => !!patterns && values.some((v) => patterns.some((p) => new RegExp(p, 'i').test(v)));
+const matchesPatterns = (values: string[], patterns: string[] | undefined) =>
+  !!patterns && values.some((v) => patterns.some((p) => new RegExp(p, 'i').test(v)));
 
 /** Each predicate family the rule names must hold (Exchange ANDs conditions, ORs values inside one). */
 function senderDomains(m: RuleMessage, location: TransportRule['SenderAddressLocation']): string[] {
@@ -42,10 +43,20 @@ function senderDomains(m: RuleMessage, location: TransportRule['SenderAddressLoc
   return [header];
 }
 
-function predicates(m: RuleMessage, location: TransportRule['SenderAddressLocation'], p: {
-  FromScope?: string; SenderDomainIs?: string[]; RecipientDomainIs?: string[]; SenderIPRanges?: string[];
-  HeaderContainsMessageHeader?: string; HeaderContainsWords?: string[]; HeaderMatchesMessageHeader?: string; HeaderMatchesPatterns?: string[];
-}): boolean[] {
+function predicates(
+  m: RuleMessage,
+  location: TransportRule['SenderAddressLocation'],
+  p: {
+    FromScope?: string;
+    SenderDomainIs?: string[];
+    RecipientDomainIs?: string[];
+    SenderIPRanges?: string[];
+    HeaderContainsMessageHeader?: string;
+    HeaderContainsWords?: string[];
+    HeaderMatchesMessageHeader?: string;
+    HeaderMatchesPatterns?: string[];
+  },
+): boolean[] {
   const out: boolean[] = [];
   if (p.FromScope) out.push(p.FromScope === m.fromScope);
   if (p.SenderDomainIs) out.push(anyDomain(p.SenderDomainIs, senderDomains(m, location)));

@@ -19,7 +19,6 @@ export interface TlsFacts {
 
 export const PLAINTEXT: TlsFacts = Object.freeze({ starttlsOffered: false, secure: false, peerChain: [], localChain: [] }) as TlsFacts;
 
-
 function short(der: Buffer | undefined): TlsSummary['peerCertificate'] {
   if (!der) return undefined;
   const { subject, sans, issuer, serial, notAfter } = describeCertificate(der);

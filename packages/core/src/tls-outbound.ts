@@ -58,7 +58,10 @@ export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
   if (!facts.secure) {
     if (facts.handshakeError) {
       if (policy.requirement === 'Opportunistic') {
-        return { ...defer(REPLIES.cannotConnect, `TLS handshake with ${destination} failed (${facts.handshakeError}); opportunistic TLS retries in plaintext`), retryPlaintext: true };
+        return {
+          ...defer(REPLIES.cannotConnect, `TLS handshake with ${destination} failed (${facts.handshakeError}); opportunistic TLS retries in plaintext`),
+          retryPlaintext: true,
+        };
       }
       return defer(REPLIES.cannotConnect, `${setting} requires TLS; the handshake with ${destination} failed: ${facts.handshakeError}`);
     }

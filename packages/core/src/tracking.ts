@@ -30,7 +30,11 @@ export function trackingRow(event: TraceEvent): TrackingRow | undefined {
     case 'refused':
       return { eventId: 'FAIL', source: 'SMTP' };
     case 'attempt':
-      return event.outcome === 'sent' ? { eventId: 'SEND', source: 'SMTP' } : event.outcome === 'deferred' ? { eventId: 'DEFER', source: 'SMTP' } : { eventId: 'FAIL', source: 'SMTP' };
+      return event.outcome === 'sent'
+        ? { eventId: 'SEND', source: 'SMTP' }
+        : event.outcome === 'deferred'
+          ? { eventId: 'DEFER', source: 'SMTP' }
+          : { eventId: 'FAIL', source: 'SMTP' };
     case 'delivered':
       return { eventId: 'DELIVER', source: 'STOREDRIVER' };
     case 'deferred':

@@ -68,9 +68,7 @@ export function checkChain(presented: readonly Buffer[], store: TrustStore, now:
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const window = windowProblem(current, now);
     if (window) problems.push(window);
-    const anchor = store.anchors.find(
-      (a) => a.fingerprint256 === current.fingerprint256 || issuedBy(current, a),
-    );
+    const anchor = store.anchors.find((a) => a.fingerprint256 === current.fingerprint256 || issuedBy(current, a));
     if (anchor) {
       if (anchor.fingerprint256 !== current.fingerprint256) {
         const revoked = revocationProblem(current, anchor, store);

@@ -29,9 +29,19 @@ const EOP: NodeSpec = {
   hostname: 'contoso-com.mail.protection.outlook.example',
   address: '127.0.0.20',
   organization: 'contoso',
-  inboundConnectors: [{ Name: 'Inbound from on-premises', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true }],
+  inboundConnectors: [
+    { Name: 'Inbound from on-premises', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true },
+  ],
   outboundConnectors: [
-    { Name: 'Outbound to on-premises', ConnectorType: 'OnPremises', RecipientDomains: ['contoso.example'], SmartHosts: ['mail.contoso.example'], TlsSettings: 'DomainValidation', TlsDomain: 'mail.contoso.example', CloudServicesMailEnabled: true },
+    {
+      Name: 'Outbound to on-premises',
+      ConnectorType: 'OnPremises',
+      RecipientDomains: ['contoso.example'],
+      SmartHosts: ['mail.contoso.example'],
+      TlsSettings: 'DomainValidation',
+      TlsDomain: 'mail.contoso.example',
+      CloudServicesMailEnabled: true,
+    },
   ],
 };
 const FRONTEND: ReceiveConnector = {
@@ -41,21 +51,45 @@ const FRONTEND: ReceiveConnector = {
   AuthMechanism: ['Tls'],
   TlsDomainCapabilities: ['mail.protection.outlook.example:AcceptCloudServicesMail'],
 };
-const FROM_EDGE: ReceiveConnector = { Name: 'From Edge', RemoteIPRanges: ['127.0.0.11'], PermissionGroups: ['ExchangeServers'], AuthMechanism: ['Tls', 'ExternalAuthoritative'] };
+const FROM_EDGE: ReceiveConnector = {
+  Name: 'From Edge',
+  RemoteIPRanges: ['127.0.0.11'],
+  PermissionGroups: ['ExchangeServers'],
+  AuthMechanism: ['Tls', 'ExternalAuthoritative'],
+};
 const ONPREM: NodeSpec = {
   role: 'exchange-server',
   hostname: 'mail.contoso.example',
   address: '127.0.0.10',
   organization: 'contoso',
   receiveConnectors: [FRONTEND, FROM_EDGE],
-  sendConnectors: [{ Name: 'Outbound to Office 365', AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mail.protection.outlook.example', CloudServicesMailEnabled: true }],
+  sendConnectors: [
+    {
+      Name: 'Outbound to Office 365',
+      AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'],
+      RequireTLS: true,
+      TlsAuthLevel: 'DomainValidation',
+      TlsDomain: 'mail.protection.outlook.example',
+      CloudServicesMailEnabled: true,
+    },
+  ],
 };
 
 function chain(name: string): ChainCheck {
   return {
     valid: true,
     chainsToTrustedRoot: true,
-    leaf: { subject: `CN=${name}`, commonName: name, sans: [name], issuer: 'CN=Root', serial: '01', notBefore: '2025-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', fingerprint256: 'AA', selfIssued: false },
+    leaf: {
+      subject: `CN=${name}`,
+      commonName: name,
+      sans: [name],
+      issuer: 'CN=Root',
+      serial: '01',
+      notBefore: '2025-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      fingerprint256: 'AA',
+      selfIssued: false,
+    },
     path: [],
     problems: [],
   };
@@ -71,7 +105,8 @@ const SESSIONS = {
 };
 
 const BODY = Buffer.from('\r\nX-MS-Exchange-Organization-AuthAs: Internal in the body\r\n\u00ff\u0000 end\r\n', 'latin1');
-const message = (...lines: string[]) => Buffer.concat([Buffer.from(['From: <tom@tailspin.example>', 'Subject: hi', ...lines].map((l) => `${l}\r\n`).join(''), 'latin1'), BODY]);
+const message = (...lines: string[]) =>
+  Buffer.concat([Buffer.from(['From: <tom@tailspin.example>', 'Subject: hi', ...lines].map((l) => `${l}\r\n`).join(''), 'latin1'), BODY]);
 const bodyOf = (raw: Buffer) => raw.subarray(headerEnd(raw));
 
 /**
@@ -86,12 +121,28 @@ function readerSees(raw: Buffer): Array<[string, string]> {
     .replace(/\r?\n(?=[ \t])/g, '')
     .split(/\r?\n/)
     .filter((l) => l.includes(':'))
-    .map((l) => [l.slice(0, l.indexOf(':')).replace(/[ \t]+/g, '').toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
+    .map((l) => [
+      l
+        .slice(0, l.indexOf(':'))
+        .replace(/[ \t]+/g, '')
+        .toLowerCase(),
+      l.slice(l.indexOf(':') + 1).trim(),
+    ]);
 }
 const seen = (raw: Buffer, prefix: string) => readerSees(raw).filter(([n]) => n.startsWith(prefix.toLowerCase()));
 
 function run(ctx: NodeContext, c: Classification, raw: Buffer): MessageOutcome {
-  const out = processMessage({ ctx, classification: c, raw, from: 'tom@tailspin.example', recipients: ['alice@contoso.example'], clientIp: '127.0.0.50', helo: 'mx.tailspin.example', now: new Date('2026-03-02T10:00:00Z'), networkMessageId: 'n-1' });
+  const out = processMessage({
+    ctx,
+    classification: c,
+    raw,
+    from: 'tom@tailspin.example',
+    recipients: ['alice@contoso.example'],
+    clientIp: '127.0.0.50',
+    helo: 'mx.tailspin.example',
+    now: new Date('2026-03-02T10:00:00Z'),
+    networkMessageId: 'n-1',
+  });
   expect(bodyOf(out.raw).equals(bodyOf(raw))).toBe(true);
   expect(applyEdits(raw, out.edits).equals(out.raw)).toBe(true);
   return out;
@@ -109,7 +160,11 @@ const SPELLINGS = [
 
 describe('untrusted senders: every spelling of an organization header is removed', () => {
   test.each(SPELLINGS.map((s, i) => [i, s]))('spelling %i, at EOP and on premises', (_i, spell) => {
-    const raw = message(spell('X-MS-Exchange-Organization-AuthAs', 'Internal'), spell('X-MS-Exchange-Organization-SCL', '-1'), spell('X-MS-Exchange-Organization-Custom', 'forged'));
+    const raw = message(
+      spell('X-MS-Exchange-Organization-AuthAs', 'Internal'),
+      spell('X-MS-Exchange-Organization-SCL', '-1'),
+      spell('X-MS-Exchange-Organization-Custom', 'forged'),
+    );
     for (const [ctx, c] of [
       [eop(), SESSIONS.eopAnonymous()],
       [onprem(), SESSIONS.onpremAnonymous()],
@@ -122,24 +177,56 @@ describe('untrusted senders: every spelling of an organization header is removed
       expect(out.authAs).toBe('Anonymous');
       // the trace says removed, and the bytes agree
       const removed = out.edits.filter((e) => e.op === 'remove' && /^header firewall/.test(e.reason));
-      expect(removed.map((e) => e.name.toLowerCase())).toEqual(['x-ms-exchange-organization-authas', 'x-ms-exchange-organization-scl', 'x-ms-exchange-organization-custom']);
+      expect(removed.map((e) => e.name.toLowerCase())).toEqual([
+        'x-ms-exchange-organization-authas',
+        'x-ms-exchange-organization-scl',
+        'x-ms-exchange-organization-custom',
+      ]);
     }
   });
 
   test('duplicates: all of them go', () => {
-    const raw = message('X-MS-Exchange-Organization-AuthAs: Internal', 'X-MS-Exchange-Organization-AuthAs : Internal', 'x-ms-exchange-organization-authas\t:Internal');
+    const raw = message(
+      'X-MS-Exchange-Organization-AuthAs: Internal',
+      'X-MS-Exchange-Organization-AuthAs : Internal',
+      'x-ms-exchange-organization-authas\t:Internal',
+    );
     const out = run(eop(), SESSIONS.eopAnonymous(), raw);
     expect(seen(out.raw, HEADER.authAs)).toEqual([['x-ms-exchange-organization-authas', 'Anonymous']]);
   });
 
   test('a rule reads what the reader reads: a forged AuthAs with the obsolete spelling does not satisfy it', () => {
-    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: HEADER.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
+    const ctx = nodeContext(
+      'onprem',
+      {
+        ...ONPREM,
+        transportRules: [
+          {
+            Name: 'internal only',
+            HeaderMatchesMessageHeader: HEADER.authAs,
+            HeaderMatchesPatterns: ['^Internal$'],
+            SetHeaderName: 'X-Seen',
+            SetHeaderValue: 'internal',
+          },
+        ],
+      },
+      ORGS,
+    );
     const out = run(ctx, SESSIONS.onpremAnonymous(), message('X-MS-Exchange-Organization-AuthAs : Internal'));
     expect(out.rules.fired).toEqual([]);
   });
 
   test('a rule matches a header written with the obsolete spelling, and SetHeader replaces every spelling', () => {
-    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'tag', HeaderMatchesMessageHeader: 'X-Project', HeaderMatchesPatterns: ['^blue$'], SetHeaderName: 'X-Tag', SetHeaderValue: 'seen' }] }, ORGS);
+    const ctx = nodeContext(
+      'onprem',
+      {
+        ...ONPREM,
+        transportRules: [
+          { Name: 'tag', HeaderMatchesMessageHeader: 'X-Project', HeaderMatchesPatterns: ['^blue$'], SetHeaderName: 'X-Tag', SetHeaderValue: 'seen' },
+        ],
+      },
+      ORGS,
+    );
     const out = run(ctx, SESSIONS.onpremAnonymous(), message('X-Project : blue', 'x-tag\t: old', 'X-TAG: older'));
     expect(out.rules.fired.map((r) => r.rule)).toEqual(['tag']);
     expect(readerSees(out.raw).filter(([n]) => n === 'x-tag')).toEqual([['x-tag', 'seen']]);
@@ -171,7 +258,7 @@ describe('cross-premises headers', () => {
     expect(readerSees(atOnprem.raw).filter(([, v]) => v === 'Internal')).toEqual([]);
   });
 
-  test.each(SPELLINGS.map((s, i) => [i, s]))('spelling %i from the hybrid partner: promoted under Exchange\'s own name', (_i, spell) => {
+  test.each(SPELLINGS.map((s, i) => [i, s]))("spelling %i from the hybrid partner: promoted under Exchange's own name", (_i, spell) => {
     const raw = message(spell('X-MS-Exchange-CrossPremises-AuthAs', 'Internal'), spell('x-ms-exchange-crosspremises-authsource', 'mail.contoso.example'));
     const out = run(onprem(), SESSIONS.onpremHybrid(), raw);
     expect(out.authAs).toBe('Internal');
@@ -187,10 +274,20 @@ describe('cross-premises headers', () => {
   });
 
   test('a cross-premises name no writer would use (a fold or blank inside it, an 8-bit byte) is dropped, not promoted', () => {
-    const raw = message('X-MS-Exchange-CrossPremises-\r\n AuthAs: Internal', 'X-MS-Exchange-CrossPremises-Auth As: Internal', 'X-MS-Exchange-CrossPremises-Auth\u00e9: x');
+    const raw = message(
+      'X-MS-Exchange-CrossPremises-\r\n AuthAs: Internal',
+      'X-MS-Exchange-CrossPremises-Auth As: Internal',
+      'X-MS-Exchange-CrossPremises-Auth\u00e9: x',
+    );
     const out = run(onprem(), SESSIONS.onpremHybrid(), raw);
     expect(seen(out.raw, 'X-MS-Exchange-CrossPremises-')).toEqual([]);
-    expect(readerSees(out.raw).filter(([n]) => n.startsWith('x-ms-exchange-organization-auth') && !['x-ms-exchange-organization-authas', 'x-ms-exchange-organization-authsource', 'x-ms-exchange-organization-authmechanism'].includes(n))).toEqual([]);
+    expect(
+      readerSees(out.raw).filter(
+        ([n]) =>
+          n.startsWith('x-ms-exchange-organization-auth') &&
+          !['x-ms-exchange-organization-authas', 'x-ms-exchange-organization-authsource', 'x-ms-exchange-organization-authmechanism'].includes(n),
+      ),
+    ).toEqual([]);
     expect(out.edits.filter((e) => e.op === 'remove' && /not promoted/.test(e.reason)).length).toBe(3);
   });
 
@@ -201,7 +298,7 @@ describe('cross-premises headers', () => {
 });
 
 describe('leaving through a CloudServicesMailEnabled connector', () => {
-  test('organization headers kept from another server, in any spelling, travel as CrossPremises under Exchange\'s names', () => {
+  test("organization headers kept from another server, in any spelling, travel as CrossPremises under Exchange's names", () => {
     const ctx = onprem();
     const atOnprem = run(ctx, SESSIONS.onpremFromEdge(), message('x-ms-exchange-organization-authas : Internal', 'X-MS-Exchange-Organization-Odd Name: x'));
     const route = ctx.routes.find((r) => r.connector === 'Outbound to Office 365')!;

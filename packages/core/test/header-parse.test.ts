@@ -11,15 +11,15 @@ const fields = (s: string) => parseHeaders(bytes(s)).map((f) => [f.name, f.value
 
 describe('field names are read as a lenient reader reads them', () => {
   test.each`
-    case                                   | text                                                              | name                                     | value
-    ${'space before the colon'}            | ${'X-MS-Exchange-Organization-AuthAs : Internal\r\n\r\n'}         | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
-    ${'tab before the colon'}              | ${'X-MS-Exchange-Organization-SCL\t: -1\r\n\r\n'}                 | ${'X-MS-Exchange-Organization-SCL'}      | ${'-1'}
-    ${'several blanks before the colon'}   | ${'X-MS-Exchange-Organization-SCL \t \t:\t-1\r\n\r\n'}            | ${'X-MS-Exchange-Organization-SCL'}      | ${'-1'}
-    ${'a fold before the colon'}           | ${'X-MS-Exchange-Organization-AuthAs\r\n : Internal\r\n\r\n'}     | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
-    ${'a fold inside the name'}            | ${'X-MS-Exchange-Organization-\r\n\tAuthAs: Internal\r\n\r\n'}    | ${'X-MS-Exchange-Organization-\tAuthAs'} | ${'Internal'}
-    ${'bare LF line ends'}                 | ${'X-MS-Exchange-Organization-AuthAs : Internal\n\n'}             | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
-    ${'no space after the colon'}          | ${'x-ms-exchange-organization-authas:Internal\r\n\r\n'}           | ${'x-ms-exchange-organization-authas'}   | ${'Internal'}
-    ${'a fold right after the colon'}      | ${'X-MS-Exchange-Organization-AuthAs:\r\n Internal\r\n\r\n'}      | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'\r\n Internal'}
+    case                                 | text                                                           | name                                     | value
+    ${'space before the colon'}          | ${'X-MS-Exchange-Organization-AuthAs : Internal\r\n\r\n'}      | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
+    ${'tab before the colon'}            | ${'X-MS-Exchange-Organization-SCL\t: -1\r\n\r\n'}              | ${'X-MS-Exchange-Organization-SCL'}      | ${'-1'}
+    ${'several blanks before the colon'} | ${'X-MS-Exchange-Organization-SCL \t \t:\t-1\r\n\r\n'}         | ${'X-MS-Exchange-Organization-SCL'}      | ${'-1'}
+    ${'a fold before the colon'}         | ${'X-MS-Exchange-Organization-AuthAs\r\n : Internal\r\n\r\n'}  | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
+    ${'a fold inside the name'}          | ${'X-MS-Exchange-Organization-\r\n\tAuthAs: Internal\r\n\r\n'} | ${'X-MS-Exchange-Organization-\tAuthAs'} | ${'Internal'}
+    ${'bare LF line ends'}               | ${'X-MS-Exchange-Organization-AuthAs : Internal\n\n'}          | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'Internal'}
+    ${'no space after the colon'}        | ${'x-ms-exchange-organization-authas:Internal\r\n\r\n'}        | ${'x-ms-exchange-organization-authas'}   | ${'Internal'}
+    ${'a fold right after the colon'}    | ${'X-MS-Exchange-Organization-AuthAs:\r\n Internal\r\n\r\n'}   | ${'X-MS-Exchange-Organization-AuthAs'}   | ${'\r\n Internal'}
   `('$case', ({ text, name, value }) => {
     const raw = bytes(text);
     expect(fields(text)).toEqual([[name, value]]);
@@ -59,16 +59,16 @@ describe('field names are read as a lenient reader reads them', () => {
 
 describe('where the header section ends', () => {
   test.each`
-    case                            | text                                        | names
-    ${'CRLF CRLF'}                  | ${'A: 1\r\nB: 2\r\n\r\nC: 3\r\n'}           | ${['A', 'B']}
-    ${'LF LF'}                      | ${'A: 1\nB: 2\n\nC: 3\n'}                   | ${['A', 'B']}
-    ${'LF then CRLF'}               | ${'A: 1\nB: 2\n\r\nC: 3\r\n'}               | ${['A', 'B']}
-    ${'CRLF then LF'}               | ${'A: 1\r\nB: 2\r\n\nC: 3\r\n'}             | ${['A', 'B']}
-    ${'no empty line at all'}       | ${'A: 1\r\nB: 2'}                           | ${['A', 'B']}
-    ${'a line without a colon'}     | ${'A: 1\r\nnot a field\r\nB: 2\r\n\r\nC: 3'} | ${['A', 'B']}
-    ${'a blank-only line folds'}    | ${'A: 1\r\n \r\nB: 2\r\n\r\nC: 3'}          | ${['A', 'B']}
-    ${'a leading continuation'}     | ${' orphan\r\nA: 1\r\n\r\nC: 3'}            | ${['A']}
-    ${'an empty first line'}        | ${'\r\nA: 1\r\n'}                           | ${[]}
+    case                         | text                                         | names
+    ${'CRLF CRLF'}               | ${'A: 1\r\nB: 2\r\n\r\nC: 3\r\n'}            | ${['A', 'B']}
+    ${'LF LF'}                   | ${'A: 1\nB: 2\n\nC: 3\n'}                    | ${['A', 'B']}
+    ${'LF then CRLF'}            | ${'A: 1\nB: 2\n\r\nC: 3\r\n'}                | ${['A', 'B']}
+    ${'CRLF then LF'}            | ${'A: 1\r\nB: 2\r\n\nC: 3\r\n'}              | ${['A', 'B']}
+    ${'no empty line at all'}    | ${'A: 1\r\nB: 2'}                            | ${['A', 'B']}
+    ${'a line without a colon'}  | ${'A: 1\r\nnot a field\r\nB: 2\r\n\r\nC: 3'} | ${['A', 'B']}
+    ${'a blank-only line folds'} | ${'A: 1\r\n \r\nB: 2\r\n\r\nC: 3'}           | ${['A', 'B']}
+    ${'a leading continuation'}  | ${' orphan\r\nA: 1\r\n\r\nC: 3'}             | ${['A']}
+    ${'an empty first line'}     | ${'\r\nA: 1\r\n'}                            | ${[]}
   `('$case', ({ text, names }) => {
     expect(parseHeaders(bytes(text)).map((f) => f.name)).toEqual(names);
   });
@@ -102,7 +102,9 @@ describe('removal cuts exactly the fields the reading found', () => {
   test('every spelling goes, every other byte stays where it was', () => {
     const raw = bytes(text);
     const out = removeHeaders(raw, (n) => sameHeaderName(n, 'X-MS-Exchange-Organization-AuthAs'));
-    expect(out.toString('latin1')).toBe('Received: from a\r\n\tby b\r\nSubject: keep\r\nOdd: \u00ff\u0000\r\n\r\nX-MS-Exchange-Organization-AuthAs: in the body\r\n');
+    expect(out.toString('latin1')).toBe(
+      'Received: from a\r\n\tby b\r\nSubject: keep\r\nOdd: \u00ff\u0000\r\n\r\nX-MS-Exchange-Organization-AuthAs: in the body\r\n',
+    );
   });
 
   test('a remove edit named in any spelling removes them all, and says so once', () => {
@@ -115,7 +117,14 @@ describe('removal cuts exactly the fields the reading found', () => {
   test('the located fields and the empty line tile the header section', () => {
     const raw = bytes(text);
     const located = locateHeaders(raw);
-    expect(located.map((f) => f.name)).toEqual(['Received', 'X-MS-Exchange-Organization-AuthAs', 'Subject', 'x-ms-exchange-organization-authas', 'X-MS-Exchange-Organization-AuthAs', 'Odd']);
+    expect(located.map((f) => f.name)).toEqual([
+      'Received',
+      'X-MS-Exchange-Organization-AuthAs',
+      'Subject',
+      'x-ms-exchange-organization-authas',
+      'X-MS-Exchange-Organization-AuthAs',
+      'Odd',
+    ]);
     located.forEach((f, i) => expect(f.start).toBe(i === 0 ? 0 : located[i - 1].end));
     expect(raw.toString('latin1', located[located.length - 1].end, headerEnd(raw))).toBe('\r\n');
   });

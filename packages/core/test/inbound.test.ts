@@ -67,11 +67,11 @@ const FABRIKAM: InboundConnector = {
 };
 
 const CONNECTORS: Record<string, InboundConnector> = {
-  'cert': FABRIKAM,
+  cert: FABRIKAM,
   'cert + RestrictDomainsToCertificate': { ...FABRIKAM, RestrictDomainsToCertificate: true },
   'cert, no RequireTls': { ...FABRIKAM, RequireTls: false },
   'cert + Restrict, no RequireTls': { ...FABRIKAM, RequireTls: false, RestrictDomainsToCertificate: true },
-  'IP': { Name: 'Inbound from Fabrikam', ConnectorType: 'Partner', SenderDomains: ['fabrikam.example'], SenderIPAddresses: [`${FABRIKAM_IP}/32`] },
+  IP: { Name: 'Inbound from Fabrikam', ConnectorType: 'Partner', SenderDomains: ['fabrikam.example'], SenderIPAddresses: [`${FABRIKAM_IP}/32`] },
   'IP + RestrictDomainsToIPAddresses': {
     Name: 'Inbound from Fabrikam',
     ConnectorType: 'Partner',
@@ -88,28 +88,28 @@ const ANONYMOUS = undefined;
 describe('Exchange Online Partner inbound connector', () => {
   // outcome: accept <connector> | anonymous | refuse <code> <enhanced>
   test.each`
-    connector                                | session                                      | ip             | senderDomain          | connectorName              | action      | code   | enhanced  | reason
-    ${'cert'}                                | ${'TLS, certificate fabrikam'}               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}     | ${/matched by certificate mail\.fabrikam\.example/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikam'}               | ${OTHER_IP}    | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}     | ${/matched by certificate mail\.fabrikam\.example/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate other'}                  | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/RestrictDomainsToCertificate.*mx\.tailspin\.example.*TlsSenderCertificateName: mail\.fabrikam\.example/}
-    ${'cert'}                                | ${'TLS, certificate other'}                  | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/no inbound connector matched .*mx\.tailspin\.example.*anonymous/}
-    ${'cert'}                                | ${'plaintext'}                               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${451} | ${'5.7.3'} | ${/RequireTls for fabrikam\.example; the session is not encrypted/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'plaintext'}                               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${451} | ${'5.7.3'} | ${/RequireTls/}
-    ${'cert'}                                | ${'TLS, certificate fabrikamSelfSigned'}     | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/no inbound connector matched .*mail\.fabrikam\.example \(not trusted: .*self-signed/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikamSelfSigned'}     | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: mail\.fabrikam\.example \(not trusted: .*self-signed/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikamExpired'}        | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/not trusted: .*expired/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, no client certificate'}              | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: no client certificate; TlsSenderCertificateName: mail\.fabrikam\.example/}
-    ${'cert + Restrict, no RequireTls'}      | ${'plaintext'}                               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: no TLS/}
-    ${'cert, no RequireTls'}                 | ${'plaintext'}                               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate other'}                  | ${OTHER_IP}    | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
-    ${'cert + RestrictDomainsToCertificate'} | ${'plaintext'}                               | ${OTHER_IP}    | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
-    ${'IP'}                                  | ${'plaintext'}                               | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}     | ${/matched by IP 127\.0\.0\.30/}
-    ${'IP'}                                  | ${'plaintext'}                               | ${OTHER_IP}    | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
-    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                               | ${`::ffff:${FABRIKAM_IP}`} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0} | ${''} | ${/matched by IP 127\.0\.0\.30/}
-    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                               | ${OTHER_IP}    | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/RestrictDomainsToIPAddresses.*connecting IP 127\.0\.0\.99 is not in SenderIPAddresses 127\.0\.0\.30\/32/}
-    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                               | ${OTHER_IP}    | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
-    ${'domain only'}                         | ${'plaintext'}                               | ${OTHER_IP}    | ${'FABRIKAM.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}     | ${/matched by sender domain/}
-    ${'disabled cert + Restrict'}            | ${'TLS, certificate other'}                  | ${FABRIKAM_IP} | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}     | ${/anonymous/}
+    connector                                | session                                  | ip                         | senderDomain          | connectorName              | action      | code   | enhanced    | reason
+    ${'cert'}                                | ${'TLS, certificate fabrikam'}           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}       | ${/matched by certificate mail\.fabrikam\.example/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikam'}           | ${OTHER_IP}                | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}       | ${/matched by certificate mail\.fabrikam\.example/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate other'}              | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/RestrictDomainsToCertificate.*mx\.tailspin\.example.*TlsSenderCertificateName: mail\.fabrikam\.example/}
+    ${'cert'}                                | ${'TLS, certificate other'}              | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/no inbound connector matched .*mx\.tailspin\.example.*anonymous/}
+    ${'cert'}                                | ${'plaintext'}                           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${451} | ${'5.7.3'}  | ${/RequireTls for fabrikam\.example; the session is not encrypted/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'plaintext'}                           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${451} | ${'5.7.3'}  | ${/RequireTls/}
+    ${'cert'}                                | ${'TLS, certificate fabrikamSelfSigned'} | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/no inbound connector matched .*mail\.fabrikam\.example \(not trusted: .*self-signed/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikamSelfSigned'} | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: mail\.fabrikam\.example \(not trusted: .*self-signed/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate fabrikamExpired'}    | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/not trusted: .*expired/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, no client certificate'}          | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: no client certificate; TlsSenderCertificateName: mail\.fabrikam\.example/}
+    ${'cert + Restrict, no RequireTls'}      | ${'plaintext'}                           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/certificate presented: no TLS/}
+    ${'cert, no RequireTls'}                 | ${'plaintext'}                           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'TLS, certificate other'}              | ${OTHER_IP}                | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
+    ${'cert + RestrictDomainsToCertificate'} | ${'plaintext'}                           | ${OTHER_IP}                | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
+    ${'IP'}                                  | ${'plaintext'}                           | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}       | ${/matched by IP 127\.0\.0\.30/}
+    ${'IP'}                                  | ${'plaintext'}                           | ${OTHER_IP}                | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
+    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                           | ${`::ffff:${FABRIKAM_IP}`} | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}       | ${/matched by IP 127\.0\.0\.30/}
+    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                           | ${OTHER_IP}                | ${'fabrikam.example'} | ${'Inbound from Fabrikam'} | ${'refuse'} | ${550} | ${'5.7.51'} | ${/RestrictDomainsToIPAddresses.*connecting IP 127\.0\.0\.99 is not in SenderIPAddresses 127\.0\.0\.30\/32/}
+    ${'IP + RestrictDomainsToIPAddresses'}   | ${'plaintext'}                           | ${OTHER_IP}                | ${'tailspin.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
+    ${'domain only'}                         | ${'plaintext'}                           | ${OTHER_IP}                | ${'FABRIKAM.example'} | ${'Inbound from Fabrikam'} | ${'accept'} | ${0}   | ${''}       | ${/matched by sender domain/}
+    ${'disabled cert + Restrict'}            | ${'TLS, certificate other'}              | ${FABRIKAM_IP}             | ${'fabrikam.example'} | ${ANONYMOUS}               | ${'accept'} | ${0}   | ${''}       | ${/anonymous/}
   `(
     'Partner [$connector], $session from $ip, MAIL FROM @$senderDomain → $action $connectorName $code $enhanced',
     ({ connector, session: kind, ip, senderDomain, connectorName, action, code, enhanced, reason }) => {
@@ -126,7 +126,11 @@ describe('Exchange Online Partner inbound connector', () => {
   );
 
   test('the 5.7.51 refusal carries the TenantInboundAttribution text', () => {
-    const decision = matchInboundConnector([CONNECTORS['cert + RestrictDomainsToCertificate']], session('TLS, certificate other', FABRIKAM_IP), 'fabrikam.example');
+    const decision = matchInboundConnector(
+      [CONNECTORS['cert + RestrictDomainsToCertificate']],
+      session('TLS, certificate other', FABRIKAM_IP),
+      'fabrikam.example',
+    );
     expect(decision.verdict.outcome).toBe('refuse');
     if (decision.verdict.outcome === 'refuse') {
       expect(decision.verdict.reply.text).toMatch(/^TenantInboundAttribution; There is a partner connector configured that matched/);
@@ -140,7 +144,11 @@ describe('Exchange Online Partner inbound connector', () => {
   });
 
   test('TlsSenderCertificateName is compared with the subject as well as the SANs', () => {
-    const decision = matchInboundConnector([{ ...FABRIKAM, RestrictDomainsToCertificate: true }], session('TLS, certificate fabrikamSubjectOnly', FABRIKAM_IP), 'fabrikam.example');
+    const decision = matchInboundConnector(
+      [{ ...FABRIKAM, RestrictDomainsToCertificate: true }],
+      session('TLS, certificate fabrikamSubjectOnly', FABRIKAM_IP),
+      'fabrikam.example',
+    );
     expect(decision.verdict.outcome).toBe('accept');
     expect(decision.matchedBy).toBe('certificate mail.fabrikam.example');
   });
@@ -164,18 +172,18 @@ describe('Exchange Online OnPremises inbound connector (the hybrid "Inbound from
   const BY_IP: InboundConnector = { Name: 'Inbound from on-premises by IP', ConnectorType: 'OnPremises', SenderIPAddresses: ['127.0.0.8-127.0.0.15'] };
 
   test.each`
-    variant | connector                                                   | session                                | ip             | senderDomain          | connectorName                        | matchedBy                              | action      | enhanced
-    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                  | ${'TLS, certificate onprem'}           | ${ONPREM_IP}   | ${'contoso.example'}  | ${'Inbound from 6f2a'}               | ${'certificate mail.contoso.example'}  | ${'accept'} | ${''}
-    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                  | ${'TLS, certificate onprem'}           | ${OTHER_IP}    | ${'tailspin.example'} | ${'Inbound from 6f2a'}               | ${'certificate mail.contoso.example'}  | ${'accept'} | ${''}
-    ${'TlsSenderCertificateName *.contoso.example'} | ${{ ...BY_CERT, TlsSenderCertificateName: '*.contoso.example' }} | ${'TLS, certificate onprem'}      | ${ONPREM_IP}   | ${'contoso.example'}  | ${'Inbound from 6f2a'}               | ${'certificate mail.contoso.example'}  | ${'accept'} | ${''}
-    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                  | ${'TLS, certificate onpremSelfSigned'} | ${ONPREM_IP}   | ${'contoso.example'}  | ${ANONYMOUS}                         | ${undefined}                           | ${'accept'} | ${''}
-    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                  | ${'TLS, certificate fabrikam'}         | ${ONPREM_IP}   | ${'contoso.example'}  | ${ANONYMOUS}                         | ${undefined}                           | ${'accept'} | ${''}
-    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                  | ${'plaintext'}                         | ${ONPREM_IP}   | ${'contoso.example'}  | ${ANONYMOUS}                         | ${undefined}                           | ${'accept'} | ${''}
-    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'} | ${BY_IP}                                                    | ${'plaintext'}                         | ${ONPREM_IP}   | ${'contoso.example'}  | ${'Inbound from on-premises by IP'}  | ${'IP 127.0.0.10'}                     | ${'accept'} | ${''}
-    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'} | ${BY_IP}                                                    | ${'plaintext'}                         | ${`::ffff:${ONPREM_IP}`} | ${'contoso.example'} | ${'Inbound from on-premises by IP'} | ${'IP 127.0.0.10'}                | ${'accept'} | ${''}
-    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'} | ${BY_IP}                                                    | ${'plaintext'}                         | ${OTHER_IP}    | ${'contoso.example'}  | ${ANONYMOUS}                         | ${undefined}                           | ${'accept'} | ${''}
-    ${'SenderIPAddresses + RequireTls'} | ${{ ...BY_IP, RequireTls: true }}                           | ${'plaintext'}                         | ${ONPREM_IP}   | ${'contoso.example'}  | ${'Inbound from on-premises by IP'}  | ${'IP 127.0.0.10'}                     | ${'refuse'} | ${'5.7.3'}
-    ${'TlsSenderCertificateName, Enabled:$false'} | ${{ ...BY_CERT, Enabled: false }}                           | ${'TLS, certificate onprem'}           | ${ONPREM_IP}   | ${'contoso.example'}  | ${ANONYMOUS}                         | ${undefined}                           | ${'accept'} | ${''}
+    variant                                            | connector                                                        | session                                | ip                       | senderDomain          | connectorName                       | matchedBy                             | action      | enhanced
+    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                       | ${'TLS, certificate onprem'}           | ${ONPREM_IP}             | ${'contoso.example'}  | ${'Inbound from 6f2a'}              | ${'certificate mail.contoso.example'} | ${'accept'} | ${''}
+    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                       | ${'TLS, certificate onprem'}           | ${OTHER_IP}              | ${'tailspin.example'} | ${'Inbound from 6f2a'}              | ${'certificate mail.contoso.example'} | ${'accept'} | ${''}
+    ${'TlsSenderCertificateName *.contoso.example'}    | ${{ ...BY_CERT, TlsSenderCertificateName: '*.contoso.example' }} | ${'TLS, certificate onprem'}           | ${ONPREM_IP}             | ${'contoso.example'}  | ${'Inbound from 6f2a'}              | ${'certificate mail.contoso.example'} | ${'accept'} | ${''}
+    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                       | ${'TLS, certificate onpremSelfSigned'} | ${ONPREM_IP}             | ${'contoso.example'}  | ${ANONYMOUS}                        | ${undefined}                          | ${'accept'} | ${''}
+    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                       | ${'TLS, certificate fabrikam'}         | ${ONPREM_IP}             | ${'contoso.example'}  | ${ANONYMOUS}                        | ${undefined}                          | ${'accept'} | ${''}
+    ${'TlsSenderCertificateName mail.contoso.example'} | ${BY_CERT}                                                       | ${'plaintext'}                         | ${ONPREM_IP}             | ${'contoso.example'}  | ${ANONYMOUS}                        | ${undefined}                          | ${'accept'} | ${''}
+    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'}        | ${BY_IP}                                                         | ${'plaintext'}                         | ${ONPREM_IP}             | ${'contoso.example'}  | ${'Inbound from on-premises by IP'} | ${'IP 127.0.0.10'}                    | ${'accept'} | ${''}
+    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'}        | ${BY_IP}                                                         | ${'plaintext'}                         | ${`::ffff:${ONPREM_IP}`} | ${'contoso.example'}  | ${'Inbound from on-premises by IP'} | ${'IP 127.0.0.10'}                    | ${'accept'} | ${''}
+    ${'SenderIPAddresses 127.0.0.8-127.0.0.15'}        | ${BY_IP}                                                         | ${'plaintext'}                         | ${OTHER_IP}              | ${'contoso.example'}  | ${ANONYMOUS}                        | ${undefined}                          | ${'accept'} | ${''}
+    ${'SenderIPAddresses + RequireTls'}                | ${{ ...BY_IP, RequireTls: true }}                                | ${'plaintext'}                         | ${ONPREM_IP}             | ${'contoso.example'}  | ${'Inbound from on-premises by IP'} | ${'IP 127.0.0.10'}                    | ${'refuse'} | ${'5.7.3'}
+    ${'TlsSenderCertificateName, Enabled:$false'}      | ${{ ...BY_CERT, Enabled: false }}                                | ${'TLS, certificate onprem'}           | ${ONPREM_IP}             | ${'contoso.example'}  | ${ANONYMOUS}                        | ${undefined}                          | ${'accept'} | ${''}
   `(
     'OnPremises [$variant], $session from $ip → $action $connectorName',
     ({ connector, session: kind, ip, senderDomain, connectorName, matchedBy, action, enhanced }) => {
@@ -212,18 +220,18 @@ describe('on-premises receive connectors', () => {
   ];
 
   test.each`
-    clientIp               | localIp          | localPort | listenPort | selected
-    ${'127.0.1.9'}         | ${'127.0.0.20'}  | ${25}     | ${25}      | ${'Default Frontend MAIL'}
-    ${'127.0.0.33'}        | ${'127.0.0.20'}  | ${25}     | ${25}      | ${'Appliance subnet'}
-    ${'127.0.0.45'}        | ${'127.0.0.20'}  | ${25}     | ${25}      | ${'Printer relay'}
-    ${'127.0.0.51'}        | ${'127.0.0.20'}  | ${25}     | ${25}      | ${'Printer relay'}
-    ${'::ffff:127.0.0.51'} | ${'::ffff:127.0.0.20'} | ${25} | ${25}      | ${'Printer relay'}
-    ${'127.0.1.9'}         | ${'127.0.0.21'}  | ${25}     | ${25}      | ${'Partner secure'}
-    ${'127.0.0.33'}        | ${'127.0.0.21'}  | ${25}     | ${25}      | ${'Appliance subnet'}
-    ${'192.0.2.1'}         | ${'127.0.0.21'}  | ${25}     | ${25}      | ${'Default Frontend MAIL'}
-    ${'127.0.1.9'}         | ${'127.0.0.20'}  | ${2526}   | ${2526}    | ${'Default Frontend MAIL'}
-    ${'127.0.1.9'}         | ${'127.0.0.20'}  | ${2525}   | ${25}      | ${'Submission 2525'}
-    ${'127.0.1.9'}         | ${'127.0.0.20'}  | ${587}    | ${25}      | ${undefined}
+    clientIp               | localIp                | localPort | listenPort | selected
+    ${'127.0.1.9'}         | ${'127.0.0.20'}        | ${25}     | ${25}      | ${'Default Frontend MAIL'}
+    ${'127.0.0.33'}        | ${'127.0.0.20'}        | ${25}     | ${25}      | ${'Appliance subnet'}
+    ${'127.0.0.45'}        | ${'127.0.0.20'}        | ${25}     | ${25}      | ${'Printer relay'}
+    ${'127.0.0.51'}        | ${'127.0.0.20'}        | ${25}     | ${25}      | ${'Printer relay'}
+    ${'::ffff:127.0.0.51'} | ${'::ffff:127.0.0.20'} | ${25}     | ${25}      | ${'Printer relay'}
+    ${'127.0.1.9'}         | ${'127.0.0.21'}        | ${25}     | ${25}      | ${'Partner secure'}
+    ${'127.0.0.33'}        | ${'127.0.0.21'}        | ${25}     | ${25}      | ${'Appliance subnet'}
+    ${'192.0.2.1'}         | ${'127.0.0.21'}        | ${25}     | ${25}      | ${'Default Frontend MAIL'}
+    ${'127.0.1.9'}         | ${'127.0.0.20'}        | ${2526}   | ${2526}    | ${'Default Frontend MAIL'}
+    ${'127.0.1.9'}         | ${'127.0.0.20'}        | ${2525}   | ${25}      | ${'Submission 2525'}
+    ${'127.0.1.9'}         | ${'127.0.0.20'}        | ${587}    | ${25}      | ${undefined}
   `('client $clientIp → $localIp:$localPort (node listens on $listenPort) → $selected', ({ clientIp, localIp, localPort, listenPort, selected }) => {
     expect(selectReceiveConnector(RECEIVE, { clientIp, localIp, localPort }, listenPort)?.Name).toBe(selected);
   });
@@ -238,7 +246,13 @@ describe('on-premises receive connectors', () => {
     expect(selectReceiveConnector(bare, { clientIp: '203.0.113.7', localIp: '127.0.0.20', localPort: 2600 }, 2600)?.Name).toBe('Bare');
   });
 
-  const facts = (secure: boolean, clientIp = '127.0.1.9'): SessionFacts => ({ clientIp, localIp: '127.0.0.21', localPort: 25, ehlo: 'mx.fabrikam.example', secure });
+  const facts = (secure: boolean, clientIp = '127.0.1.9'): SessionFacts => ({
+    clientIp,
+    localIp: '127.0.0.21',
+    localPort: 25,
+    ehlo: 'mx.fabrikam.example',
+    secure,
+  });
 
   test.each`
     connector                  | secure   | action      | code   | enhanced   | reason

@@ -46,9 +46,19 @@ const EOP: NodeSpec = {
   hostname: 'contoso-com.mail.protection.outlook.example',
   address: EOP_IP,
   organization: 'contoso',
-  inboundConnectors: [{ Name: 'Inbound from 6f2a', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true }],
+  inboundConnectors: [
+    { Name: 'Inbound from 6f2a', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true },
+  ],
   outboundConnectors: [
-    { Name: 'Outbound to 6f2a', ConnectorType: 'OnPremises', RecipientDomains: ['contoso.example'], SmartHosts: ['mail.contoso.example'], TlsSettings: 'DomainValidation', TlsDomain: 'mail.contoso.example', CloudServicesMailEnabled: true },
+    {
+      Name: 'Outbound to 6f2a',
+      ConnectorType: 'OnPremises',
+      RecipientDomains: ['contoso.example'],
+      SmartHosts: ['mail.contoso.example'],
+      TlsSettings: 'DomainValidation',
+      TlsDomain: 'mail.contoso.example',
+      CloudServicesMailEnabled: true,
+    },
   ],
 };
 const WOODGROVE_EOP: NodeSpec = {
@@ -57,7 +67,15 @@ const WOODGROVE_EOP: NodeSpec = {
   address: EOP_IP, // every tenant's EOP uses the same addresses [doc]
   organization: 'woodgrove',
   // the attacker's connector pointing at contoso's hybrid endpoint
-  outboundConnectors: [{ Name: 'To contoso on-premises', ConnectorType: 'OnPremises', RecipientDomains: ['contoso.example'], SmartHosts: ['mail.contoso.example'], CloudServicesMailEnabled: true }],
+  outboundConnectors: [
+    {
+      Name: 'To contoso on-premises',
+      ConnectorType: 'OnPremises',
+      RecipientDomains: ['contoso.example'],
+      SmartHosts: ['mail.contoso.example'],
+      CloudServicesMailEnabled: true,
+    },
+  ],
 };
 
 const DEFAULT_FRONTEND: ReceiveConnector = {
@@ -67,7 +85,12 @@ const DEFAULT_FRONTEND: ReceiveConnector = {
   AuthMechanism: ['Tls'],
   TlsDomainCapabilities: ['mail.protection.outlook.example:AcceptCloudServicesMail'],
 };
-const FROM_EDGE: ReceiveConnector = { Name: 'From Edge', RemoteIPRanges: ['127.0.0.11'], PermissionGroups: ['ExchangeServers'], AuthMechanism: ['Tls', 'ExternalAuthoritative'] };
+const FROM_EDGE: ReceiveConnector = {
+  Name: 'From Edge',
+  RemoteIPRanges: ['127.0.0.11'],
+  PermissionGroups: ['ExchangeServers'],
+  AuthMechanism: ['Tls', 'ExternalAuthoritative'],
+};
 
 const ONPREM: NodeSpec = {
   role: 'exchange-server',
@@ -76,7 +99,14 @@ const ONPREM: NodeSpec = {
   organization: 'contoso',
   receiveConnectors: [DEFAULT_FRONTEND, FROM_EDGE],
   sendConnectors: [
-    { Name: 'Outbound to Office 365', AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mail.protection.outlook.example', CloudServicesMailEnabled: true },
+    {
+      Name: 'Outbound to Office 365',
+      AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'],
+      RequireTLS: true,
+      TlsAuthLevel: 'DomainValidation',
+      TlsDomain: 'mail.protection.outlook.example',
+      CloudServicesMailEnabled: true,
+    },
     { Name: 'Internet', AddressSpaces: ['SMTP:*;1'] },
   ],
 };
@@ -86,7 +116,17 @@ function chain(commonName: string, sans: string[], valid = true): ChainCheck {
   return {
     valid,
     chainsToTrustedRoot: valid,
-    leaf: { subject: `CN=${commonName}`, commonName, sans, issuer: 'CN=Relaylab Public Root CA', serial: '01', notBefore: '2025-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', fingerprint256: 'AA', selfIssued: false },
+    leaf: {
+      subject: `CN=${commonName}`,
+      commonName,
+      sans,
+      issuer: 'CN=Relaylab Public Root CA',
+      serial: '01',
+      notBefore: '2025-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      fingerprint256: 'AA',
+      selfIssued: false,
+    },
     path: [],
     problems: valid ? [] : ['not trusted'],
   };
@@ -100,9 +140,24 @@ const onprem = () => nodeContext('onprem', ONPREM, ORGS);
 /** Classifications as the listener would compute them from the wire. */
 const SESSIONS = {
   eopAnonymous: () => classifySession({ ctx: eop(), secure: true }),
-  eopPartner: () => classifySession({ ctx: eop(), inbound: { connector: 'x', connectorType: 'Partner', matchedBy: 'sender domain fabrikam.example', verdict: { outcome: 'accept', reason: '' } }, secure: true }),
+  eopPartner: () =>
+    classifySession({
+      ctx: eop(),
+      inbound: { connector: 'x', connectorType: 'Partner', matchedBy: 'sender domain fabrikam.example', verdict: { outcome: 'accept', reason: '' } },
+      secure: true,
+    }),
   eopHybrid: () =>
-    classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'certificate mail.contoso.example', verdict: { outcome: 'accept', reason: '' } }, clientCertificate: ONPREM_CERT, secure: true }),
+    classifySession({
+      ctx: eop(),
+      inbound: {
+        connector: 'Inbound from 6f2a',
+        connectorType: 'OnPremises',
+        matchedBy: 'certificate mail.contoso.example',
+        verdict: { outcome: 'accept', reason: '' },
+      },
+      clientCertificate: ONPREM_CERT,
+      secure: true,
+    }),
   onpremAnonymous: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, secure: false }),
   onpremHybrid: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, clientCertificate: EOP_CERT, secure: true }),
   onpremFromEdge: () => classifySession({ ctx: onprem(), receiveConnector: FROM_EDGE, secure: true }),
@@ -118,7 +173,13 @@ const BODY = Buffer.concat([
 function message(headers: string[], body: Buffer = BODY): Buffer {
   return Buffer.concat([Buffer.from(headers.map((h) => `${h}\r\n`).join(''), 'latin1'), body]);
 }
-const BASIC = ['Received: from mx.tailspin.example (127.0.0.99) by somewhere', 'From: <someone@tailspin.example>', 'To: <bob@contoso.example>', 'Subject: hello', 'Message-ID: <1@tailspin.example>'];
+const BASIC = [
+  'Received: from mx.tailspin.example (127.0.0.99) by somewhere',
+  'From: <someone@tailspin.example>',
+  'To: <bob@contoso.example>',
+  'Subject: hello',
+  'Message-ID: <1@tailspin.example>',
+];
 
 const bodyOf = (raw: Buffer) => raw.subarray(headerEnd(raw));
 const names = (raw: Buffer) => parseHeaders(raw).map((f) => f.name.toLowerCase());
@@ -168,10 +229,10 @@ describe('the header firewall (rules 1 and 3): untrusted sources cannot write or
   ];
 
   test.each`
-    case                                     | node        | session                 | authAs         | scl
-    ${'anonymous Internet mail at EOP'}      | ${'eop'}    | ${'eopAnonymous'}       | ${'Anonymous'} | ${'1'}
-    ${'Partner connector at EOP'}            | ${'eop'}    | ${'eopPartner'}         | ${'Partner'}   | ${'1'}
-    ${'anonymous mail on premises'}          | ${'onprem'} | ${'onpremAnonymous'}    | ${'Anonymous'} | ${undefined}
+    case                                | node        | session              | authAs         | scl
+    ${'anonymous Internet mail at EOP'} | ${'eop'}    | ${'eopAnonymous'}    | ${'Anonymous'} | ${'1'}
+    ${'Partner connector at EOP'}       | ${'eop'}    | ${'eopPartner'}      | ${'Partner'}   | ${'1'}
+    ${'anonymous mail on premises'}     | ${'onprem'} | ${'onpremAnonymous'} | ${'Anonymous'} | ${undefined}
   `('$case: forged organization headers removed, cross-premises headers dropped, own stamps written', ({ node, session, authAs, scl }) => {
     const ctx = node === 'eop' ? eop() : onprem();
     const c = SESSIONS[session as keyof typeof SESSIONS]();
@@ -200,7 +261,22 @@ describe('the header firewall (rules 1 and 3): untrusted sources cannot write or
   });
 
   test('rules see the message after the firewall: a forged AuthAs does not satisfy a header rule', () => {
-    const ctx = nodeContext('onprem', { ...ONPREM, transportRules: [{ Name: 'internal only', HeaderMatchesMessageHeader: HEADER.authAs, HeaderMatchesPatterns: ['^Internal$'], SetHeaderName: 'X-Seen', SetHeaderValue: 'internal' }] }, ORGS);
+    const ctx = nodeContext(
+      'onprem',
+      {
+        ...ONPREM,
+        transportRules: [
+          {
+            Name: 'internal only',
+            HeaderMatchesMessageHeader: HEADER.authAs,
+            HeaderMatchesPatterns: ['^Internal$'],
+            SetHeaderName: 'X-Seen',
+            SetHeaderValue: 'internal',
+          },
+        ],
+      },
+      ORGS,
+    );
     const out = run(ctx, SESSIONS.onpremAnonymous(), message(FORGED));
     expect(out.rules.fired).toEqual([]);
     expect(headerValues(out.raw, 'X-Seen')).toEqual([]);
@@ -221,12 +297,12 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
   ];
 
   test.each`
-    case                                     | node        | session           | promoted       | directionality   | authAs         | sfv       | scl
-    ${'EOP, Internal promoted'}              | ${'eop'}    | ${'eopHybrid'}    | ${'Internal'}  | ${'Originating'} | ${'Internal'}  | ${'SKI'}  | ${'-1'}
-    ${'EOP, promoted Anonymous stays so'}    | ${'eop'}    | ${'eopHybrid'}    | ${'Anonymous'} | ${'Incoming'}    | ${'Anonymous'} | ${'NSPM'} | ${'1'}
-    ${'EOP, promoted Partner stays so'}      | ${'eop'}    | ${'eopHybrid'}    | ${'Partner'}   | ${'Incoming'}    | ${'Partner'}   | ${'NSPM'} | ${'1'}
-    ${'on premises, Internal promoted'}      | ${'onprem'} | ${'onpremHybrid'} | ${'Internal'}  | ${'Originating'} | ${'Internal'}  | ${undefined} | ${'-1'}
-    ${'on premises, promoted Anonymous'}     | ${'onprem'} | ${'onpremHybrid'} | ${'Anonymous'} | ${'Incoming'}    | ${'Anonymous'} | ${undefined} | ${undefined}
+    case                                  | node        | session           | promoted       | directionality   | authAs         | sfv          | scl
+    ${'EOP, Internal promoted'}           | ${'eop'}    | ${'eopHybrid'}    | ${'Internal'}  | ${'Originating'} | ${'Internal'}  | ${'SKI'}     | ${'-1'}
+    ${'EOP, promoted Anonymous stays so'} | ${'eop'}    | ${'eopHybrid'}    | ${'Anonymous'} | ${'Incoming'}    | ${'Anonymous'} | ${'NSPM'}    | ${'1'}
+    ${'EOP, promoted Partner stays so'}   | ${'eop'}    | ${'eopHybrid'}    | ${'Partner'}   | ${'Incoming'}    | ${'Partner'}   | ${'NSPM'}    | ${'1'}
+    ${'on premises, Internal promoted'}   | ${'onprem'} | ${'onpremHybrid'} | ${'Internal'}  | ${'Originating'} | ${'Internal'}  | ${undefined} | ${'-1'}
+    ${'on premises, promoted Anonymous'}  | ${'onprem'} | ${'onpremHybrid'} | ${'Anonymous'} | ${'Incoming'}    | ${'Anonymous'} | ${undefined} | ${undefined}
   `('$case → $authAs', ({ node, session, promoted, directionality, authAs, sfv, scl }) => {
     const ctx = node === 'eop' ? eop() : onprem();
     const c = SESSIONS[session as keyof typeof SESSIONS]();
@@ -254,7 +330,11 @@ describe('cross-premises promotion (rule 3): only the authenticated hybrid partn
   });
 
   test('the same headers over an IP-only OnPremises match are dropped, not promoted', () => {
-    const c = classifySession({ ctx: eop(), inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'IP 127.0.0.10', verdict: { outcome: 'accept', reason: '' } }, secure: true });
+    const c = classifySession({
+      ctx: eop(),
+      inbound: { connector: 'Inbound from 6f2a', connectorType: 'OnPremises', matchedBy: 'IP 127.0.0.10', verdict: { outcome: 'accept', reason: '' } },
+      secure: true,
+    });
     const out = run(eop(), c, message(fromOnPremises('Internal', 'Originating')));
     expect(out.authAs).toBe('Anonymous');
     expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Anonymous']);
@@ -310,7 +390,20 @@ describe('keepOrganizationHeaders (rule 2): another server of this organization'
 });
 
 describe('stamps', () => {
-  const EOP_STAMPS = [HEADER.authAs, HEADER.authSource, HEADER.directionality, HEADER.scl, HEADER.tenantId, HEADER.tenantAuthAs, HEADER.tenantAuthSource, HEADER.tenantFromEntity, HEADER.tenantArrival, HEADER.tenantNetworkMessageId, HEADER.originatorOrg, HEADER.antispam];
+  const EOP_STAMPS = [
+    HEADER.authAs,
+    HEADER.authSource,
+    HEADER.directionality,
+    HEADER.scl,
+    HEADER.tenantId,
+    HEADER.tenantAuthAs,
+    HEADER.tenantAuthSource,
+    HEADER.tenantFromEntity,
+    HEADER.tenantArrival,
+    HEADER.tenantNetworkMessageId,
+    HEADER.originatorOrg,
+    HEADER.antispam,
+  ];
 
   test('Exchange Online, anonymous Internet mail: organization, CrossTenant, X-OriginatorOrg and anti-spam report', () => {
     const out = run(eop(), SESSIONS.eopAnonymous(), message([...BASIC, '']));
@@ -336,7 +429,12 @@ describe('stamps', () => {
 
   test('Exchange Online, mail from on premises to the Internet: DIR:OUT, X-OriginatorOrg is the tenant', () => {
     const raw = message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', 'X-MS-Exchange-CrossPremises-MessageDirectionality: Originating', '']);
-    const out = run(eop(), SESSIONS.eopHybrid(), raw, { from: 'bob@contoso.example', recipients: ['x@tailspin.example'], clientIp: '127.0.0.10', helo: 'mail.contoso.example' });
+    const out = run(eop(), SESSIONS.eopHybrid(), raw, {
+      from: 'bob@contoso.example',
+      recipients: ['x@tailspin.example'],
+      clientIp: '127.0.0.10',
+      helo: 'mail.contoso.example',
+    });
     expect(out.antispam).toMatchObject({ sfv: 'NSPM', dir: 'OUT', scl: -1 });
     expect(headerValues(out.raw, HEADER.antispam)[0]).toMatch(/;SFV:NSPM;H:mail\.contoso\.example;.*DIR:OUT;$/);
     expect(headerValues(out.raw, HEADER.originatorOrg)).toEqual(['contoso.example']);
@@ -344,7 +442,13 @@ describe('stamps', () => {
   });
 
   test('stamps written by someone else are replaced, never duplicated', () => {
-    const raw = message([...BASIC, 'X-OriginatorOrg: contoso.example', 'X-MS-Exchange-CrossTenant-Id: 00000000-0000-0000-0000-000000000000', 'X-Forefront-Antispam-Report: SFV:SKN;', '']);
+    const raw = message([
+      ...BASIC,
+      'X-OriginatorOrg: contoso.example',
+      'X-MS-Exchange-CrossTenant-Id: 00000000-0000-0000-0000-000000000000',
+      'X-Forefront-Antispam-Report: SFV:SKN;',
+      '',
+    ]);
     const ctx = nodeContext('eop', { ...WOODGROVE_EOP }, ORGS);
     const out = run(ctx, classifySubmission(ctx), raw, { from: 'eve@woodgrove.example' });
     expect(headerValues(out.raw, HEADER.originatorOrg)).toEqual(['woodgrove.example']);
@@ -363,9 +467,9 @@ describe('stamps', () => {
   });
 
   test.each`
-    case                                   | orgs                   | tenant
-    ${"the organization's tenantId"}       | ${ORGS_WITH_TENANT_ID} | ${'72f988bf-86f1-41af-91ab-2d7cd011db47'}
-    ${'derived from the organization name'} | ${ORGS}               | ${tenantIdOf('contoso')}
+    case                                    | orgs                   | tenant
+    ${"the organization's tenantId"}        | ${ORGS_WITH_TENANT_ID} | ${'72f988bf-86f1-41af-91ab-2d7cd011db47'}
+    ${'derived from the organization name'} | ${ORGS}                | ${tenantIdOf('contoso')}
   `('X-MS-Exchange-CrossTenant-Id: $case', ({ orgs, tenant }) => {
     const out = run(eop(orgs), SESSIONS.eopAnonymous(), message([...BASIC, '']));
     expect(headerValues(out.raw, HEADER.tenantId)).toEqual([tenant]);
@@ -384,14 +488,17 @@ describe('mail flow rules in the pipeline', () => {
   const withRules = (spec: NodeSpec, transportRules: TransportRule[]) => nodeContext('n', { ...spec, transportRules }, ORGS);
 
   test.each`
-    case                      | rule                                                                                            | verdict                                                                                                          | deletedBy
-    ${'DeleteMessage'}        | ${{ Name: 'drop', DeleteMessage: true }}                                                        | ${{ outcome: 'accept', reason: 'mail flow rule drop deleted the message silently' }}                             | ${'drop'}
-    ${'Reject, default code'} | ${{ Name: 'no', RejectMessageReasonText: 'Not here' }}                                          | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.1', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }} | ${undefined}
-    ${'Reject, custom code'}  | ${{ Name: 'no', RejectMessageReasonText: 'Not here', RejectMessageEnhancedStatusCode: '5.7.900' }} | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.900', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }} | ${undefined}
-    ${'a rule that does not apply'} | ${{ Name: 'drop', SenderDomainIs: ['fabrikam.example'], DeleteMessage: true }}           | ${{ outcome: 'accept', reason: expect.stringMatching(/^no mail flow rule on \S+ rejects the message$/) }}       | ${undefined}
-    ${'delete and reject: delete wins'} | ${{ Name: 'both', DeleteMessage: true, RejectMessageReasonText: 'Not here' }}          | ${{ outcome: 'accept', reason: 'mail flow rule both deleted the message silently' }}                             | ${'both'}
+    case                                | rule                                                                                               | verdict                                                                                                                                 | deletedBy
+    ${'DeleteMessage'}                  | ${{ Name: 'drop', DeleteMessage: true }}                                                           | ${{ outcome: 'accept', reason: 'mail flow rule drop deleted the message silently' }}                                                    | ${'drop'}
+    ${'Reject, default code'}           | ${{ Name: 'no', RejectMessageReasonText: 'Not here' }}                                             | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.1', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }}   | ${undefined}
+    ${'Reject, custom code'}            | ${{ Name: 'no', RejectMessageReasonText: 'Not here', RejectMessageEnhancedStatusCode: '5.7.900' }} | ${{ outcome: 'refuse', reply: { code: 550, enhanced: '5.7.900', text: 'Not here' }, reason: 'mail flow rule no rejected the message' }} | ${undefined}
+    ${'a rule that does not apply'}     | ${{ Name: 'drop', SenderDomainIs: ['fabrikam.example'], DeleteMessage: true }}                     | ${{ outcome: 'accept', reason: expect.stringMatching(/^no mail flow rule on \S+ rejects the message$/) }}                               | ${undefined}
+    ${'delete and reject: delete wins'} | ${{ Name: 'both', DeleteMessage: true, RejectMessageReasonText: 'Not here' }}                      | ${{ outcome: 'accept', reason: 'mail flow rule both deleted the message silently' }}                                                    | ${'both'}
   `('$case → $verdict.outcome', ({ rule, verdict, deletedBy }) => {
-    for (const [spec, session] of [[EOP, SESSIONS.eopAnonymous()], [ONPREM, SESSIONS.onpremAnonymous()]] as const) {
+    for (const [spec, session] of [
+      [EOP, SESSIONS.eopAnonymous()],
+      [ONPREM, SESSIONS.onpremAnonymous()],
+    ] as const) {
       const out = run(withRules(spec, [rule]), session, message([...BASIC, '']));
       expect(out.verdict).toEqual(verdict);
       expect(out.deletedBy).toBe(deletedBy);
@@ -408,7 +515,11 @@ describe('mail flow rules in the pipeline', () => {
 
   test('SetSCL -1 at EOP: SFV:SKN, SCL -1', () => {
     const ctx = withRules(EOP, [{ Name: 'bypass', SenderDomainIs: ['tailspin.example'], SetSCL: -1 }]);
-    const out = run(ctx, SESSIONS.eopAnonymous(), message([...BASIC, ''], Buffer.from('\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n')));
+    const out = run(
+      ctx,
+      SESSIONS.eopAnonymous(),
+      message([...BASIC, ''], Buffer.from('\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n')),
+    );
     expect(out.antispam?.sfv).toBe('SKN');
     expect(headerValues(out.raw, HEADER.scl)).toEqual(['-1']);
   });
@@ -422,9 +533,15 @@ describe('mail flow rules in the pipeline', () => {
 
   test('FromScope InOrganization needs the effective (promoted) AuthAs Internal and a sender in an accepted domain', () => {
     const ctx = withRules(EOP, [{ Name: 'outside', FromScope: 'NotInOrganization', SetHeaderName: 'X-Outside', SetHeaderValue: 'yes' }]);
-    const promotedAnonymous = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Anonymous', '']), { from: 'alice@contoso.example' });
-    const promotedInternal = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), { from: 'alice@contoso.example' });
-    const internalForeignSender = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), { from: 'mallory@woodgrove.example' });
+    const promotedAnonymous = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Anonymous', '']), {
+      from: 'alice@contoso.example',
+    });
+    const promotedInternal = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), {
+      from: 'alice@contoso.example',
+    });
+    const internalForeignSender = run(ctx, SESSIONS.eopHybrid(), message([...BASIC, 'X-MS-Exchange-CrossPremises-AuthAs: Internal', '']), {
+      from: 'mallory@woodgrove.example',
+    });
     expect(promotedAnonymous.rules.fired.map((f) => f.rule)).toEqual(['outside']);
     expect(promotedInternal.rules.fired).toEqual([]);
     expect(internalForeignSender.rules.fired.map((f) => f.rule)).toEqual(['outside']);
@@ -443,7 +560,11 @@ describe('the field attack, end to end through the pure pipeline', () => {
   /** A tenant's user sends to bob@contoso.example; the tenant's EOP relays it to contoso's hybrid endpoint. */
   function viaTenant(spec: NodeSpec, from: string): Buffer {
     const ctx = nodeContext('tenant', spec, ORGS);
-    const out = run(ctx, classifySubmission(ctx), message([`From: <${from}>`, 'To: <bob@contoso.example>', 'Subject: wire transfer', '']), { from, clientIp: undefined, helo: undefined });
+    const out = run(ctx, classifySubmission(ctx), message([`From: <${from}>`, 'To: <bob@contoso.example>', 'Subject: wire transfer', '']), {
+      from,
+      clientIp: undefined,
+      helo: undefined,
+    });
     const route = ctx.routes.find((r) => r.domains.includes('contoso.example'))!;
     expect(route.cloudServicesMailEnabled).toBe(true);
     const leaving = applyEdits(out.raw, outboundEdits(ctx, route, out.raw));
@@ -452,10 +573,10 @@ describe('the field attack, end to end through the pure pipeline', () => {
   }
 
   test.each`
-    case                                       | tenant            | from                      | rules             | authAs        | action
-    ${'attack succeeds without the rule'}      | ${WOODGROVE_EOP}  | ${'eve@woodgrove.example'} | ${[]}            | ${'Internal'} | ${'accept'}
-    ${'the rule deletes the attack'}           | ${WOODGROVE_EOP}  | ${'eve@woodgrove.example'} | ${[MITIGATION]}  | ${'Internal'} | ${'delete'}
-    ${'own tenant passes the rule'}            | ${EOP}            | ${'alice@contoso.example'} | ${[MITIGATION]}  | ${'Internal'} | ${'accept'}
+    case                                  | tenant           | from                       | rules           | authAs        | action
+    ${'attack succeeds without the rule'} | ${WOODGROVE_EOP} | ${'eve@woodgrove.example'} | ${[]}           | ${'Internal'} | ${'accept'}
+    ${'the rule deletes the attack'}      | ${WOODGROVE_EOP} | ${'eve@woodgrove.example'} | ${[MITIGATION]} | ${'Internal'} | ${'delete'}
+    ${'own tenant passes the rule'}       | ${EOP}           | ${'alice@contoso.example'} | ${[MITIGATION]} | ${'Internal'} | ${'accept'}
   `('$case', ({ tenant, from, rules, authAs, action }) => {
     const raw = viaTenant(tenant, from);
     const ctx = nodeContext('onprem', { ...ONPREM, transportRules: rules }, ORGS);
@@ -490,7 +611,11 @@ describe('non-Exchange nodes', () => {
     const out = run(ctx, undefined, raw);
     expect(names(out.raw)).toEqual(['received', 'from', 'to', 'subject', 'message-id', 'x-ms-has-attach', 'x-originatororg', 'x-forefront-antispam-report']);
     expect(out.edits).toEqual(
-      ['X-MS-Exchange-Organization-AuthAs', 'x-ms-exchange-crosspremises-scl', 'X-MS-Exchange-CrossTenant-Id'].map((name) => ({ op: 'remove', name, reason: 'filter.contoso.example strips X-MS-Exchange-*' })),
+      ['X-MS-Exchange-Organization-AuthAs', 'x-ms-exchange-crosspremises-scl', 'X-MS-Exchange-CrossTenant-Id'].map((name) => ({
+        op: 'remove',
+        name,
+        reason: 'filter.contoso.example strips X-MS-Exchange-*',
+      })),
     );
     expect(out).toMatchObject({ verdict: { outcome: 'accept' }, rules: { fired: [], setHeaders: [] } });
     expect(out.deletedBy).toBeUndefined();
@@ -539,9 +664,9 @@ describe('outboundEdits: leaving through a connector', () => {
   });
 
   test.each`
-    case                                         | route
+    case                                                   | route
     ${'a send connector without CloudServicesMailEnabled'} | ${'Internet'}
-    ${'the default route'}                       | ${'default'}
+    ${'the default route'}                                 | ${'default'}
   `('$case: organization headers do not leave', ({ route }) => {
     const ctx = onprem();
     const r = route === 'default' ? DEFAULT_ROUTE : ctx.routes.find((x) => x.connector === route)!;
@@ -549,7 +674,11 @@ describe('outboundEdits: leaving through a connector', () => {
     const edits = outboundEdits(ctx, r, raw);
     const out = applyEdits(raw, edits);
     expect(orgHeaders(out)).toEqual([]);
-    expect(edits.every((e) => e.op === 'remove' && e.reason === `organization headers do not leave the organization (${r.connector} has no CloudServicesMailEnabled)`)).toBe(true);
+    expect(
+      edits.every(
+        (e) => e.op === 'remove' && e.reason === `organization headers do not leave the organization (${r.connector} has no CloudServicesMailEnabled)`,
+      ),
+    ).toBe(true);
     expect(bodyOf(out).equals(bodyOf(raw))).toBe(true);
     // headers that are not organization headers are left alone (including a stray CrossPremises one)
     expect(headerValues(out, 'X-MS-Exchange-CrossPremises-SCL')).toEqual(['-1']);
@@ -589,7 +718,11 @@ describe('applyEdits, removalsMatching, headerPattern', () => {
   test('removing a folded field removes its continuation lines, every occurrence, any case', () => {
     const out = applyEdits(FOLDED, [{ op: 'remove', name: 'X-REMOVE', reason: 'test' }]);
     expect(out.toString('latin1')).toBe(
-      'Received: from a\r\n\tby b\r\n\twith c\r\n' + 'X-Keep: k\r\n  folded keep\r\n' + 'Subject: s\r\n' + '\r\n' + 'X-Remove: in the body\r\n folded in the body\r\n',
+      'Received: from a\r\n\tby b\r\n\twith c\r\n' +
+        'X-Keep: k\r\n  folded keep\r\n' +
+        'Subject: s\r\n' +
+        '\r\n' +
+        'X-Remove: in the body\r\n folded in the body\r\n',
     );
   });
 
@@ -617,7 +750,11 @@ describe('applyEdits, removalsMatching, headerPattern', () => {
 
   test('a prepended value may not inject a header line', () => {
     expect(() => applyEdits(FOLDED, [{ op: 'prepend', name: 'X-Evil', value: 'a\r\nBcc: x@y', reason: 't' }])).toThrow(/inject a line break/);
-    expect(applyEdits(FOLDED, [{ op: 'prepend', name: 'X-Folded', value: 'a\r\n b', reason: 't' }]).toString('latin1').startsWith('X-Folded: a\r\n b\r\n')).toBe(true);
+    expect(
+      applyEdits(FOLDED, [{ op: 'prepend', name: 'X-Folded', value: 'a\r\n b', reason: 't' }])
+        .toString('latin1')
+        .startsWith('X-Folded: a\r\n b\r\n'),
+    ).toBe(true);
   });
 
   test('removalsMatching: one remove edit per distinct name, first spelling, with the reason', () => {
@@ -628,14 +765,14 @@ describe('applyEdits, removalsMatching, headerPattern', () => {
   });
 
   test.each`
-    glob                  | name                                      | matches
-    ${'X-MS-Exchange-*'}  | ${'X-MS-Exchange-Organization-AuthAs'}    | ${true}
-    ${'X-MS-Exchange-*'}  | ${'x-ms-exchange-crosspremises-scl'}      | ${true}
-    ${'X-MS-Exchange-*'}  | ${'X-MS-Has-Attach'}                      | ${false}
-    ${'X-MS-Exchange-*'}  | ${'XX-MS-Exchange-Organization-AuthAs'}   | ${false}
-    ${'X-Originator.Org'} | ${'X-OriginatorXOrg'}                     | ${false}
-    ${'*-Report'}         | ${'X-Forefront-Antispam-Report'}          | ${true}
-    ${'Subject'}          | ${'subject'}                              | ${true}
+    glob                  | name                                    | matches
+    ${'X-MS-Exchange-*'}  | ${'X-MS-Exchange-Organization-AuthAs'}  | ${true}
+    ${'X-MS-Exchange-*'}  | ${'x-ms-exchange-crosspremises-scl'}    | ${true}
+    ${'X-MS-Exchange-*'}  | ${'X-MS-Has-Attach'}                    | ${false}
+    ${'X-MS-Exchange-*'}  | ${'XX-MS-Exchange-Organization-AuthAs'} | ${false}
+    ${'X-Originator.Org'} | ${'X-OriginatorXOrg'}                   | ${false}
+    ${'*-Report'}         | ${'X-Forefront-Antispam-Report'}        | ${true}
+    ${'Subject'}          | ${'subject'}                            | ${true}
   `('headerPattern($glob) on $name → $matches', ({ glob, name, matches }) => {
     expect(headerPattern(glob).test(name)).toBe(matches);
   });
@@ -644,7 +781,13 @@ describe('applyEdits, removalsMatching, headerPattern', () => {
 describe('known divergences', () => {
   test('a user submission cannot set its own organization headers (rule 2: only servers of the organization are trusted)', () => {
     const ctx = onprem();
-    const raw = message(['From: <bob@contoso.example>', 'To: <carol@contoso.example>', 'X-MS-Exchange-Organization-AuthAs: Anonymous', 'X-MS-Exchange-Organization-SCL: 9', '']);
+    const raw = message([
+      'From: <bob@contoso.example>',
+      'To: <carol@contoso.example>',
+      'X-MS-Exchange-Organization-AuthAs: Anonymous',
+      'X-MS-Exchange-Organization-SCL: 9',
+      '',
+    ]);
     const out = run(ctx, classifySubmission(ctx), raw, { from: 'bob@contoso.example', recipients: ['carol@contoso.example'], clientIp: undefined });
     expect(out.authAs).toBe('Internal');
     expect(headerValues(out.raw, HEADER.authAs)).toEqual(['Internal']);

@@ -45,18 +45,18 @@ const ANONYMOUS = { allowed: false, reason: 'anonymous session' };
 
 describe('routeRecipient on premises: remote mailboxes and proxy addresses', () => {
   test.each`
-    case                                                                  | spec                | recipient                        | kind            | target                                      | connector                   | retarget
-    ${'mailbox on this server'}                                           | ${ONPREM}           | ${'bob@contoso.example'}         | ${'local'}      | ${'bob@contoso.example'}                    | ${undefined}                | ${undefined}
-    ${'a local mailbox wins over a remoteMailboxes entry'}                | ${ONPREM}           | ${'both@contoso.example'}        | ${'local'}      | ${'both@contoso.example'}                   | ${undefined}                | ${undefined}
-    ${'proxy address → its mailbox (case-insensitive both sides)'}        | ${ONPREM}           | ${'ROBERT@contoso.example'}      | ${'local'}      | ${'bob@contoso.example'}                    | ${undefined}                | ${undefined}
-    ${'another proxy address of the same mailbox'}                        | ${ONPREM}           | ${'sales@contoso.example'}       | ${'local'}      | ${'bob@contoso.example'}                    | ${undefined}                | ${undefined}
-    ${'remote mailbox → retarget through the connector for the routing domain'} | ${ONPREM}     | ${'alice@contoso.example'}       | ${'relay'}      | ${undefined}                                | ${'Outbound to Office 365'} | ${'alice@contoso.mail.onmicrosoft.example'}
-    ${'remote mailbox, address in another case'}                          | ${ONPREM}           | ${'ALICE@CONTOSO.EXAMPLE'}       | ${'relay'}      | ${undefined}                                | ${'Outbound to Office 365'} | ${'alice@contoso.mail.onmicrosoft.example'}
-    ${'the routing address itself: the most specific connector (not *)'}  | ${ONPREM}           | ${'alice@contoso.mail.onmicrosoft.example'} | ${'relay'} | ${undefined}                             | ${'Outbound to Office 365'} | ${undefined}
-    ${'remote mailbox whose routing domain only * covers'}                | ${ONPREM}           | ${'dan@contoso.example'}         | ${'relay'}      | ${undefined}                                | ${'Internet'}               | ${'dan@elsewhere.example'}
-    ${'remote mailbox, no connector covers the routing domain'}           | ${ONPREM_NO_HYBRID} | ${'alice@contoso.example'}       | ${'unroutable'} | ${undefined}                                | ${undefined}                | ${undefined}
-    ${'proxy address pointing at a mailbox not here: not a mailbox'}      | ${ONPREM_HYBRID_ONLY} | ${'orphan@contoso.example'}      | ${'refuse'}     | ${undefined}                                | ${undefined}                | ${undefined}
-    ${'proxy address of a remote mailbox is not followed to it'}          | ${ONPREM_HYBRID_ONLY} | ${'a.smith@contoso.example'}     | ${'refuse'}     | ${undefined}                                | ${undefined}                | ${undefined}
+    case                                                                        | spec                  | recipient                                   | kind            | target                    | connector                   | retarget
+    ${'mailbox on this server'}                                                 | ${ONPREM}             | ${'bob@contoso.example'}                    | ${'local'}      | ${'bob@contoso.example'}  | ${undefined}                | ${undefined}
+    ${'a local mailbox wins over a remoteMailboxes entry'}                      | ${ONPREM}             | ${'both@contoso.example'}                   | ${'local'}      | ${'both@contoso.example'} | ${undefined}                | ${undefined}
+    ${'proxy address → its mailbox (case-insensitive both sides)'}              | ${ONPREM}             | ${'ROBERT@contoso.example'}                 | ${'local'}      | ${'bob@contoso.example'}  | ${undefined}                | ${undefined}
+    ${'another proxy address of the same mailbox'}                              | ${ONPREM}             | ${'sales@contoso.example'}                  | ${'local'}      | ${'bob@contoso.example'}  | ${undefined}                | ${undefined}
+    ${'remote mailbox → retarget through the connector for the routing domain'} | ${ONPREM}             | ${'alice@contoso.example'}                  | ${'relay'}      | ${undefined}              | ${'Outbound to Office 365'} | ${'alice@contoso.mail.onmicrosoft.example'}
+    ${'remote mailbox, address in another case'}                                | ${ONPREM}             | ${'ALICE@CONTOSO.EXAMPLE'}                  | ${'relay'}      | ${undefined}              | ${'Outbound to Office 365'} | ${'alice@contoso.mail.onmicrosoft.example'}
+    ${'the routing address itself: the most specific connector (not *)'}        | ${ONPREM}             | ${'alice@contoso.mail.onmicrosoft.example'} | ${'relay'}      | ${undefined}              | ${'Outbound to Office 365'} | ${undefined}
+    ${'remote mailbox whose routing domain only * covers'}                      | ${ONPREM}             | ${'dan@contoso.example'}                    | ${'relay'}      | ${undefined}              | ${'Internet'}               | ${'dan@elsewhere.example'}
+    ${'remote mailbox, no connector covers the routing domain'}                 | ${ONPREM_NO_HYBRID}   | ${'alice@contoso.example'}                  | ${'unroutable'} | ${undefined}              | ${undefined}                | ${undefined}
+    ${'proxy address pointing at a mailbox not here: not a mailbox'}            | ${ONPREM_HYBRID_ONLY} | ${'orphan@contoso.example'}                 | ${'refuse'}     | ${undefined}              | ${undefined}                | ${undefined}
+    ${'proxy address of a remote mailbox is not followed to it'}                | ${ONPREM_HYBRID_ONLY} | ${'a.smith@contoso.example'}                | ${'refuse'}     | ${undefined}              | ${undefined}                | ${undefined}
   `('$case: $recipient → $kind $connector $retarget', ({ spec, recipient, kind, target, connector, retarget }) => {
     const ctx = nodeContext('onprem', spec, ORGS);
     const d = routeRecipient(ctx, recipient, ANONYMOUS);
@@ -81,15 +81,25 @@ describe('routeRecipient on premises: remote mailboxes and proxy addresses', () 
       destination: {
         kind: 'relay',
         retarget: 'alice@contoso.mail.onmicrosoft.example',
-        route: { kind: 'SendConnector', domains: ['contoso.mail.onmicrosoft.example'], smartHosts: [], cloudServicesMailEnabled: true, tls: { requirement: 'DomainValidation', tlsDomain: 'mail.protection.outlook.example' } },
+        route: {
+          kind: 'SendConnector',
+          domains: ['contoso.mail.onmicrosoft.example'],
+          smartHosts: [],
+          cloudServicesMailEnabled: true,
+          tls: { requirement: 'DomainValidation', tlsDomain: 'mail.protection.outlook.example' },
+        },
       },
     });
-    expect(d.reason).toBe('alice@contoso.example is a remote mailbox; RemoteRoutingAddress alice@contoso.mail.onmicrosoft.example goes through Outbound to Office 365');
+    expect(d.reason).toBe(
+      'alice@contoso.example is a remote mailbox; RemoteRoutingAddress alice@contoso.mail.onmicrosoft.example goes through Outbound to Office 365',
+    );
   });
 
   test('retargeting does not depend on whether the session may relay', () => {
     const ctx = nodeContext('onprem', ONPREM, ORGS);
-    expect(routeRecipient(ctx, 'alice@contoso.example', { allowed: true, reason: 'x' })).toEqual(routeRecipient(ctx, 'alice@contoso.example', { allowed: false, reason: 'y' }));
+    expect(routeRecipient(ctx, 'alice@contoso.example', { allowed: true, reason: 'x' })).toEqual(
+      routeRecipient(ctx, 'alice@contoso.example', { allowed: false, reason: 'y' }),
+    );
   });
 
   test('unroutable remote mailbox names the RemoteRoutingAddress', () => {
@@ -99,7 +109,11 @@ describe('routeRecipient on premises: remote mailboxes and proxy addresses', () 
 
   test('proxy address delivery explains itself', () => {
     const d = routeRecipient(nodeContext('onprem', ONPREM, ORGS), 'Robert@Contoso.Example', ANONYMOUS);
-    expect(d).toEqual({ outcome: 'accept', destination: { kind: 'local', mailbox: 'bob@contoso.example' }, reason: 'robert@contoso.example is a proxy address of mailbox bob@contoso.example on mail.contoso.example' });
+    expect(d).toEqual({
+      outcome: 'accept',
+      destination: { kind: 'local', mailbox: 'bob@contoso.example' },
+      reason: 'robert@contoso.example is a proxy address of mailbox bob@contoso.example on mail.contoso.example',
+    });
   });
 
   test('an unknown recipient in an accepted domain is refused 5.1.1 even when a * send connector exists', () => {

@@ -74,34 +74,37 @@ const kindOf = (d: RecipientDecision) => (d.outcome === 'refuse' ? 'refuse' : d.
 
 describe('routeRecipient', () => {
   test.each`
-    node        | recipient                                  | relayAllowed | kind            | detail                         | code   | enhanced
-    ${'eop'}    | ${'alice@contoso.example'}                 | ${false}     | ${'local'}      | ${'alice@contoso.example'}     | ${0}   | ${''}
-    ${'eop'}    | ${'ALICE@Contoso.Example'}                 | ${false}     | ${'local'}      | ${'alice@contoso.example'}     | ${0}   | ${''}
-    ${'eop'}    | ${'bob@contoso.example'}                   | ${false}     | ${'relay'}      | ${'Outbound to 6f2a'}          | ${0}   | ${''}
-    ${'eop'}    | ${'carol@cloudonly.contoso.example'}       | ${false}     | ${'refuse'}     | ${''}                          | ${550} | ${'5.1.10'}
-    ${'eop'}    | ${'carol@cloudonly.contoso.example'}       | ${true}      | ${'refuse'}     | ${''}                          | ${550} | ${'5.1.10'}
-    ${'eop'}    | ${'dave@fabrikam.example'}                 | ${false}     | ${'refuse'}     | ${''}                          | ${550} | ${'5.7.64'}
-    ${'eop'}    | ${'dave@fabrikam.example'}                 | ${true}      | ${'relay'}      | ${DEFAULT_ROUTE.connector}     | ${0}   | ${''}
-    ${'onprem'} | ${'bob@contoso.example'}                   | ${false}     | ${'local'}      | ${'bob@contoso.example'}       | ${0}   | ${''}
-    ${'onprem'} | ${'alice@contoso.mail.onmicrosoft.example'} | ${false}    | ${'relay'}      | ${'Outbound to Office 365'}    | ${0}   | ${''}
-    ${'onprem'} | ${'carol@contoso.example'}                 | ${false}     | ${'refuse'}     | ${''}                          | ${550} | ${'5.1.1'}
-    ${'onprem'} | ${'dave@fabrikam.example'}                 | ${false}     | ${'refuse'}     | ${''}                          | ${550} | ${'5.7.54'}
-    ${'onprem'} | ${'dave@fabrikam.example'}                 | ${true}      | ${'unroutable'} | ${''}                          | ${550} | ${'5.4.4'}
-    ${'partner'} | ${'frank@fabrikam.example'}               | ${false}     | ${'local'}      | ${'frank@fabrikam.example'}    | ${0}   | ${''}
-    ${'partner'} | ${'bob@contoso.example'}                  | ${false}     | ${'refuse'}     | ${''}                          | ${550} | ${'5.7.54'}
-    ${'partner'} | ${'bob@contoso.example'}                  | ${true}      | ${'relay'}      | ${DEFAULT_ROUTE.connector}     | ${0}   | ${''}
-  `('$node: RCPT TO <$recipient>, relay allowed $relayAllowed → $kind $detail $code $enhanced', ({ node, recipient, relayAllowed, kind, detail, code, enhanced }) => {
-    const ctx = nodeContext(node, NODES[node], ORGANIZATIONS);
-    const decision = routeRecipient(ctx, recipient, { allowed: relayAllowed, reason: relayAllowed ? 'OnPremises connector' : 'anonymous session' });
-    expect(kindOf(decision)).toBe(kind);
-    const reply = decision.outcome === 'refuse' ? decision.reply : decision.destination.kind === 'unroutable' ? decision.destination.reply : undefined;
-    if (reply) {
-      expect(reply.code).toBe(code);
-      expect(reply.enhanced).toBe(enhanced);
-    }
-    if (decision.outcome === 'accept' && decision.destination.kind === 'local') expect(decision.destination.mailbox).toBe(detail);
-    if (decision.outcome === 'accept' && decision.destination.kind === 'relay') expect(decision.destination.route.connector).toBe(detail);
-  });
+    node         | recipient                                   | relayAllowed | kind            | detail                      | code   | enhanced
+    ${'eop'}     | ${'alice@contoso.example'}                  | ${false}     | ${'local'}      | ${'alice@contoso.example'}  | ${0}   | ${''}
+    ${'eop'}     | ${'ALICE@Contoso.Example'}                  | ${false}     | ${'local'}      | ${'alice@contoso.example'}  | ${0}   | ${''}
+    ${'eop'}     | ${'bob@contoso.example'}                    | ${false}     | ${'relay'}      | ${'Outbound to 6f2a'}       | ${0}   | ${''}
+    ${'eop'}     | ${'carol@cloudonly.contoso.example'}        | ${false}     | ${'refuse'}     | ${''}                       | ${550} | ${'5.1.10'}
+    ${'eop'}     | ${'carol@cloudonly.contoso.example'}        | ${true}      | ${'refuse'}     | ${''}                       | ${550} | ${'5.1.10'}
+    ${'eop'}     | ${'dave@fabrikam.example'}                  | ${false}     | ${'refuse'}     | ${''}                       | ${550} | ${'5.7.64'}
+    ${'eop'}     | ${'dave@fabrikam.example'}                  | ${true}      | ${'relay'}      | ${DEFAULT_ROUTE.connector}  | ${0}   | ${''}
+    ${'onprem'}  | ${'bob@contoso.example'}                    | ${false}     | ${'local'}      | ${'bob@contoso.example'}    | ${0}   | ${''}
+    ${'onprem'}  | ${'alice@contoso.mail.onmicrosoft.example'} | ${false}     | ${'relay'}      | ${'Outbound to Office 365'} | ${0}   | ${''}
+    ${'onprem'}  | ${'carol@contoso.example'}                  | ${false}     | ${'refuse'}     | ${''}                       | ${550} | ${'5.1.1'}
+    ${'onprem'}  | ${'dave@fabrikam.example'}                  | ${false}     | ${'refuse'}     | ${''}                       | ${550} | ${'5.7.54'}
+    ${'onprem'}  | ${'dave@fabrikam.example'}                  | ${true}      | ${'unroutable'} | ${''}                       | ${550} | ${'5.4.4'}
+    ${'partner'} | ${'frank@fabrikam.example'}                 | ${false}     | ${'local'}      | ${'frank@fabrikam.example'} | ${0}   | ${''}
+    ${'partner'} | ${'bob@contoso.example'}                    | ${false}     | ${'refuse'}     | ${''}                       | ${550} | ${'5.7.54'}
+    ${'partner'} | ${'bob@contoso.example'}                    | ${true}      | ${'relay'}      | ${DEFAULT_ROUTE.connector}  | ${0}   | ${''}
+  `(
+    '$node: RCPT TO <$recipient>, relay allowed $relayAllowed → $kind $detail $code $enhanced',
+    ({ node, recipient, relayAllowed, kind, detail, code, enhanced }) => {
+      const ctx = nodeContext(node, NODES[node], ORGANIZATIONS);
+      const decision = routeRecipient(ctx, recipient, { allowed: relayAllowed, reason: relayAllowed ? 'OnPremises connector' : 'anonymous session' });
+      expect(kindOf(decision)).toBe(kind);
+      const reply = decision.outcome === 'refuse' ? decision.reply : decision.destination.kind === 'unroutable' ? decision.destination.reply : undefined;
+      if (reply) {
+        expect(reply.code).toBe(code);
+        expect(reply.enhanced).toBe(enhanced);
+      }
+      if (decision.outcome === 'accept' && decision.destination.kind === 'local') expect(decision.destination.mailbox).toBe(detail);
+      if (decision.outcome === 'accept' && decision.destination.kind === 'relay') expect(decision.destination.route.connector).toBe(detail);
+    },
+  );
 
   test('the hybrid shared namespace relays through the connector with its TLS policy and smart host', () => {
     const ctx = nodeContext('eop', EOP, ORGANIZATIONS);
@@ -141,7 +144,13 @@ describe('routeRecipient', () => {
 describe('selectOutboundRoute: the most specific domain pattern wins', () => {
   const connectors: OutboundConnector[] = [
     { Name: 'Everything via filter', RecipientDomains: ['*'], SmartHosts: ['filter.contoso.example'] },
-    { Name: 'Fabrikam forced TLS', ConnectorType: 'Partner', RecipientDomains: ['fabrikam.example'], TlsSettings: 'DomainValidation', TlsDomain: 'mail.fabrikam.example' },
+    {
+      Name: 'Fabrikam forced TLS',
+      ConnectorType: 'Partner',
+      RecipientDomains: ['fabrikam.example'],
+      TlsSettings: 'DomainValidation',
+      TlsDomain: 'mail.fabrikam.example',
+    },
     { Name: 'Fabrikam subsidiaries', RecipientDomains: ['*.fabrikam.example'] },
     { Name: 'Fabrikam EU', RecipientDomains: ['eu.fabrikam.example'] },
     { Name: 'Rule scoped', IsTransportRuleScoped: true, RecipientDomains: ['tailspin.example'] },
@@ -150,13 +159,13 @@ describe('selectOutboundRoute: the most specific domain pattern wins', () => {
   const node: NodeSpec = { role: 'exchange-online', hostname: 'eop', address: '127.0.0.20', outboundConnectors: connectors };
 
   test.each`
-    domain                      | connector
-    ${'fabrikam.example'}       | ${'Fabrikam forced TLS'}
-    ${'Fabrikam.Example.'}      | ${'Fabrikam forced TLS'}
-    ${'eu.fabrikam.example'}    | ${'Fabrikam EU'}
-    ${'us.fabrikam.example'}    | ${'Fabrikam subsidiaries'}
-    ${'a.eu.fabrikam.example'}  | ${'Fabrikam subsidiaries'}
-    ${'tailspin.example'}       | ${'Everything via filter'}
+    domain                     | connector
+    ${'fabrikam.example'}      | ${'Fabrikam forced TLS'}
+    ${'Fabrikam.Example.'}     | ${'Fabrikam forced TLS'}
+    ${'eu.fabrikam.example'}   | ${'Fabrikam EU'}
+    ${'us.fabrikam.example'}   | ${'Fabrikam subsidiaries'}
+    ${'a.eu.fabrikam.example'} | ${'Fabrikam subsidiaries'}
+    ${'tailspin.example'}      | ${'Everything via filter'}
   `('$domain → $connector', ({ domain, connector }) => {
     const routes = outboundRoutes(node, []);
     expect(selectOutboundRoute(routes, domain, ROLE_PRESETS['exchange-online'])?.connector).toBe(connector);
@@ -170,11 +179,11 @@ describe('selectOutboundRoute: the most specific domain pattern wins', () => {
   });
 
   test.each`
-    role                   | expected
-    ${'exchange-online'}   | ${DEFAULT_ROUTE.connector}
-    ${'partner'}           | ${DEFAULT_ROUTE.connector}
-    ${'exchange-server'}   | ${undefined}
-    ${'edge'}              | ${undefined}
+    role                 | expected
+    ${'exchange-online'} | ${DEFAULT_ROUTE.connector}
+    ${'partner'}         | ${DEFAULT_ROUTE.connector}
+    ${'exchange-server'} | ${undefined}
+    ${'edge'}            | ${undefined}
   `('no connector claims the domain on $role → $expected', ({ role, expected }) => {
     const routes = outboundRoutes({ ...node, outboundConnectors: [connectors[1]] }, []);
     expect(selectOutboundRoute(routes, 'tailspin.example', ROLE_PRESETS[role as keyof typeof ROLE_PRESETS])?.connector).toBe(expected);
@@ -185,7 +194,10 @@ describe('selectOutboundRoute: the most specific domain pattern wins', () => {
   });
 
   test('AllAcceptedDomains covers the accepted domains', () => {
-    const all: NodeSpec = { ...node, outboundConnectors: [{ Name: 'Centralized', AllAcceptedDomains: true, RecipientDomains: ['*'], RouteAllMessagesViaOnPremises: true }] };
+    const all: NodeSpec = {
+      ...node,
+      outboundConnectors: [{ Name: 'Centralized', AllAcceptedDomains: true, RecipientDomains: ['*'], RouteAllMessagesViaOnPremises: true }],
+    };
     const routes = outboundRoutes(all, ['contoso.example']);
     expect(routes[0].domains).toEqual(['*', 'contoso.example']);
   });
@@ -193,10 +205,10 @@ describe('selectOutboundRoute: the most specific domain pattern wins', () => {
 
 describe('send connectors: AddressSpaces syntax and TLS policy', () => {
   test.each`
-    space                          | domain
-    ${'SMTP:*.contoso.com;1'}      | ${'*.contoso.com'}
-    ${'smtp:contoso.com;10'}       | ${'contoso.com'}
-    ${'SMTP:*;1'}                  | ${'*'}
+    space                                 | domain
+    ${'SMTP:*.contoso.com;1'}             | ${'*.contoso.com'}
+    ${'smtp:contoso.com;10'}              | ${'contoso.com'}
+    ${'SMTP:*;1'}                         | ${'*'}
     ${'contoso.mail.onmicrosoft.example'} | ${'contoso.mail.onmicrosoft.example'}
   `('AddressSpaces $space → $domain', ({ space, domain }) => {
     const routes = outboundRoutes({ ...ONPREM, sendConnectors: [{ Name: 'S', AddressSpaces: [space] }] }, []);
@@ -220,13 +232,13 @@ describe('send connectors: AddressSpaces syntax and TLS policy', () => {
   });
 
   test.each`
-    connector                                                                                         | requirement                | settingName       | tlsDomain
-    ${{ RequireTLS: true }}                                                                           | ${'EncryptionOnly'}        | ${'RequireTLS'}   | ${undefined}
-    ${{ RequireTLS: true, TlsAuthLevel: 'EncryptionOnly' }}                                           | ${'EncryptionOnly'}        | ${'TlsAuthLevel'} | ${undefined}
-    ${{ RequireTLS: true, TlsAuthLevel: 'CertificateValidation' }}                                    | ${'CertificateValidation'} | ${'TlsAuthLevel'} | ${undefined}
-    ${{ RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mail.protection.outlook.example' }} | ${'DomainValidation'} | ${'TlsAuthLevel'} | ${'mail.protection.outlook.example'}
-    ${{ RequireTLS: false }}                                                                          | ${'Opportunistic'}         | ${'RequireTLS'}   | ${undefined}
-    ${{}}                                                                                             | ${'Opportunistic'}         | ${'RequireTLS'}   | ${undefined}
+    connector                                                                                               | requirement                | settingName       | tlsDomain
+    ${{ RequireTLS: true }}                                                                                 | ${'EncryptionOnly'}        | ${'RequireTLS'}   | ${undefined}
+    ${{ RequireTLS: true, TlsAuthLevel: 'EncryptionOnly' }}                                                 | ${'EncryptionOnly'}        | ${'TlsAuthLevel'} | ${undefined}
+    ${{ RequireTLS: true, TlsAuthLevel: 'CertificateValidation' }}                                          | ${'CertificateValidation'} | ${'TlsAuthLevel'} | ${undefined}
+    ${{ RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mail.protection.outlook.example' }} | ${'DomainValidation'}      | ${'TlsAuthLevel'} | ${'mail.protection.outlook.example'}
+    ${{ RequireTLS: false }}                                                                                | ${'Opportunistic'}         | ${'RequireTLS'}   | ${undefined}
+    ${{}}                                                                                                   | ${'Opportunistic'}         | ${'RequireTLS'}   | ${undefined}
   `('send connector $connector → $requirement ($settingName)', ({ connector, requirement, settingName, tlsDomain }) => {
     const routes = outboundRoutes({ ...ONPREM, sendConnectors: [{ Name: 'S', AddressSpaces: ['*'], ...connector }] }, []);
     expect(routes[0].kind).toBe('SendConnector');
@@ -234,25 +246,25 @@ describe('send connectors: AddressSpaces syntax and TLS policy', () => {
   });
 
   test.each`
-    TlsSettings                  | requirement
-    ${null}                      | ${'Opportunistic'}
-    ${undefined}                 | ${'Opportunistic'}
-    ${'EncryptionOnly'}          | ${'EncryptionOnly'}
-    ${'CertificateValidation'}   | ${'CertificateValidation'}
-    ${'DomainValidation'}        | ${'DomainValidation'}
+    TlsSettings                | requirement
+    ${null}                    | ${'Opportunistic'}
+    ${undefined}               | ${'Opportunistic'}
+    ${'EncryptionOnly'}        | ${'EncryptionOnly'}
+    ${'CertificateValidation'} | ${'CertificateValidation'}
+    ${'DomainValidation'}      | ${'DomainValidation'}
   `('outbound connector TlsSettings $TlsSettings → $requirement', ({ TlsSettings, requirement }) => {
     const routes = outboundRoutes({ ...EOP, outboundConnectors: [{ Name: 'O', RecipientDomains: ['*'], TlsSettings }] }, []);
     expect(routes[0].tls).toMatchObject({ requirement, settingName: 'TlsSettings' });
   });
 
   test.each`
-    kind          | connector                                                                            | smartHosts
-    ${'outbound'} | ${{ UseMXRecord: false, SmartHosts: ['mail.contoso.example'] }}                      | ${['mail.contoso.example']}
-    ${'outbound'} | ${{ SmartHosts: ['mail.contoso.example'] }}                                          | ${['mail.contoso.example']}
-    ${'outbound'} | ${{ UseMXRecord: true }}                                                             | ${[]}
-    ${'send'}     | ${{ DNSRoutingEnabled: false, SmartHosts: ['filter.contoso.example'] }}              | ${['filter.contoso.example']}
-    ${'send'}     | ${{ SmartHosts: ['filter.contoso.example'] }}                                        | ${['filter.contoso.example']}
-    ${'send'}     | ${{ DNSRoutingEnabled: true }}                                                       | ${[]}
+    kind          | connector                                                               | smartHosts
+    ${'outbound'} | ${{ UseMXRecord: false, SmartHosts: ['mail.contoso.example'] }}         | ${['mail.contoso.example']}
+    ${'outbound'} | ${{ SmartHosts: ['mail.contoso.example'] }}                             | ${['mail.contoso.example']}
+    ${'outbound'} | ${{ UseMXRecord: true }}                                                | ${[]}
+    ${'send'}     | ${{ DNSRoutingEnabled: false, SmartHosts: ['filter.contoso.example'] }} | ${['filter.contoso.example']}
+    ${'send'}     | ${{ SmartHosts: ['filter.contoso.example'] }}                           | ${['filter.contoso.example']}
+    ${'send'}     | ${{ DNSRoutingEnabled: true }}                                          | ${[]}
   `('$kind connector $connector → smart hosts $smartHosts', ({ kind, connector, smartHosts }) => {
     const spec: NodeSpec =
       kind === 'outbound'
@@ -274,10 +286,10 @@ describe('receivedHeader: each server writes its own form', () => {
   };
 
   test.each`
-    style         | tls                                                                                                                      | expected
+    style         | tls                                                                                                                                      | expected
     ${'exchange'} | ${{ secure: true, protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES256-GCM-SHA384', standardCipher: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }} | ${'from mail.contoso.example (127.0.0.10) by contoso-com.mail.protection.outlook.example (127.0.0.20) with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8466.12; Tue, 5 Mar 2024 09:07:03 +0000'}
-    ${'exchange'} | ${{ secure: true, protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', standardCipher: 'TLS_AES_256_GCM_SHA384' }}   | ${'from mail.contoso.example (127.0.0.10) by contoso-com.mail.protection.outlook.example (127.0.0.20) with Microsoft SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 15.20.8466.12; Tue, 5 Mar 2024 09:07:03 +0000'}
-    ${'exchange'} | ${{ secure: false }}                                                                                                     | ${'from mail.contoso.example (127.0.0.10) by contoso-com.mail.protection.outlook.example (127.0.0.20) with Microsoft SMTP Server id 15.20.8466.12; Tue, 5 Mar 2024 09:07:03 +0000'}
+    ${'exchange'} | ${{ secure: true, protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', standardCipher: 'TLS_AES_256_GCM_SHA384' }}                     | ${'from mail.contoso.example (127.0.0.10) by contoso-com.mail.protection.outlook.example (127.0.0.20) with Microsoft SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 15.20.8466.12; Tue, 5 Mar 2024 09:07:03 +0000'}
+    ${'exchange'} | ${{ secure: false }}                                                                                                                     | ${'from mail.contoso.example (127.0.0.10) by contoso-com.mail.protection.outlook.example (127.0.0.20) with Microsoft SMTP Server id 15.20.8466.12; Tue, 5 Mar 2024 09:07:03 +0000'}
   `('$style, $tls.protocol', ({ style, tls, expected }) => {
     expect(receivedHeader({ ...base, style, tls })).toBe(expected);
   });
@@ -318,18 +330,18 @@ describe('prependHeader refuses header injection', () => {
   const raw = Buffer.from('Received: from a\r\nSubject: hello\r\n\r\nX-Not-A-Header: body\r\n');
 
   test.each`
-    value                               | accepted | why
-    ${'plain value'}                    | ${true}  | ${'no line break'}
-    ${'first\r\n\tsecond'}              | ${true}  | ${'folded with CRLF + TAB'}
-    ${'first\r\n second'}               | ${true}  | ${'folded with CRLF + space'}
-    ${'first\n\tsecond'}                | ${true}  | ${'LF followed by folding whitespace (normalized to CRLF)'}
-    ${'first\nsecond'}                  | ${false} | ${'bare LF starts a new line'}
-    ${'first\rsecond'}                  | ${false} | ${'bare CR'}
-    ${'first\r second'}                 | ${false} | ${'CR not followed by LF, even before whitespace'}
-    ${'first\r\nX-Injected: yes'}       | ${false} | ${'CRLF not followed by folding whitespace'}
-    ${'first\nX-Injected: yes'}         | ${false} | ${'LF-injected field'}
-    ${'first\r\n\r\nfake body'}         | ${false} | ${'blank line ends the header'}
-    ${'first\r\n'}                      | ${false} | ${'trailing line break'}
+    value                         | accepted | why
+    ${'plain value'}              | ${true}  | ${'no line break'}
+    ${'first\r\n\tsecond'}        | ${true}  | ${'folded with CRLF + TAB'}
+    ${'first\r\n second'}         | ${true}  | ${'folded with CRLF + space'}
+    ${'first\n\tsecond'}          | ${true}  | ${'LF followed by folding whitespace (normalized to CRLF)'}
+    ${'first\nsecond'}            | ${false} | ${'bare LF starts a new line'}
+    ${'first\rsecond'}            | ${false} | ${'bare CR'}
+    ${'first\r second'}           | ${false} | ${'CR not followed by LF, even before whitespace'}
+    ${'first\r\nX-Injected: yes'} | ${false} | ${'CRLF not followed by folding whitespace'}
+    ${'first\nX-Injected: yes'}   | ${false} | ${'LF-injected field'}
+    ${'first\r\n\r\nfake body'}   | ${false} | ${'blank line ends the header'}
+    ${'first\r\n'}                | ${false} | ${'trailing line break'}
   `('value $why → accepted $accepted', ({ value, accepted }) => {
     if (!accepted) {
       expect(() => prependHeader(raw, 'X-Test', value)).toThrow(/would inject a line break/);
@@ -345,10 +357,10 @@ describe('prependHeader refuses header injection', () => {
   });
 
   test.each`
-    name                       | why
+    name                      | why
     ${'X-Test\r\nX-Injected'} | ${'CRLF in the name'}
-    ${'X-Test\nX'}             | ${'LF in the name'}
-    ${'X-Test: injected'}      | ${'colon in the name'}
+    ${'X-Test\nX'}            | ${'LF in the name'}
+    ${'X-Test: injected'}     | ${'colon in the name'}
   `('header name with $why is refused', ({ name }) => {
     expect(() => prependHeader(raw, name, 'v')).toThrow(/would inject a line break/);
   });

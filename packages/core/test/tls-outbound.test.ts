@@ -1,14 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  decideOutboundTls,
-  type OutboundTlsPolicy,
-  type OutboundTlsVerdict,
-  type TlsFacts,
-  type TlsRequirement,
-  type TrustStore,
-} from '@relaylab/core';
+import { decideOutboundTls, type OutboundTlsPolicy, type OutboundTlsVerdict, type TlsFacts, type TlsRequirement, type TrustStore } from '@relaylab/core';
 import { Pki, pemToDer, trustStoreFor, type LabCertificates } from '@relaylab/pki';
 
 /**
@@ -126,11 +119,15 @@ function observed(receiver: Receiver, requirement: TlsRequirement, action: strin
 }
 
 const rows = (() => {
-  const lines = MATRIX.trim().split('\n').map((l) => l.split('|').map((c) => c.trim()));
+  const lines = MATRIX.trim()
+    .split('\n')
+    .map((l) => l.split('|').map((c) => c.trim()));
   const receivers = lines[0].slice(1) as Receiver[];
-  return lines.slice(1).flatMap(([setting, ...cells]) =>
-    cells.map((cell, i) => ({ requirement: setting as TlsRequirement, receiver: receivers[i], action: ACTIONS[cell as keyof typeof ACTIONS] })),
-  );
+  return lines
+    .slice(1)
+    .flatMap(([setting, ...cells]) =>
+      cells.map((cell, i) => ({ requirement: setting as TlsRequirement, receiver: receivers[i], action: ACTIONS[cell as keyof typeof ACTIONS] })),
+    );
 })();
 
 describe('decideOutboundTls: setting × receiver → action', () => {
@@ -169,15 +166,15 @@ describe('decideOutboundTls: setting × receiver → action', () => {
 
 describe('DomainValidation: names and wildcards', () => {
   test.each`
-    tlsDomain                  | certificate    | action     | verifiedName
-    ${'mail.contoso.example'}  | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
-    ${'*.contoso.example'}     | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
-    ${'MAIL.CONTOSO.EXAMPLE.'} | ${'valid'}     | ${'accept'}  | ${'mail.contoso.example'}
-    ${'mail.contoso.example'}  | ${'wildcard'}  | ${'accept'}  | ${'*.contoso.example'}
-    ${'*.contoso.example'}     | ${'wildcard'}  | ${'accept'}  | ${'*.contoso.example'}
-    ${'a.b.contoso.example'}   | ${'wildcard'}  | ${'defer'} | ${undefined}
-    ${'contoso.example'}       | ${'wildcard'}  | ${'defer'} | ${undefined}
-    ${'*.fabrikam.example'}    | ${'valid'}     | ${'defer'} | ${undefined}
+    tlsDomain                  | certificate   | action      | verifiedName
+    ${'mail.contoso.example'}  | ${'valid'}    | ${'accept'} | ${'mail.contoso.example'}
+    ${'*.contoso.example'}     | ${'valid'}    | ${'accept'} | ${'mail.contoso.example'}
+    ${'MAIL.CONTOSO.EXAMPLE.'} | ${'valid'}    | ${'accept'} | ${'mail.contoso.example'}
+    ${'mail.contoso.example'}  | ${'wildcard'} | ${'accept'} | ${'*.contoso.example'}
+    ${'*.contoso.example'}     | ${'wildcard'} | ${'accept'} | ${'*.contoso.example'}
+    ${'a.b.contoso.example'}   | ${'wildcard'} | ${'defer'}  | ${undefined}
+    ${'contoso.example'}       | ${'wildcard'} | ${'defer'}  | ${undefined}
+    ${'*.fabrikam.example'}    | ${'valid'}    | ${'defer'}  | ${undefined}
   `('TlsDomain $tlsDomain, certificate $certificate → $action', ({ tlsDomain, certificate, action, verifiedName }) => {
     const verdict = decide('DomainValidation', secureWith(certificate), { tlsDomain });
     expect(actionOf(verdict)).toBe(action);

@@ -52,19 +52,16 @@ describe('checkChain at the lab time "now"', () => {
     ${'selfSigned'}  | ${false} | ${false}            | ${/mx\.tailspin\.example is self-signed and not trusted/}
     ${'privateCa'}   | ${false} | ${false}            | ${/no trusted issuer found for .*Fabrikam Private CA/}
     ${'revoked'}     | ${false} | ${true}             | ${/stolen\.contoso\.example \(serial [0-9A-F]+\) is revoked/}
-  `(
-    '$certificate → valid $valid, chainsToTrustedRoot $chainsToTrustedRoot, problem $problem',
-    ({ certificate, valid, chainsToTrustedRoot, problem }) => {
-      const check = checkChain([leafDer(certificate)], store, new Date());
-      expect(check.valid).toBe(valid);
-      expect(check.chainsToTrustedRoot).toBe(chainsToTrustedRoot);
-      if (problem) {
-        expect(check.problems.join('; ')).toMatch(problem);
-      } else {
-        expect(check.problems).toEqual([]);
-      }
-    },
-  );
+  `('$certificate → valid $valid, chainsToTrustedRoot $chainsToTrustedRoot, problem $problem', ({ certificate, valid, chainsToTrustedRoot, problem }) => {
+    const check = checkChain([leafDer(certificate)], store, new Date());
+    expect(check.valid).toBe(valid);
+    expect(check.chainsToTrustedRoot).toBe(chainsToTrustedRoot);
+    if (problem) {
+      expect(check.problems.join('; ')).toMatch(problem);
+    } else {
+      expect(check.problems).toEqual([]);
+    }
+  });
 
   test('a valid CA-signed certificate reports its leaf and the path to the anchor', () => {
     const check = checkChain([leafDer('valid')], store, new Date());

@@ -101,7 +101,14 @@ export const relaylabMatchers = {
     const hop = findHop(received, from, to);
     if (!hop) {
       const hops = received.hops.map((h) => `${h.from} → ${h.to}`);
-      return result(this, 'toHaveHopTls', false, received, [`Expected: a hop ${from} → ${to}`, `Received: hops ${hops.length ? this.utils.printReceived(hops) : '(none)'}`], 'from, to, tls');
+      return result(
+        this,
+        'toHaveHopTls',
+        false,
+        received,
+        [`Expected: a hop ${from} → ${to}`, `Received: hops ${hops.length ? this.utils.printReceived(hops) : '(none)'}`],
+        'from, to, tls',
+      );
     }
     const keys = Object.keys(want) as Array<keyof HopTls>;
     const wrong = keys.filter((k) => {
@@ -118,10 +125,17 @@ export const relaylabMatchers = {
     needFate(received, 'toBeClassifiedAs');
     const seen = authAsAt(received, at);
     if (!seen?.authAs) {
-      return result(this, 'toBeClassifiedAs', false, received, [
-        `Expected: AuthAs ${this.utils.printExpected(authAs)}${seen ? ` at ${seen.node}` : ''}`,
-        `Received: the trace records no classification there (the node is not an Exchange role, or the message never reached it)`,
-      ], 'authAs, at');
+      return result(
+        this,
+        'toBeClassifiedAs',
+        false,
+        received,
+        [
+          `Expected: AuthAs ${this.utils.printExpected(authAs)}${seen ? ` at ${seen.node}` : ''}`,
+          `Received: the trace records no classification there (the node is not an Exchange role, or the message never reached it)`,
+        ],
+        'authAs, at',
+      );
     }
     return result(this, 'toBeClassifiedAs', same(seen.authAs, authAs), received, [`At: ${seen.node}`, ...sideBySide(this, authAs, seen.authAs)], 'authAs, at');
   },
@@ -129,18 +143,39 @@ export const relaylabMatchers = {
   toKeepHeadersIntact(this: Context, received: unknown, names: string[]): Result {
     needFate(received, 'toKeepHeadersIntact');
     if (!received.deliveredHeaders) {
-      return result(this, 'toKeepHeadersIntact', false, received, [`Expected: ${this.utils.printExpected(names)} intact in the delivered message`, `Received: it was ${received.state}, not delivered`], 'names');
+      return result(
+        this,
+        'toKeepHeadersIntact',
+        false,
+        received,
+        [`Expected: ${this.utils.printExpected(names)} intact in the delivered message`, `Received: it was ${received.state}, not delivered`],
+        'names',
+      );
     }
     // A header the sender never wrote cannot be "kept intact": passing would hide a typo in the name.
     const neverSent = names.filter((n) => values(received.submittedHeaders, n).length === 0);
     if (neverSent.length > 0) {
-      return result(this, 'toKeepHeadersIntact', false, received, [`Expected: ${this.utils.printExpected(neverSent)} to be headers the sender submitted`, `Received: the submitted message has no such header`], 'names');
+      return result(
+        this,
+        'toKeepHeadersIntact',
+        false,
+        received,
+        [`Expected: ${this.utils.printExpected(neverSent)} to be headers the sender submitted`, `Received: the submitted message has no such header`],
+        'names',
+      );
     }
     const sent = Object.fromEntries(names.map((n) => [n, values(received.submittedHeaders, n)]));
     const delivered = Object.fromEntries(names.map((n) => [n, values(received.deliveredHeaders, n)]));
     const pass = JSON.stringify(sent) === JSON.stringify(delivered);
     const diff = pass ? null : this.utils.diff(sent, delivered);
-    return result(this, 'toKeepHeadersIntact', pass, received, diff && !this.isNot ? ['Delivered as sent (- submitted, + delivered):', diff] : sideBySide(this, sent, delivered), 'names');
+    return result(
+      this,
+      'toKeepHeadersIntact',
+      pass,
+      received,
+      diff && !this.isNot ? ['Delivered as sent (- submitted, + delivered):', diff] : sideBySide(this, sent, delivered),
+      'names',
+    );
   },
 };
 

@@ -101,7 +101,10 @@ export function useLab(topology: string | Topology, options: UseLabOptions = {})
       const submitted = events.find((e) => e.type === 'submitted');
       const stored =
         fate.state === 'delivered' && fate.node && fate.mailbox
-          ? running.node(fate.node).mailboxes.get(fate.mailbox).find((m) => m.messageId === sent.messageId)
+          ? running
+              .node(fate.node)
+              .mailboxes.get(fate.mailbox)
+              .find((m) => m.messageId === sent.messageId)
           : undefined;
       return {
         ...fate,

@@ -17,7 +17,13 @@ describe('a partner sending over forced TLS', () => {
   const lab = useLab(resolve(topologies, 'partner-tls.yaml'));
 
   test('the right certificate is delivered over verified TLS, headers intact', async () => {
-    const sent = lab.send({ from: 'alice@fabrikam.example', to: ['bob@contoso.example'], via: 'fabrikam', subject: 'Quarterly numbers', headers: { 'X-Lab-Case': 'good-cert' } });
+    const sent = lab.send({
+      from: 'alice@fabrikam.example',
+      to: ['bob@contoso.example'],
+      via: 'fabrikam',
+      subject: 'Quarterly numbers',
+      headers: { 'X-Lab-Case': 'good-cert' },
+    });
     await lab.settle();
     const fate = lab.fate(sent);
     expect(fate).toBeDeliveredTo('bob@contoso.example');
@@ -27,7 +33,9 @@ describe('a partner sending over forced TLS', () => {
     expect(fate).toBeClassifiedAs('Partner');
     expect(fate).toKeepHeadersIntact(['Subject', 'X-Lab-Case', 'From']);
     // a header the sender never wrote is not "intact": the matcher must not pass on a typo
-    expect(failure(() => expect(fate).toKeepHeadersIntact(['Subject', 'X-Lab-Cas']))).toMatch(/Expected: \["X-Lab-Cas"\] to be headers the sender submitted\nReceived: the submitted message has no such header/);
+    expect(failure(() => expect(fate).toKeepHeadersIntact(['Subject', 'X-Lab-Cas']))).toMatch(
+      /Expected: \["X-Lab-Cas"\] to be headers the sender submitted\nReceived: the submitted message has no such header/,
+    );
     expect(failure(() => expect(fate).toHaveTraveled(['fabrikam', 'onprem']))).toMatch(/- Expected[^]*\+ Received[^]*-   "onprem"[^]*\+   "eop"[^]*trace of /);
   });
 
@@ -39,7 +47,9 @@ describe('a partner sending over forced TLS', () => {
     expect(failure(() => expect(fate).toBeDeliveredTo('bob@contoso.example'))).toMatch(
       /expect\(fate\)\.toBeDeliveredTo\(mailbox\)\n\nExpected: "delivered to bob@contoso\.example"\nReceived: "rejected: 550 5\.7\.51[^]*\n\ntrace of [^]*final: rejected at eop: 550 5\.7\.51/,
     );
-    expect(failure(() => expect(fate).toHaveHopTls('fabrikam-other', 'eop', 'TLSv1.3'))).toMatch(/Expected: a hop fabrikam-other → eop\nReceived: hops \(none\)[^]*fabrikam-other → contoso-example\.mail\.protection\.outlook\.example/);
+    expect(failure(() => expect(fate).toHaveHopTls('fabrikam-other', 'eop', 'TLSv1.3'))).toMatch(
+      /Expected: a hop fabrikam-other → eop\nReceived: hops \(none\)[^]*fabrikam-other → contoso-example\.mail\.protection\.outlook\.example/,
+    );
     expect(failure(() => expect(fate).toKeepHeadersIntact(['Subject']))).toMatch(/Received: it was rejected, not delivered/);
   });
 
@@ -48,7 +58,9 @@ describe('a partner sending over forced TLS', () => {
     await lab.settle();
     const fate = lab.fate(sent);
     expect(fate).toHaveTraveled(['eop', 'fabrikam']);
-    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous'))).toMatch(/Expected: AuthAs "Anonymous" at fabrikam\nReceived: the trace records no classification there/);
+    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous'))).toMatch(
+      /Expected: AuthAs "Anonymous" at fabrikam\nReceived: the trace records no classification there/,
+    );
   });
 });
 
@@ -63,7 +75,11 @@ describe('on premises to Exchange Online', () => {
     expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.3', certificateVerified: true, certificateName: 'mail.protection.outlook.example' });
     expect(fate).toBeClassifiedAs('Internal', 'eop');
     expect(fate).toBeClassifiedAs('Internal', 'onprem');
-    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous', 'eop'))).toMatch(/At: eop\nExpected: "Anonymous"\nReceived: "Internal"[^]*path: onprem → eop/);
-    expect(failure(() => expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.2' }))).toMatch(/Hop: onprem → eop\nExpected: \{"tls": "TLSv1\.2"\}\nReceived: \{"tls": "TLSv1\.3"\}\n  tls: expected TLSv1\.2, was TLSv1\.3/);
+    expect(failure(() => expect(fate).toBeClassifiedAs('Anonymous', 'eop'))).toMatch(
+      /At: eop\nExpected: "Anonymous"\nReceived: "Internal"[^]*path: onprem → eop/,
+    );
+    expect(failure(() => expect(fate).toHaveHopTls('onprem', 'eop', { tls: 'TLSv1.2' }))).toMatch(
+      /Hop: onprem → eop\nExpected: \{"tls": "TLSv1\.2"\}\nReceived: \{"tls": "TLSv1\.3"\}\n  tls: expected TLSv1\.2, was TLSv1\.3/,
+    );
   });
 });

@@ -49,11 +49,17 @@ export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: 
 }
 
 /** Follows the DSN a failed message produced, reading its delivered copy while the lab is up. */
-export function ndrFate(fate: Fate, envelopeFrom: string, events: readonly TraceEvent[], nodeAt: NodeAt, read: (node: string, mailbox: string, messageId: string) => Buffer | undefined): NdrFate | undefined {
+export function ndrFate(
+  fate: Fate,
+  envelopeFrom: string,
+  events: readonly TraceEvent[],
+  nodeAt: NodeAt,
+  read: (node: string, mailbox: string, messageId: string) => Buffer | undefined,
+): NdrFate | undefined {
   if (!fate.dsn) return undefined;
   const dsn = fateOf(events, fate.dsn, envelopeFrom, nodeAt);
   const submitted = events.find((ev) => ev.type === 'submitted' && ev.messageId === fate.dsn);
-  const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? read(dsn.node, dsn.mailbox, fate.dsn)?.toString('utf8') ?? '' : '';
+  const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? (read(dsn.node, dsn.mailbox, fate.dsn)?.toString('utf8') ?? '') : '';
   return {
     messageId: fate.dsn,
     state: dsn.state,

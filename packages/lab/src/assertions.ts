@@ -82,7 +82,7 @@ function checkHeader(h: HeaderExpectation, raw: Buffer | undefined, fail: (field
   if (h.present !== undefined || (h.equals === undefined && h.matches === undefined && h.absent === undefined)) {
     checks++;
     const want = h.present ?? true;
-    if ((values.length > 0) !== want) fail(`${field}.present`, want, values.length ? values : 'absent');
+    if (values.length > 0 !== want) fail(`${field}.present`, want, values.length ? values : 'absent');
   }
   if (h.absent !== undefined) {
     checks++;
@@ -106,7 +106,11 @@ function checkUnchanged(u: UnchangedExpectation, snapshot: HeaderSnapshot, fail:
   const after = snapshot(u.to);
   const where = `unchanged[${u.from} → ${u.to ?? 'mailbox'}]`;
   if (!before || !after) {
-    fail(where, `the message seen at ${u.from} and at ${u.to ?? 'the mailbox'}`, `${before ? '' : `never reached ${u.from}`}${!before && !after ? ', ' : ''}${after ? '' : `never reached ${u.to ?? 'a mailbox'}`}`);
+    fail(
+      where,
+      `the message seen at ${u.from} and at ${u.to ?? 'the mailbox'}`,
+      `${before ? '' : `never reached ${u.from}`}${!before && !after ? ', ' : ''}${after ? '' : `never reached ${u.to ?? 'a mailbox'}`}`,
+    );
     return 1;
   }
   for (const name of u.headers) {
@@ -179,7 +183,8 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
 export function ndrChecks(e: Expectation, fate: Fate, failures: Failure[], subject: string): number {
   const want = e.ndr!;
   const ndr = fate.ndr;
-  const fail = (field: string, expected: unknown, actual: unknown) => failures.push({ subject, field, expected, actual, story: [...describeFate(fate), ...(ndr ? [`NDR ${ndr.messageId}:`, ...ndr.story] : [])] });
+  const fail = (field: string, expected: unknown, actual: unknown) =>
+    failures.push({ subject, field, expected, actual, story: [...describeFate(fate), ...(ndr ? [`NDR ${ndr.messageId}:`, ...ndr.story] : [])] });
   if (!ndr) {
     fail('ndr', 'a DSN back to the envelope sender', fate.noDsn ?? `no DSN was sent (final state ${fate.state})`);
     return 1;
@@ -196,7 +201,11 @@ export function ndrChecks(e: Expectation, fate: Fate, failures: Failure[], subje
     checks++;
     const code = want.code;
     if (!ndr.multipartReport || !ndr.diagnosticCodes.some((c) => c.startsWith(code)) || !ndr.humanReplies.some((c) => c.startsWith(code))) {
-      fail('ndr.code', `a multipart/report DSN reporting ${code} (Diagnostic-Code and the human part)`, ndr.diagnosticCodes.join(' | ') || (ndr.state === 'delivered' ? 'no Diagnostic-Code' : `the DSN was ${ndr.state}`));
+      fail(
+        'ndr.code',
+        `a multipart/report DSN reporting ${code} (Diagnostic-Code and the human part)`,
+        ndr.diagnosticCodes.join(' | ') || (ndr.state === 'delivered' ? 'no Diagnostic-Code' : `the DSN was ${ndr.state}`),
+      );
     }
   }
   return checks;

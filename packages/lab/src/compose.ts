@@ -3,7 +3,11 @@ import type { MessageSpec } from './scenario-model';
 
 /** The Message-ID a scenario message carries, so every node's trace events can be tied back to it. */
 export function labMessageId(scenarioName: string, messageId: string): string {
-  const slug = scenarioName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'scenario';
+  const slug =
+    scenarioName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'scenario';
   return `<${messageId}.${slug}@relaylab.test>`;
 }
 

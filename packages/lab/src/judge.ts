@@ -68,7 +68,12 @@ export function judge(
       }
       const { fate } = entry;
       const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate));
-      out.expectations.push({ ...verdict, passed: checked.failures.length === 0, checks: checked.passed + checked.failures.length, failures: checked.failures });
+      out.expectations.push({
+        ...verdict,
+        passed: checked.failures.length === 0,
+        checks: checked.passed + checked.failures.length,
+        failures: checked.failures,
+      });
       out.checks += checked.passed + checked.failures.length;
       out.failures.push(...checked.failures);
     }

@@ -2,15 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  MemoryTrace,
-  StaticResolver,
-  VirtualClock,
-  type FaultKind,
-  type NodeSpec,
-  type Topology,
-  type TraceSink,
-} from '@relaylab/core';
+import { MemoryTrace, StaticResolver, VirtualClock, type FaultKind, type NodeSpec, type Topology, type TraceSink } from '@relaylab/core';
 import { Pki, type LabCertificates } from '@relaylab/pki';
 import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { faultDetail, type StepTarget } from './steps';
@@ -49,7 +41,12 @@ export class Lab implements StepTarget {
   /** A spool folder this lab made itself, and so removes at stop. */
   private ownSpool?: string;
 
-  private constructor(readonly topology: Topology, readonly certificates: LabCertificates, clock: VirtualClock, trace: MemoryTrace) {
+  private constructor(
+    readonly topology: Topology,
+    readonly certificates: LabCertificates,
+    clock: VirtualClock,
+    trace: MemoryTrace,
+  ) {
     this.clock = clock;
     this.trace = trace;
   }

@@ -196,11 +196,15 @@ const TOPOLOGY_KEYS = ['nodes', 'extends'];
  */
 function notATopology(value: unknown): string | undefined {
   const found =
-    value === null || value === undefined ? 'an empty file'
-    : Array.isArray(value) ? 'a list'
-    : typeof value !== 'object' ? 'a single value'
-    : Object.keys(value).some((k) => TOPOLOGY_KEYS.includes(k) || didYouMean(k, TOPOLOGY_KEYS)) ? undefined
-    : 'a mapping without either';
+    value === null || value === undefined
+      ? 'an empty file'
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value !== 'object'
+          ? 'a single value'
+          : Object.keys(value).some((k) => TOPOLOGY_KEYS.includes(k) || didYouMean(k, TOPOLOGY_KEYS))
+            ? undefined
+            : 'a mapping without either';
   return found && `expected a relaylab topology (a mapping with "nodes" or "extends" at its top level); found ${found} (its content is not shown)`;
 }
 
@@ -250,7 +254,17 @@ function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] 
   try {
     const size = fs.statSync(file).size;
     if (size > MAX_FILE_BYTES) {
-      return { issues: [{ file, line: 1, column: 1, field: '(file)', message: `expected a file under ${MAX_FILE_BYTES / 1024 / 1024} MB; found ${(size / 1024 / 1024).toFixed(1)} MB` }] };
+      return {
+        issues: [
+          {
+            file,
+            line: 1,
+            column: 1,
+            field: '(file)',
+            message: `expected a file under ${MAX_FILE_BYTES / 1024 / 1024} MB; found ${(size / 1024 / 1024).toFixed(1)} MB`,
+          },
+        ],
+      };
     }
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
@@ -386,7 +400,10 @@ function describeSchemaError(error: ErrorObject, at: FieldPath): { field: FieldP
     case 'minItems':
       return { field: at, message: `expected at least ${plural(Number(params.limit), 'item')}; found ${plural((error.data as unknown[]).length, 'item')}` };
     case 'maxProperties':
-      return { field: at, message: `a step does one thing; found ${plural(Object.keys(error.data as object).length, 'field')} (${Object.keys(error.data as object).join(', ')}): write them as separate steps` };
+      return {
+        field: at,
+        message: `a step does one thing; found ${plural(Object.keys(error.data as object).length, 'field')} (${Object.keys(error.data as object).join(', ')}): write them as separate steps`,
+      };
     case 'minProperties':
       return { field: at, message: `expected at least ${plural(Number(params.limit), 'entry', 'entries')}; found none` };
     case 'minimum':

@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import type { TraceEvent } from '@relaylab/core';
 import { sweepTempFiles, writeFileAtomic, type MailNode, type StoredMessage } from '@relaylab/mta';
 
-const safe = (s: string) => s.replace(/[<>]/g, '').replace(/[^A-Za-z0-9@._+-]+/g, '_').slice(0, 120);
+const safe = (s: string) =>
+  s
+    .replace(/[<>]/g, '')
+    .replace(/[^A-Za-z0-9@._+-]+/g, '_')
+    .slice(0, 120);
 
 /** The file a delivery is stored as, without the `-2`, `-3` a second copy at the same instant gets. */
 export function mailboxFileOf(dir: string, m: Pick<StoredMessage, 'recipient' | 'messageId' | 'deliveredAt'>): string {

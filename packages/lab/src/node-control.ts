@@ -86,7 +86,11 @@ const FAULT_COMMANDS: readonly FaultCommand[] = ['EHLO', 'STARTTLS', 'MAIL', 'RC
 
 /** A request the API refuses, with the HTTP status that says why. */
 class Refused extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -95,7 +99,7 @@ const invalid = (message: string) => new Refused(400, message);
 
 /** A value for an error message: short, on one line, and only ever what the client sent. */
 const shown = (v: unknown): string => {
-  const text = v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  const text = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
@@ -137,13 +141,15 @@ function only(b: Record<string, unknown>, allowed: readonly string[]): Record<st
 function integer(b: Record<string, unknown>, name: string, min: number, max: number, optional = false): number | undefined {
   const v = b[name];
   if (optional && (v === undefined || v === null)) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(`${name}: expected an integer from ${min} to ${max}; found ${shown(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw invalid(`${name}: expected an integer from ${min} to ${max}; found ${shown(v)}`);
   return v;
 }
 
 /** A string of one line: what goes into an SMTP command or reply cannot carry CR, LF or NUL. */
 function line(v: unknown, name: string, maxLength = 998): string {
-  if (typeof v !== 'string' || v.length > maxLength || /[\r\n\0]/.test(v)) throw invalid(`${name}: expected a string of one line, at most ${maxLength} characters; found ${shown(v)}`);
+  if (typeof v !== 'string' || v.length > maxLength || /[\r\n\0]/.test(v))
+    throw invalid(`${name}: expected a string of one line, at most ${maxLength} characters; found ${shown(v)}`);
   return v;
 }
 
@@ -153,7 +159,8 @@ function submission(b: Record<string, unknown>): Submission {
   if (!Array.isArray(b.to) || !b.to.length) throw invalid(`to: expected a non-empty list of addresses; found ${shown(b.to)}`);
   const to = b.to.map((t, i) => line(t, `to[${i}]`));
   if (to.some((t) => !t)) throw invalid('to: an address is empty');
-  if (typeof b.raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.raw)) throw invalid(`raw: expected the message as base64; found ${shown(typeof b.raw === 'string' ? `${b.raw.slice(0, 20)}…` : b.raw)}`);
+  if (typeof b.raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.raw))
+    throw invalid(`raw: expected the message as base64; found ${shown(typeof b.raw === 'string' ? `${b.raw.slice(0, 20)}…` : b.raw)}`);
   return { from, to, raw: Buffer.from(b.raw, 'base64') };
 }
 
@@ -162,9 +169,11 @@ function faultRequest(b: Record<string, unknown>): FaultRequest {
   switch (b.fault) {
     case 'fail': {
       only(b, ['fault', 'command', 'reply', 'times']);
-      if (!FAULT_COMMANDS.includes(b.command as FaultCommand)) throw invalid(`command: expected one of ${FAULT_COMMANDS.join(', ')}; found ${shown(b.command)}`);
+      if (!FAULT_COMMANDS.includes(b.command as FaultCommand))
+        throw invalid(`command: expected one of ${FAULT_COMMANDS.join(', ')}; found ${shown(b.command)}`);
       const reply = line(b.reply, 'reply', 512);
-      if (!/^[45][0-9][0-9]( .*)?$/.test(reply)) throw invalid(`reply: expected an SMTP reply such as 451 4.3.2 System not accepting network messages; found ${shown(reply)}`);
+      if (!/^[45][0-9][0-9]( .*)?$/.test(reply))
+        throw invalid(`reply: expected an SMTP reply such as 451 4.3.2 System not accepting network messages; found ${shown(reply)}`);
       return { fault: 'fail', command: b.command as FaultCommand, reply, times: times() };
     }
     case 'dropDuringData':
@@ -208,7 +217,10 @@ export class NodeControlServer {
   private bound?: { address: string; port: number };
 
   /** `token`: what every request must carry as `Authorization: Bearer <token>` (see ensureControlToken). */
-  constructor(private readonly target: ControlledNode, private readonly token: string) {
+  constructor(
+    private readonly target: ControlledNode,
+    private readonly token: string,
+  ) {
     if (!token) throw new Error('the control API needs a token');
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: Error) => {
@@ -248,12 +260,17 @@ export class NodeControlServer {
     const { host, port } = hostOf(req.headers.host ?? '');
     const bound = this.bound!;
     const isLiteral = isIP(host) !== 0;
-    const hostOk = UNSPECIFIED.has(bound.address) ? isLiteral : host === bound.address.toLowerCase() && (port === String(bound.port) || (port === undefined && bound.port === 80));
+    const hostOk = UNSPECIFIED.has(bound.address)
+      ? isLiteral
+      : host === bound.address.toLowerCase() && (port === String(bound.port) || (port === undefined && bound.port === 80));
     if (!hostOk) throw new Refused(403, `Host ${shown(req.headers.host ?? '')} is not this control API's address ${bound.address}:${bound.port}`);
-    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) throw new Refused(403, 'the control API does not answer requests from web browsers');
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined)
+      throw new Refused(403, 'the control API does not answer requests from web browsers');
     const auth = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!auth || !sameSecret(auth[1]!, this.token)) {
-      throw new Refused(401, 'missing or wrong control token: send Authorization: Bearer <the token in the lab\'s control-token file>', { 'www-authenticate': 'Bearer realm="relaylab"' });
+      throw new Refused(401, "missing or wrong control token: send Authorization: Bearer <the token in the lab's control-token file>", {
+        'www-authenticate': 'Bearer realm="relaylab"',
+      });
     }
   }
 
@@ -285,7 +302,11 @@ export class NodeControlServer {
         if (!address) throw invalid('address: expected ?address=<mailbox address>');
         list = node.mailboxes.get(address);
       } else list = node.mailboxes.all();
-      return send(res, 200, list.map((m) => ({ ...m, raw: m.raw.toString('base64'), deliveredAt: m.deliveredAt.toISOString() }) satisfies WireMessage));
+      return send(
+        res,
+        200,
+        list.map((m) => ({ ...m, raw: m.raw.toString('base64'), deliveredAt: m.deliveredAt.toISOString() }) satisfies WireMessage),
+      );
     }
     if (key === 'GET /trace') {
       const from = Number(url.searchParams.get('from') ?? 0);
@@ -394,7 +415,12 @@ export class NodeControlServer {
 /** The runner's side of one node's control API. */
 export class NodeControlClient {
   /** `token`: the lab's control token (readControlToken), which every request carries. */
-  constructor(readonly name: string, readonly address: string, readonly port: number, private readonly token: string) {}
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly port: number,
+    private readonly token: string,
+  ) {}
 
   private call<T>(method: string, path: string, payload?: unknown, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -410,7 +436,9 @@ export class NodeControlClient {
             value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: string };
           } catch {
             // something else answered on the control port (or the body was cut off)
-            return reject(new Error(`node ${this.name}: ${method} ${path}: the answer is not JSON (HTTP ${res.statusCode}); is a relaylab node listening there?`));
+            return reject(
+              new Error(`node ${this.name}: ${method} ${path}: the answer is not JSON (HTTP ${res.statusCode}); is a relaylab node listening there?`),
+            );
           }
           if (res.statusCode === 200) resolve(value as T);
           else reject(new Error(`node ${this.name}: ${method} ${path}: ${value.error ?? res.statusCode}`));
@@ -472,7 +500,10 @@ export class NodeControlClient {
         res.resume();
         return void (stopped || onError(new Error(`node ${this.name}: GET /trace: HTTP ${res.statusCode}`)));
       }
-      res.on('data', jsonLines((v) => onEvent(v as TraceEvent)));
+      res.on(
+        'data',
+        jsonLines((v) => onEvent(v as TraceEvent)),
+      );
       res.on('error', onError);
     });
     req.on('error', (err) => {

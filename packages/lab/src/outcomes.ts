@@ -84,9 +84,9 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
   return {
     from: attempt.node,
     to,
-    tls: attempt.tls.secure ? attempt.tls.protocol ?? 'TLS' : 'none',
+    tls: attempt.tls.secure ? (attempt.tls.protocol ?? 'TLS') : 'none',
     cipher: attempt.tls.cipher,
-    certificateVerified: attempt.tls.secure ? attempt.certificateVerified ?? false : undefined,
+    certificateVerified: attempt.tls.secure ? (attempt.certificateVerified ?? false) : undefined,
     certificateName: attempt.verifiedName,
     certificateProblems: attempt.certificateProblems,
     outboundConnector: attempt.connector,
@@ -124,7 +124,8 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
           break;
         }
         const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
-        const isReceipt = (r: TraceEvent): r is ReceivedEvent => r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && includes(r.to, addresses);
+        const isReceipt = (r: TraceEvent): r is ReceivedEvent =>
+          r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && includes(r.to, addresses);
         // By the connection's ports; a man in the middle makes its own connection, so then by address.
         const received = mine.find((r): r is ReceivedEvent => isReceipt(r) && r.remote.port === e.local.port) ?? mine.find(isReceipt);
         fate.hops.push(hopOf(e, to, received));
@@ -175,13 +176,19 @@ export function describeFate(f: Fate): string[] {
     if (c) {
       const spam = c.antispam ? `; SFV:${c.antispam.sfv} SCL:${c.antispam.scl} IPV:${c.antispam.ipv} DIR:${c.antispam.dir}` : '';
       const rules = c.rules.length ? `; rules: ${c.rules.map((r) => `${r.rule} (${r.actions.join(', ')})`).join('; ')}` : '';
-      lines.push(`    at ${h.to}: AuthAs ${c.authAs}, ${c.directionality}${c.acceptCrossPremises ? ', cross-premises trusted' : ''}${spam}${rules} — ${c.reason}`);
+      lines.push(
+        `    at ${h.to}: AuthAs ${c.authAs}, ${c.directionality}${c.acceptCrossPremises ? ', cross-premises trusted' : ''}${spam}${rules} — ${c.reason}`,
+      );
     }
   }
   for (const a of f.failedAttempts) {
-    lines.push(`  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`);
+    lines.push(
+      `  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`,
+    );
   }
   if (f.dsn || f.noDsn) lines.push(f.dsn ? `NDR: ${f.dsn} sent to the envelope sender` : `no NDR: ${f.noDsn}`);
-  lines.push(`final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`);
+  lines.push(
+    `final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`,
+  );
   return lines;
 }

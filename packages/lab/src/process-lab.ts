@@ -67,7 +67,10 @@ export class ProcessLab implements StepTarget {
   /** Made here if no node made it first; nodes that run already (attach) made it in the shared folder. */
   private readonly token: string;
 
-  private constructor(readonly topology: Topology, private readonly options: ProcessLabOptions) {
+  private constructor(
+    readonly topology: Topology,
+    private readonly options: ProcessLabOptions,
+  ) {
     this.directory = topologyDirectory(topology, options.port);
     this.tokenFile = options.controlTokenFile ?? controlTokenFile(options.certsDir);
     this.token = ensureControlToken(this.tokenFile);
@@ -105,8 +108,18 @@ export class ProcessLab implements StepTarget {
     this.launch(s, 'dns', ['dns', ...common, '--listen', this.options.dns]);
     for (const name of Object.keys(this.topology.nodes)) {
       this.launch(s, name, [
-        'node', ...common, '--node', name, '--certs', this.options.certsDir, '--dns', this.options.dns,
-        '--control-port', String(this.options.controlPort ?? CONTROL_PORT), '--control-token-file', this.tokenFile,
+        'node',
+        ...common,
+        '--node',
+        name,
+        '--certs',
+        this.options.certsDir,
+        '--dns',
+        this.options.dns,
+        '--control-port',
+        String(this.options.controlPort ?? CONTROL_PORT),
+        '--control-token-file',
+        this.tokenFile,
         ...(this.options.port !== undefined ? ['--port', String(this.options.port)] : []),
       ]);
     }

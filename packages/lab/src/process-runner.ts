@@ -22,7 +22,18 @@ export interface ProcessRunOptions extends Omit<ProcessLabOptions, 'topology'> {
  */
 export async function runScenarioOnProcesses(scenario: Scenario, options: ProcessRunOptions): Promise<ScenarioResult> {
   const started = Date.now();
-  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], expectations: [], messageIds: {}, trace: [], durationMs: 0 };
+  const result: ScenarioResult = {
+    scenario,
+    passed: false,
+    checks: 0,
+    failures: [],
+    unaccounted: [],
+    fates: [],
+    expectations: [],
+    messageIds: {},
+    trace: [],
+    durationMs: 0,
+  };
   let lab: ProcessLab | undefined;
   try {
     // The lab moves its own topology; what the scenario sends and expects moves with it here, so
@@ -39,7 +50,10 @@ export async function runScenarioOnProcesses(scenario: Scenario, options: Proces
     for (const name of l.nodeNames) stored.set(name, await l.mailbox(name));
     const read = (node: string, mailbox: string, id: string) =>
       stored.get(node)?.find((m) => m.recipient.toLowerCase() === mailbox.toLowerCase() && m.messageId === id)?.raw;
-    Object.assign(result, judge(played, ids, events, (ip, port) => l.nodeAt(ip, port), read));
+    Object.assign(
+      result,
+      judge(played, ids, events, (ip, port) => l.nodeAt(ip, port), read),
+    );
   } catch (err) {
     result.error = (err as Error).message;
   } finally {

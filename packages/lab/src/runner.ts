@@ -37,7 +37,18 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const trace = new MemoryTrace();
-  const result: ScenarioResult = { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], expectations: [], messageIds: {}, trace: trace.events, durationMs: 0 };
+  const result: ScenarioResult = {
+    scenario,
+    passed: false,
+    checks: 0,
+    failures: [],
+    unaccounted: [],
+    fates: [],
+    expectations: [],
+    messageIds: {},
+    trace: trace.events,
+    durationMs: 0,
+  };
   let lab: Lab | undefined;
   try {
     lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
@@ -46,7 +57,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     result.error = await playScenario(lab, scenario, submit, options.settleTimeoutMs ?? 30_000);
 
     const l = lab;
-    Object.assign(result, judge(scenario, ids, trace.events, (ip, port) => l.nodeAt(ip, port), (node, mailbox, id) => l.node(node).mailboxes.get(mailbox).find((m) => m.messageId === id)?.raw));
+    Object.assign(
+      result,
+      judge(
+        scenario,
+        ids,
+        trace.events,
+        (ip, port) => l.nodeAt(ip, port),
+        (node, mailbox, id) =>
+          l
+            .node(node)
+            .mailboxes.get(mailbox)
+            .find((m) => m.messageId === id)?.raw,
+      ),
+    );
   } catch (err) {
     result.error = (err as Error).message;
   } finally {
@@ -58,7 +82,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 }
 
 /** Scenarios own their labs, so they share no node state and run side by side. */
-export async function runScenarios(scenarios: Scenario[], options: RunOptions & { concurrency?: number; onResult?: (r: ScenarioResult) => void }): Promise<ScenarioResult[]> {
+export async function runScenarios(
+  scenarios: Scenario[],
+  options: RunOptions & { concurrency?: number; onResult?: (r: ScenarioResult) => void },
+): Promise<ScenarioResult[]> {
   // One certificate factory for the run, so labs started side by side never mint the same CA twice.
   options = { ...options, pki: options.pki ?? new Pki({ dir: options.certsDir }) };
   const results: ScenarioResult[] = new Array(scenarios.length);

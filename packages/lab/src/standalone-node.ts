@@ -54,7 +54,14 @@ export class StandaloneNode {
     // As the embedded Lab gives each node its own directory: a detour applies to this sender only.
     const ownDirectory: Directory = {
       portOf: (ip, host) => detourTo(directory.nodeFor(ip, host))?.port ?? directory.portOf(ip, host),
-      nodeAt: (ip, port) => directory.nodeAt(ip, port) ?? detourTarget(options.topology, [...detours].map(([to, d]) => ({ to, port: d.port })), ip, port),
+      nodeAt: (ip, port) =>
+        directory.nodeAt(ip, port) ??
+        detourTarget(
+          options.topology,
+          [...detours].map(([to, d]) => ({ to, port: d.port })),
+          ip,
+          port,
+        ),
     };
     const trace = new ObservedTrace();
     for (const sink of options.sinks ?? []) trace.subscribe((e) => sink.emit(e));
@@ -75,20 +82,23 @@ export class StandaloneNode {
     if (options.controlPort !== undefined) {
       if (!options.controlToken) {
         await node.stop();
-        throw new Error('a control API needs the lab\'s control token (controlToken)');
+        throw new Error("a control API needs the lab's control token (controlToken)");
       }
-      const control = new NodeControlServer({
-        node,
-        trace,
-        advance: (ms, kick) => {
-          clock.advance(ms);
-          if (kick) node.queue.kick();
+      const control = new NodeControlServer(
+        {
+          node,
+          trace,
+          advance: (ms, kick) => {
+            clock.advance(ms);
+            if (kick) node.queue.kick();
+          },
+          now: () => clock.now(),
+          address: spec.address,
+          stripStartTls: (to) => standalone.stripStartTls(options.topology, options.name, to, directory.portOfNode(to)),
+          clearDetours: () => standalone.clearDetours(),
         },
-        now: () => clock.now(),
-        address: spec.address,
-        stripStartTls: (to) => standalone.stripStartTls(options.topology, options.name, to, directory.portOfNode(to)),
-        clearDetours: () => standalone.clearDetours(),
-      }, options.controlToken);
+        options.controlToken,
+      );
       try {
         await control.listen(directory.controlPortOfNode(options.name, options.controlPort), spec.address);
       } catch (err) {
@@ -118,7 +128,9 @@ export class StandaloneNode {
       onStrip: (client) => emit(faultDetail.stripped(from, toSpec.hostname, client.ip)),
     });
     const port = await proxy.listen().catch((err: Error) => {
-      throw new Error(`cannot put a STARTTLS-stripping proxy on ${to}'s address ${toSpec.address} from ${from}'s process (${err.message}): stripStartTls needs the nodes on one host's loopback, not in separate containers`);
+      throw new Error(
+        `cannot put a STARTTLS-stripping proxy on ${to}'s address ${toSpec.address} from ${from}'s process (${err.message}): stripStartTls needs the nodes on one host's loopback, not in separate containers`,
+      );
     });
     this.detours.set(to, { port, proxy });
     emit(faultDetail.detour(from, to, `${toSpec.address}:${port}`));

@@ -4,7 +4,10 @@ import { MemoryTrace, type TraceEvent, type TraceSink } from '@relaylab/core';
 
 /** Writes each event as one JSON line, so another process (a runner, jq, a log shipper) can read it. */
 export class JsonLinesTrace implements TraceSink {
-  constructor(private readonly out: Writable, private readonly extra: Record<string, unknown> = {}) {}
+  constructor(
+    private readonly out: Writable,
+    private readonly extra: Record<string, unknown> = {},
+  ) {}
   emit(event: TraceEvent): void {
     this.out.write(`${JSON.stringify({ ...this.extra, ...event })}\n`);
   }
@@ -20,7 +23,10 @@ export class JsonLinesTrace implements TraceSink {
 export class JsonLinesFile implements TraceSink {
   private fd: number | undefined;
 
-  constructor(readonly file: string, private readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly file: string,
+    private readonly extra: Record<string, unknown> = {},
+  ) {
     this.fd = openSync(file, 'a', 0o644);
     const size = fstatSync(this.fd).size;
     if (size > 0) {

@@ -81,7 +81,11 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
     const owner = addressOwners.get(node.address);
     const sharedEop = owner !== undefined && node.role === 'exchange-online' && topology.nodes[owner]!.role === 'exchange-online';
     if (owner === undefined) addressOwners.set(node.address, name);
-    else if (!sharedEop) report([...here, 'address'], `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own (only exchange-online tenants share EOP's addresses)`);
+    else if (!sharedEop)
+      report(
+        [...here, 'address'],
+        `nodes "${owner}" and "${name}" both use address ${node.address}; each node needs an address of its own (only exchange-online tenants share EOP's addresses)`,
+      );
     if (node.transportRules?.length && !EXCHANGE_ROLES.includes(node.role)) {
       report([...here, 'transportRules'], `mail flow rules run on ${EXCHANGE_ROLES.join(', ')} nodes, not on a ${node.role} node`, true);
     }
@@ -123,7 +127,10 @@ function checkReceiveLimits(node: NodeSpec, here: FieldPath, report: Report): vo
     const limits = receiveLimits(ROLE_PRESETS[node.role].receiveLimits, c);
     if (limits.connectionInactivityTimeoutMs >= limits.connectionTimeoutMs) {
       const key = c.ConnectionInactivityTimeout !== undefined ? 'ConnectionInactivityTimeout' : 'ConnectionTimeout';
-      report([...at, key], `ConnectionInactivityTimeout (${limits.connectionInactivityTimeoutMs / 1000} s) must be less than ConnectionTimeout (${limits.connectionTimeoutMs / 1000} s)${c[key === 'ConnectionTimeout' ? 'ConnectionInactivityTimeout' : 'ConnectionTimeout'] === undefined ? ", which this connector leaves at its role's default" : ''}`);
+      report(
+        [...at, key],
+        `ConnectionInactivityTimeout (${limits.connectionInactivityTimeoutMs / 1000} s) must be less than ConnectionTimeout (${limits.connectionTimeoutMs / 1000} s)${c[key === 'ConnectionTimeout' ? 'ConnectionInactivityTimeout' : 'ConnectionTimeout'] === undefined ? ", which this connector leaves at its role's default" : ''}`,
+      );
     }
   });
 }
@@ -150,7 +157,10 @@ function checkConnectorNames(node: NodeSpec, here: FieldPath, report: Report): v
     node[list]?.forEach((connector, i) => {
       const first = seen.get(connector.Name);
       if (first !== undefined) {
-        report([...here, list, i, 'Name'], `connector name "${connector.Name}" is already used by ${first} on this node; connector names must be unique per node`);
+        report(
+          [...here, list, i, 'Name'],
+          `connector name "${connector.Name}" is already used by ${first} on this node; connector names must be unique per node`,
+        );
       } else {
         seen.set(connector.Name, `${list}[${i}]`);
       }
@@ -213,7 +223,12 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
 }
 
 /** Steps name messages and nodes; a message is sent once; advance and steps do not mix. */
-function checkSteps(scenario: ScenarioDocument, messages: Map<string, MessageDocument>, checkNode: (path: FieldPath, name: string | undefined) => void, report: Report): void {
+function checkSteps(
+  scenario: ScenarioDocument,
+  messages: Map<string, MessageDocument>,
+  checkNode: (path: FieldPath, name: string | undefined) => void,
+  report: Report,
+): void {
   if (!scenario.steps) return;
   if (scenario.advance !== undefined) {
     report(['advance'], 'use either advance or steps, not both: advance is short for steps: [{ advance: ... }]', true);

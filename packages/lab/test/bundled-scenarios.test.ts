@@ -22,7 +22,9 @@ const byName = (name: string) => {
 const fate = (scenario: string, message: string) => byName(scenario).fates.find((f) => f.message === message)!.fate;
 
 test('every bundled scenario passes, with every message accounted for', () => {
-  const report = results.filter((r) => !r.passed).map((r) => `${r.scenario.name}: ${r.error ?? ''}\n${r.failures.map(formatFailure).join('\n')}\n${r.unaccounted.join('\n')}`);
+  const report = results
+    .filter((r) => !r.passed)
+    .map((r) => `${r.scenario.name}: ${r.error ?? ''}\n${r.failures.map(formatFailure).join('\n')}\n${r.unaccounted.join('\n')}`);
   expect(report).toEqual([]);
   expect(results.length).toBeGreaterThanOrEqual(5);
 });
@@ -78,15 +80,23 @@ describe('outbound TLS settings against each receiver certificate', () => {
   });
 
   test('a deferral names the setting and what was observed', () => {
-    expect(fate('outbound-tls-certificate-validation', 'to-revoked').reason).toMatch(/TlsSettings CertificateValidation: certificate mx-revoked\.tailspin\.example \(serial [0-9A-F]+\) is revoked by the CRL/);
-    expect(fate('outbound-tls-domain-validation', 'to-wrongname').reason).toMatch(/certificate names mail\.elsewhere\.example do not match TlsDomain \*\.tailspin\.example/);
+    expect(fate('outbound-tls-certificate-validation', 'to-revoked').reason).toMatch(
+      /TlsSettings CertificateValidation: certificate mx-revoked\.tailspin\.example \(serial [0-9A-F]+\) is revoked by the CRL/,
+    );
+    expect(fate('outbound-tls-domain-validation', 'to-wrongname').reason).toMatch(
+      /certificate names mail\.elsewhere\.example do not match TlsDomain \*\.tailspin\.example/,
+    );
   });
 });
 
 describe('on premises to Exchange Online, and a plaintext device', () => {
   test('the hybrid send connector validates the cloud certificate and the cloud matches its OnPremises connector by certificate', () => {
     const f = fate('onprem-to-cloud-forced-tls', 'to-cloud');
-    expect(f.hops[0]).toMatchObject({ outboundConnector: 'Outbound to Office 365', inboundConnector: 'Inbound from on-premises', certificateName: 'mail.protection.outlook.example' });
+    expect(f.hops[0]).toMatchObject({
+      outboundConnector: 'Outbound to Office 365',
+      inboundConnector: 'Inbound from on-premises',
+      certificateName: 'mail.protection.outlook.example',
+    });
     expect(f.hops[0].inboundReason).toBe('OnPremises connector Inbound from on-premises matched by certificate mail.contoso.example');
   });
   test('IgnoreSTARTTLS sends in plaintext although STARTTLS was offered (tripwire for nodemailer’s private _ehloLines), and RequireTLS answers 451 5.7.3', () => {
@@ -100,13 +110,19 @@ describe('on premises to Exchange Online, and a plaintext device', () => {
 });
 
 test('after 25 lab hours a forced-TLS deferral bounces with QUEUE.Expired carrying the last error', () => {
-  expect(fate('outbound-forced-tls-expiry', 'wrong-name').reply).toBe('550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.7.320 Certificate validation failed]');
-  expect(fate('outbound-forced-tls-expiry', 'no-starttls').reply).toBe('550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.4.317 Cannot connect to remote server]');
+  expect(fate('outbound-forced-tls-expiry', 'wrong-name').reply).toBe(
+    '550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.7.320 Certificate validation failed]',
+  );
+  expect(fate('outbound-forced-tls-expiry', 'no-starttls').reply).toBe(
+    '550 4.4.7 QUEUE.Expired; message expired [LastError: 450 4.4.317 Cannot connect to remote server]',
+  );
   const attempts = byName('outbound-forced-tls-expiry').trace.filter((e) => e.type === 'attempt' && e.messageId.startsWith('<wrong-name.'));
   // one real attempt at submission; when the clock jumps past the 24 h lifetime the queue bounces
   // the message instead of trying once more (the retries in between are what the jump skips)
   expect(attempts).toHaveLength(1);
-  expect(fate('outbound-forced-tls-expiry', 'wrong-name').reason).toMatch(/^retried 1 times since .*; last: TlsSettings DomainValidation: certificate names mail\.elsewhere\.example do not match/);
+  expect(fate('outbound-forced-tls-expiry', 'wrong-name').reason).toMatch(
+    /^retried 1 times since .*; last: TlsSettings DomainValidation: certificate names mail\.elsewhere\.example do not match/,
+  );
 });
 
 describe('Exchange hybrid semantics, as the trace recorded them', () => {
@@ -142,7 +158,11 @@ describe('Exchange hybrid semantics, as the trace recorded them', () => {
   });
 
   test('the other tenant’s connector is trusted like our own, until the X-OriginatorOrg rule deletes it', () => {
-    expect(at('tenant-connector-attack', 'attack', 'onprem')).toMatchObject({ authAs: 'Internal', acceptCrossPremises: true, authSource: 'woodgrove-example.mail.protection.outlook.example' });
+    expect(at('tenant-connector-attack', 'attack', 'onprem')).toMatchObject({
+      authAs: 'Internal',
+      acceptCrossPremises: true,
+      authSource: 'woodgrove-example.mail.protection.outlook.example',
+    });
     const mitigated = fate('tenant-connector-attack-mitigated', 'attack');
     expect(mitigated).toMatchObject({ state: 'deleted', rule: 'Only our tenant through EOP', node: 'onprem' });
     expect(at('tenant-connector-attack-mitigated', 'attack', 'onprem')?.rules).toEqual([{ rule: 'Only our tenant through EOP', actions: ['DeleteMessage'] }]);

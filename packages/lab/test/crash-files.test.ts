@@ -5,7 +5,15 @@ import type { TraceEvent } from '@relaylab/core';
 import { JsonLinesFile, readTraceFile, reconcileMailboxes, sweepMailboxTemps, writeMailboxMessage } from '@relaylab/lab';
 
 /** What `relaylab up` writes to --out, as a process killed in the middle of it leaves it. */
-const delivered = (at: string, id: string): TraceEvent => ({ type: 'delivered', at, node: 'dest', messageId: id, recipient: 'b@dest.example', mailbox: 'b@dest.example', folder: 'Inbox' });
+const delivered = (at: string, id: string): TraceEvent => ({
+  type: 'delivered',
+  at,
+  node: 'dest',
+  messageId: id,
+  recipient: 'b@dest.example',
+  mailbox: 'b@dest.example',
+  folder: 'Inbox',
+});
 
 test('a trace line cut short by a crash is closed before the next run appends, and counted when read', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'relaylab-trace-')), 'trace.jsonl');

@@ -18,7 +18,13 @@ test('a recipient with two final states is reported, not hidden behind the last 
     messages: [{ id: 'm1', from: 's@a.example', to: ['r@b.example'], via: 'a' }],
     expect: [{ message: 'm1', state: 'bounced' }],
   } as Scenario;
-  const judged = judge(scenario, new Map([['m1', '<m1@x>']]), events, () => undefined, () => undefined);
+  const judged = judge(
+    scenario,
+    new Map([['m1', '<m1@x>']]),
+    events,
+    () => undefined,
+    () => undefined,
+  );
   expect(judged.unaccounted).toEqual(['m1 → r@b.example']);
   expect(judged.fates[0].fate.finalStates).toEqual(['delivered', 'bounced']);
 });

@@ -13,7 +13,11 @@ test('with the topology’s ports, tenants sharing EOP’s address listen on the
     expect(lab.node('eop').port).toBe(port);
     expect(lab.node('eop-woodgrove').port).toBe(port + 1);
     expect(lab.node('onprem').port).toBe(port);
-    lab.submit('tailspin', { from: 'tom@tailspin.example', to: ['carol@contoso.example'], raw: Buffer.from('From: tom@tailspin.example\r\nTo: carol@contoso.example\r\nMessage-ID: <p1@tailspin.example>\r\nSubject: ports\r\n\r\nhi\r\n') });
+    lab.submit('tailspin', {
+      from: 'tom@tailspin.example',
+      to: ['carol@contoso.example'],
+      raw: Buffer.from('From: tom@tailspin.example\r\nTo: carol@contoso.example\r\nMessage-ID: <p1@tailspin.example>\r\nSubject: ports\r\n\r\nhi\r\n'),
+    });
     expect(await lab.settle()).toBe(true);
     expect(lab.node('eop').mailboxes.get('carol@contoso.example')).toHaveLength(1);
   } finally {

@@ -119,7 +119,16 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
     authorities: { root: { commonName: 'Fuzz Root' } },
     certificates: { f: { subject: 'mx.f.example', issuer: 'root' } },
     organizations: { f: { domains: ['f.example'] } },
-    nodes: { f: { role: 'exchange-server', hostname: 'mx.f.example', address: '127.0.0.190', organization: 'f', certificate: 'f', mailboxes: ['r@f.example', 's@f.example'] } },
+    nodes: {
+      f: {
+        role: 'exchange-server',
+        hostname: 'mx.f.example',
+        address: '127.0.0.190',
+        organization: 'f',
+        certificate: 'f',
+        mailboxes: ['r@f.example', 's@f.example'],
+      },
+    },
   };
   let lab: Lab;
   beforeAll(async () => {
@@ -130,14 +139,26 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
   const word = fc.stringMatching(/^[A-Za-z0-9.@<>:=_+-]{0,30}$/);
   const sender = fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom('<a@sender.example>', '<>', '<A.B+tag@Sender.Example>', '<r@f.example>', '<a@[127.0.0.1]>') },
-    { weight: 1, arbitrary: fc.constantFrom('<"quoted local"@sender.example>', '<@route.example:a@sender.example>', 'a@sender.example', '<üser@sender.example>') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('<"quoted local"@sender.example>', '<@route.example:a@sender.example>', 'a@sender.example', '<üser@sender.example>'),
+    },
   );
   const mailParam = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom('SIZE=1000', 'SIZE=0', 'BODY=8BITMIME', 'BODY=7BIT', 'SMTPUTF8', 'RET=HDRS', 'RET=FULL', 'ENVID=QQ314159') },
     { weight: 1, arbitrary: fc.constantFrom('SIZE=99999999999', 'BODY=BINARYMIME', 'AUTH=<>', 'X-ODD=1', 'SIZE=abc', 'BODY=') },
   );
   const rcpt = fc.oneof(
-    { weight: 12, arbitrary: fc.constantFrom('<r@f.example>', '<s@f.example>', '<R@F.EXAMPLE>', '<r@f.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;r@f.example', '<s@f.example> NOTIFY=NEVER') },
+    {
+      weight: 12,
+      arbitrary: fc.constantFrom(
+        '<r@f.example>',
+        '<s@f.example>',
+        '<R@F.EXAMPLE>',
+        '<r@f.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;r@f.example',
+        '<s@f.example> NOTIFY=NEVER',
+      ),
+    },
     { weight: 2, arbitrary: fc.constantFrom('<nobody@f.example>', '<x@elsewhere.example>', '<>', '<r@f.example> FOO=bar', 'r@f.example', '<postmaster>') },
     { weight: 1, arbitrary: word.map((w) => `<${w}>`) },
   );
@@ -168,13 +189,33 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
     fc.string({ maxLength: 60 }).map((t) => t.replace(/\r\n\.\r\n/g, '')),
     fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString('latin1')),
   );
-  const body = fc.record({ lines: fc.array(bodyLine, { maxLength: 20 }), eol: fc.constantFrom('\r\n', '\r\n', '\n'), stuff: fc.boolean() }).map(({ lines, eol, stuff }) =>
-    // A lone '.' would end DATA early, so it is always stuffed; other leading dots only sometimes.
-    lines.map((l) => (l === '.' || (stuff && l.startsWith('.')) ? `.${l}` : l)).join(eol).replace(/(?<=^|\n)\.(?=\r?\n|$)/g, '..'),
+  const body = fc
+    .record({ lines: fc.array(bodyLine, { maxLength: 20 }), eol: fc.constantFrom('\r\n', '\r\n', '\n'), stuff: fc.boolean() })
+    .map(({ lines, eol, stuff }) =>
+      // A lone '.' would end DATA early, so it is always stuffed; other leading dots only sometimes.
+      lines
+        .map((l) => (l === '.' || (stuff && l.startsWith('.')) ? `.${l}` : l))
+        .join(eol)
+        .replace(/(?<=^|\n)\.(?=\r?\n|$)/g, '..'),
+    );
+  const stray = fc.constantFrom(
+    'NOOP',
+    'VRFY r',
+    'EXPN list',
+    'HELP',
+    'BDAT 10 LAST',
+    'AUTH PLAIN AGFAYQ==',
+    'DATA',
+    'MAIL FROM:<again@sender.example>',
+    'TURN',
+    'X'.repeat(600),
+    '\u0000\u0001\u0002',
+    'RCPT TO:<r@f.example>',
   );
-  const stray = fc.constantFrom('NOOP', 'VRFY r', 'EXPN list', 'HELP', 'BDAT 10 LAST', 'AUTH PLAIN AGFAYQ==', 'DATA', 'MAIL FROM:<again@sender.example>', 'TURN', 'X'.repeat(600), '\u0000\u0001\u0002', 'RCPT TO:<r@f.example>');
   const transaction = fc.record({
-    mail: fc.tuple(sender, fc.uniqueArray(mailParam, { maxLength: 2, selector: (p) => p.split('=')[0] }), fc.constantFrom('MAIL FROM:', 'MAIL FROM: ', 'mail from:')).map(([s, ps, verb]) => [verb + s, ...ps].join(' ')),
+    mail: fc
+      .tuple(sender, fc.uniqueArray(mailParam, { maxLength: 2, selector: (p) => p.split('=')[0] }), fc.constantFrom('MAIL FROM:', 'MAIL FROM: ', 'mail from:'))
+      .map(([s, ps, verb]) => [verb + s, ...ps].join(' ')),
     rcpts: fc.array(rcpt, { minLength: 1, maxLength: 3 }).map((rs) => rs.map((r) => `RCPT TO:${r}`)),
     data: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     body,
@@ -183,7 +224,10 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
     stray: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: stray }),
   });
   const session = fc.record({
-    greeting: fc.oneof({ weight: 12, arbitrary: fc.constantFrom('EHLO fuzz.example', 'HELO fuzz.example', 'EHLO [127.0.0.191]', 'ehlo Fuzz.Example') }, { weight: 1, arbitrary: fc.constantFrom('EHLO', 'EHLO a b c', 'HELO') }),
+    greeting: fc.oneof(
+      { weight: 12, arbitrary: fc.constantFrom('EHLO fuzz.example', 'HELO fuzz.example', 'EHLO [127.0.0.191]', 'ehlo Fuzz.Example') },
+      { weight: 1, arbitrary: fc.constantFrom('EHLO', 'EHLO a b c', 'HELO') },
+    ),
     starttls: fc.boolean(),
     transactions: fc.array(transaction, { minLength: 1, maxLength: 3 }),
   });
@@ -263,7 +307,7 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
       }),
       { numRuns: 80 },
     );
-    // eslint-disable-next-line no-console
+
     console.log(
       `SMTP fuzz: ${totals.sessions} sessions, ${totals.reachedData} reached DATA (${Math.round((100 * totals.reachedData) / totals.sessions)}%), ` +
         `${totals.accepted.length} messages accepted, ${totals.dataRefused.length} refused after DATA, ${totals.stuck} sessions cut off or silent` +
@@ -285,8 +329,17 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
       for (const r of received) {
         if (r.type !== 'received') continue;
         for (const to of r.to) {
-          const states = events.filter((e) => 'messageId' in e && e.messageId === id && finals.has(e.type) && ('recipient' in e ? e.recipient === to : 'recipients' in e && e.recipients.includes(to)));
-          const queued = lab.node('f').queue.pending().some((q) => q.messageId === id);
+          const states = events.filter(
+            (e) =>
+              'messageId' in e &&
+              e.messageId === id &&
+              finals.has(e.type) &&
+              ('recipient' in e ? e.recipient === to : 'recipients' in e && e.recipients.includes(to)),
+          );
+          const queued = lab
+            .node('f')
+            .queue.pending()
+            .some((q) => q.messageId === id);
           if (states.length < 1 && !queued) problems.push(`${id} → ${to}: no final state`);
         }
       }
@@ -295,14 +348,24 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
     const stored = lab.node('f').mailboxes.all().length;
     if (stored !== delivered) problems.push(`mailboxes hold ${stored} messages, the trace delivered ${delivered}`);
     const receivedTotal = events.filter((e) => e.type === 'received').length;
-    if (receivedTotal !== totals.accepted.length) problems.push(`the trace received ${receivedTotal} messages, clients were told 250 for ${totals.accepted.length}`);
+    if (receivedTotal !== totals.accepted.length)
+      problems.push(`the trace received ${receivedTotal} messages, clients were told 250 for ${totals.accepted.length}`);
     expect(problems).toEqual([]);
 
     // Still alive and still itself: a clean session gets its greeting, EHLO and a message through.
     const after = await play(lab.node('f').port, {
       greeting: 'EHLO ok.example',
       starttls: true,
-      transactions: [{ mail: 'MAIL FROM:<a@sender.example>', rcpts: ['RCPT TO:<r@f.example>'], data: true, body: 'Subject: after\r\n\r\nstill fine', pipelined: false, rset: false }],
+      transactions: [
+        {
+          mail: 'MAIL FROM:<a@sender.example>',
+          rcpts: ['RCPT TO:<r@f.example>'],
+          data: true,
+          body: 'Subject: after\r\n\r\nstill fine',
+          pipelined: false,
+          rset: false,
+        },
+      ],
     });
     expect(after.replies[0]).toMatch(/^220 mx\.f\.example/);
     expect(after.accepted).toHaveLength(1);
@@ -317,14 +380,46 @@ describe('random and malformed scenario files against the loader', () => {
     name: 'fuzzed',
     topology: topologyFile,
     messages: [{ id: 'm1', from: 'tom@tailspin.example', to: ['alice@contoso.example'], via: 'tailspin', headers: { 'X-Test': 'one' } }],
-    steps: [{ down: 'onprem' }, { send: 'm1' }, 'settle', { fail: { node: 'onprem', command: 'RCPT', reply: '451 4.3.2 busy', times: 1 } }, { advance: '3h' }, { up: 'onprem' }],
+    steps: [
+      { down: 'onprem' },
+      { send: 'm1' },
+      'settle',
+      { fail: { node: 'onprem', command: 'RCPT', reply: '451 4.3.2 busy', times: 1 } },
+      { advance: '3h' },
+      { up: 'onprem' },
+    ],
     expect: [{ message: 'm1', state: 'delivered', path: ['tailspin', 'eop', 'onprem'] }],
   };
   type Doc = Record<string, unknown>;
   const anyValue = fc.oneof(fc.anything({ maxDepth: 2 }), fc.constantFrom('onprem', 'nowhere', '25h', 'settle', 'a\r\nBcc: x@evil.example', '', null));
   /** A path into the valid document and what to do there. */
   const mutation = fc.record({
-    path: fc.array(fc.oneof(fc.constantFrom('name', 'topology', 'messages', 'steps', 'expect', 'advance', 'patch', 'headers', 'X-Test', 'to', 'via', 'from', 'fail', 'reply', 'node', 'state', 'path', 'dwon'), fc.nat({ max: 6 })), { minLength: 1, maxLength: 4 }),
+    path: fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          'name',
+          'topology',
+          'messages',
+          'steps',
+          'expect',
+          'advance',
+          'patch',
+          'headers',
+          'X-Test',
+          'to',
+          'via',
+          'from',
+          'fail',
+          'reply',
+          'node',
+          'state',
+          'path',
+          'dwon',
+        ),
+        fc.nat({ max: 6 }),
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
     action: fc.constantFrom('set', 'delete'),
     value: anyValue,
   });
@@ -371,11 +466,22 @@ describe('random and malformed scenario files against the loader', () => {
   });
 
   test('mutated documents load or fail with file:line:column errors', () => {
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => check(stringify(ms.reduce(mutate, valid as Doc)))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => check(stringify(ms.reduce(mutate, valid as Doc)))),
+      { numRuns: 300 },
+    );
   });
 
   test('arbitrary text and broken YAML fail with file:line:column errors', () => {
-    const yamlish = fc.array(fc.oneof(fc.constantFrom('- ', ': ', '{', '}', '[', ']', '"', "'", '\t', '\n', '  ', '&a ', '*a ', '!!binary ', 'name: x\n', 'topology: '), fc.string({ maxLength: 10 })), { maxLength: 40 }).map((parts) => parts.join(''));
+    const yamlish = fc
+      .array(
+        fc.oneof(
+          fc.constantFrom('- ', ': ', '{', '}', '[', ']', '"', "'", '\t', '\n', '  ', '&a ', '*a ', '!!binary ', 'name: x\n', 'topology: '),
+          fc.string({ maxLength: 10 }),
+        ),
+        { maxLength: 40 },
+      )
+      .map((parts) => parts.join(''));
     fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300 }), yamlish), check), { numRuns: 300 });
   });
 });

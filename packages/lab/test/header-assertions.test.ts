@@ -71,7 +71,13 @@ function readerSees(headerSection: string): Array<[string, string]> {
     .replace(/\r?\n(?=[ \t])/g, '')
     .split(/\r?\n/)
     .filter((l) => l.includes(':'))
-    .map((l) => [l.slice(0, l.indexOf(':')).replace(/[ \t]+/g, '').toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
+    .map((l) => [
+      l
+        .slice(0, l.indexOf(':'))
+        .replace(/[ \t]+/g, '')
+        .toLowerCase(),
+      l.slice(l.indexOf(':') + 1).trim(),
+    ]);
 }
 
 let result: ScenarioResult;
@@ -87,14 +93,19 @@ test('the obsolete spellings from the Internet: the scenario passes and the stor
     expect(fate.storedHeaders).toBeDefined();
     const fields = readerSees(fate.storedHeaders!);
     // nothing the sender wrote under Exchange's prefixes reached either mailbox
-    expect({ recipient, forged: fields.filter(([n, v]) => n.startsWith('x-ms-exchange-organization-') && ['Internal', '-1', 'yes', 'Originating'].includes(v)) }).toEqual({ recipient, forged: [] });
+    expect({
+      recipient,
+      forged: fields.filter(([n, v]) => n.startsWith('x-ms-exchange-organization-') && ['Internal', '-1', 'yes', 'Originating'].includes(v)),
+    }).toEqual({ recipient, forged: [] });
     expect({ recipient, crossPremises: fields.filter(([n]) => n.startsWith('x-ms-exchange-crosspremises-')) }).toEqual({ recipient, crossPremises: [] });
   }
 });
 
 test('a trace that says "removed" cannot pass `absent` while the stored bytes keep the field', () => {
   // the trace records the firewall's removal at EOP …
-  const removal = result.trace.find((e) => e.type === 'header' && e.op === 'remove' && e.node === 'eop' && /^X-MS-Exchange-Organization-Spoofed$/i.test(e.name));
+  const removal = result.trace.find(
+    (e) => e.type === 'header' && e.op === 'remove' && e.node === 'eop' && /^X-MS-Exchange-Organization-Spoofed$/i.test(e.name),
+  );
   expect(removal).toMatchObject({ reason: expect.stringMatching(/^header firewall/) });
   // … and a mailbox that kept it anyway, in the obsolete spelling the firewall once missed
   const kept = (node: string, mailbox: string) => {
@@ -116,7 +127,17 @@ test('a trace that says "removed" cannot pass `absent` while the stored bytes ke
 
 test('`unchanged` compares what the mailbox holds, read leniently', () => {
   const verdict = judge(
-    { ...scenario, expect: [{ message: 'spoof', recipient: 'carol@contoso.example', state: 'delivered', unchanged: [{ from: 'eop', headers: ['Subject', 'X-MS-Exchange-Organization-Spoofed'] }] }] },
+    {
+      ...scenario,
+      expect: [
+        {
+          message: 'spoof',
+          recipient: 'carol@contoso.example',
+          state: 'delivered',
+          unchanged: [{ from: 'eop', headers: ['Subject', 'X-MS-Exchange-Organization-Spoofed'] }],
+        },
+      ],
+    },
     new Map([['spoof', '<obsolete-spellings@tailspin.example>']]),
     result.trace,
     () => undefined,
@@ -128,11 +149,23 @@ test('`unchanged` compares what the mailbox holds, read leniently', () => {
   // EOP received the field (its arrival event), and the mailbox still holds it: unchanged holds.
   expect(verdict.failures).toEqual([]);
   const removed = judge(
-    { ...scenario, expect: [{ message: 'spoof', recipient: 'carol@contoso.example', state: 'delivered', unchanged: [{ from: 'eop', headers: ['X-MS-Exchange-Organization-Spoofed'] }] }] },
+    {
+      ...scenario,
+      expect: [
+        {
+          message: 'spoof',
+          recipient: 'carol@contoso.example',
+          state: 'delivered',
+          unchanged: [{ from: 'eop', headers: ['X-MS-Exchange-Organization-Spoofed'] }],
+        },
+      ],
+    },
     new Map([['spoof', '<obsolete-spellings@tailspin.example>']]),
     result.trace,
     () => undefined,
     (node, mailbox) => Buffer.from(result.fates.find((f) => f.fate.node === node && f.fate.mailbox === mailbox)!.fate.storedHeaders!, 'latin1'),
   );
-  expect(removed.failures.map((f) => [f.field, f.expected, f.actual])).toEqual([['unchanged[eop → mailbox].X-MS-Exchange-Organization-Spoofed', ['yes'], 'absent']]);
+  expect(removed.failures.map((f) => [f.field, f.expected, f.actual])).toEqual([
+    ['unchanged[eop → mailbox].X-MS-Exchange-Organization-Spoofed', ['yes'], 'absent'],
+  ]);
 });

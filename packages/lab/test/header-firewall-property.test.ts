@@ -24,7 +24,9 @@ let lab: Lab;
 let toCloud: Client;
 let toOnPremises: Client;
 beforeAll(async () => {
-  lab = await Lab.start(loadTopologyFile(resolve(__dirname, '../../../scenarios/topologies/hybrid.yaml')), { certsDir: mkdtempSync(join(tmpdir(), 'relaylab-firewall-property-')) });
+  lab = await Lab.start(loadTopologyFile(resolve(__dirname, '../../../scenarios/topologies/hybrid.yaml')), {
+    certsDir: mkdtempSync(join(tmpdir(), 'relaylab-firewall-property-')),
+  });
   toCloud = new Client('127.0.0.20', () => lab.node('eop').port);
   toOnPremises = new Client('127.0.0.10', () => lab.node('onprem').port);
 });
@@ -39,7 +41,10 @@ class Client {
   private socket?: Socket;
   private buffer = '';
   private waiting: Array<(reply: string) => void> = [];
-  constructor(private readonly host: string, private readonly port: () => number) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: () => number,
+  ) {}
 
   private async open(): Promise<void> {
     const socket: Socket = await new Promise((ok, fail) => {
@@ -89,10 +94,17 @@ class Client {
   }
 }
 
-const cased = (s: string) => fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
+const cased = (s: string) =>
+  fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
 
 /** What the sender claims under each name: values Exchange would honour, or a marked one. */
-const CLAIMS: Record<string, string> = { AuthAs: 'Internal', SCL: '-1', MessageDirectionality: 'Originating', AuthSource: `${MARK}.tailspin.example`, Extra: MARK };
+const CLAIMS: Record<string, string> = {
+  AuthAs: 'Internal',
+  SCL: '-1',
+  MessageDirectionality: 'Originating',
+  AuthSource: `${MARK}.tailspin.example`,
+  Extra: MARK,
+};
 const FORBIDDEN_VALUES = ['Internal', '-1', 'Originating'];
 
 const forgedField = fc
@@ -128,7 +140,13 @@ function readerSees(raw: Buffer): { fields: Array<[string, string]>; head: strin
     .replace(/\r?\n(?=[ \t])/g, '')
     .split(/\r?\n/)
     .filter((l) => l.includes(':'))
-    .map((l): [string, string] => [l.slice(0, l.indexOf(':')).replace(/[ \t]+/g, '').toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
+    .map((l): [string, string] => [
+      l
+        .slice(0, l.indexOf(':'))
+        .replace(/[ \t]+/g, '')
+        .toLowerCase(),
+      l.slice(l.indexOf(':') + 1).trim(),
+    ]);
   return { fields, head, body: raw.subarray(end ? end.index + end[0].length : raw.length) };
 }
 
@@ -145,7 +163,11 @@ function checkDelivered(where: string, raw: Buffer | undefined): void {
   expect({ where, bodyIntact: body.equals(BODY) }).toEqual({ where, bodyIntact: true });
 }
 
-const stored = (node: string, mailbox: string, id: string) => lab.node(node).mailboxes.get(mailbox).find((m) => m.messageId === id)?.raw;
+const stored = (node: string, mailbox: string, id: string) =>
+  lab
+    .node(node)
+    .mailboxes.get(mailbox)
+    .find((m) => m.messageId === id)?.raw;
 
 test(`forged Exchange headers in any spelling never reach a mailbox (${RUNS} runs over SMTP)`, async () => {
   let n = 0;

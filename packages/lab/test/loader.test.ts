@@ -2,13 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { InboundConnector, RoleName } from '@relaylab/core';
-import {
-  discoverScenarioFiles,
-  loadScenarioFile,
-  loadScenarios,
-  loadTopologyFile,
-  ScenarioFileError,
-} from '../src/loader';
+import { discoverScenarioFiles, loadScenarioFile, loadScenarios, loadTopologyFile, ScenarioFileError } from '../src/loader';
 import type { FileIssue } from '../src/loader';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -85,10 +79,7 @@ describe('loading good files', () => {
     expect(scenario.topologyFile).toBeUndefined();
     expect(Object.keys(scenario.topology.nodes)).toEqual(['onprem', 'internet']);
     expect(scenario.topology.nodes.onprem.sendConnectors?.[0].TlsAuthLevel).toBe('DomainValidation');
-    expect(scenario.topology.dns?.mx?.['contoso.example']).toEqual([
-      'mail.contoso.example',
-      { exchange: 'backup.contoso.example', preference: 20 },
-    ]);
+    expect(scenario.topology.dns?.mx?.['contoso.example']).toEqual(['mail.contoso.example', { exchange: 'backup.contoso.example', preference: 20 }]);
     expect(scenario.messages[0].to).toEqual(['carol@contoso.example']);
     expect(scenario.messages[0].raw).toBe('From: dave@internet.example\r\nTo: carol@contoso.example\r\nSubject: raw\r\n\r\nbody\r\n');
   });
@@ -128,7 +119,10 @@ describe('errors point at file, line, column and field', () => {
     expect(issuesOf(() => loadScenarioFile(file))).toEqual([
       issue(file, 10, 11, 'topology.nodes.eop.inboundConnectors[0].RequireTLs', 'unknown field "RequireTLs" (did you mean "RequireTls"?)'),
       issue(
-        file, 13, 24, 'topology.nodes.eop.outboundConnectors[0].TlsSettings',
+        file,
+        13,
+        24,
+        'topology.nodes.eop.outboundConnectors[0].TlsSettings',
         'expected one of EncryptionOnly, CertificateValidation, DomainValidation, null; found "DomainValidaton" (did you mean "DomainValidation"?)',
       ),
       issue(file, 17, 16, 'topology.nodes.fabrikam.address', 'expected an IPv4 address in 127.0.0.0/8; found "10.0.0.30"'),
@@ -153,11 +147,17 @@ describe('errors point at file, line, column and field', () => {
     expect(issuesOf(() => loadScenarioFile(file))).toEqual([
       issue(file, 7, 14, 'messages[0].subject', 'contains a line break (CR or LF), which would inject header fields; found "Hello\\nBcc: eve@evil.example"'),
       issue(
-        file, 10, 15, 'messages[0].headers.X-Evil',
+        file,
+        10,
+        15,
+        'messages[0].headers.X-Evil',
         'header value contains a line break (CR or LF), which would inject header fields; found "innocent\\r\\nBcc: eve@evil.example"',
       ),
       issue(
-        file, 11, 7, 'messages[0].headers["X Bad Name"]',
+        file,
+        11,
+        7,
+        'messages[0].headers["X Bad Name"]',
         'expected an RFC 5322 header field name (printable ASCII without spaces or colon); found "X Bad Name"',
       ),
     ]);
@@ -167,15 +167,27 @@ describe('errors point at file, line, column and field', () => {
     const file = bad('duplicate-address.yaml');
     expect(issuesOf(() => loadScenarioFile(file))).toEqual([
       issue(
-        file, 7, 7, 'topology.nodes.eop.receiveConnectors',
+        file,
+        7,
+        7,
+        'topology.nodes.eop.receiveConnectors',
         'receiveConnectors belong to exchange-server, edge, partner, internet, appliance, device nodes (New-ReceiveConnector); ' +
           'an exchange-online node has inboundConnectors and outboundConnectors',
       ),
       issue(
-        file, 12, 19, 'topology.nodes.eop.outboundConnectors[0].Name',
+        file,
+        12,
+        19,
+        'topology.nodes.eop.outboundConnectors[0].Name',
         'connector name "From partners" is already used by inboundConnectors[0] on this node; connector names must be unique per node',
       ),
-      issue(file, 16, 16, 'topology.nodes.onprem.address', 'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own (only exchange-online tenants share EOP\'s addresses)'),
+      issue(
+        file,
+        16,
+        16,
+        'topology.nodes.onprem.address',
+        'nodes "eop" and "onprem" both use address 127.0.0.20; each node needs an address of its own (only exchange-online tenants share EOP\'s addresses)',
+      ),
     ]);
   });
 
@@ -201,14 +213,17 @@ describe('errors point at file, line, column and field', () => {
     const file = bad('topologies/typo.yaml');
     expect(issuesOf(() => loadTopologyFile(file))).toEqual([
       issue(
-        file, 8, 22, 'nodes.eop.outboundConnectors[0].TlsSettings',
+        file,
+        8,
+        22,
+        'nodes.eop.outboundConnectors[0].TlsSettings',
         'expected one of EncryptionOnly, CertificateValidation, DomainValidation, null; found "DomainValidaton" (did you mean "DomainValidation"?)',
       ),
       issue(file, 9, 9, 'nodes.eop.outboundConnectors[0].SmartHost', 'unknown field "SmartHost" (did you mean "SmartHosts"?)'),
     ]);
   });
 
-  test('a topology file that does not exist is reported at the scenario\'s topology field', () => {
+  test("a topology file that does not exist is reported at the scenario's topology field", () => {
     const file = bad('missing-topology.yaml');
     expect(issuesOf(() => loadScenarioFile(file))).toEqual([
       issue(file, 1, 11, 'topology', `topology file not found: ${bad('topologies/does-not-exist.yaml')}`),
@@ -247,7 +262,10 @@ describe('a scenario cannot make the loader show another file', () => {
   let dir: string;
   const scenarioNaming = (topology: string): string => {
     const file = path.join(dir, `names-${path.basename(topology).replace(/\W/g, '_')}.yaml`);
-    fs.writeFileSync(file, `topology: ${JSON.stringify(topology)}\nmessages: [{ id: m, from: a@b.example, to: c@d.example, via: x }]\nexpect: [{ message: m, state: delivered }]\n`);
+    fs.writeFileSync(
+      file,
+      `topology: ${JSON.stringify(topology)}\nmessages: [{ id: m, from: a@b.example, to: c@d.example, via: x }]\nexpect: [{ message: m, state: delivered }]\n`,
+    );
     return file;
   };
   const messagesOf = (file: string): string => {
@@ -282,7 +300,15 @@ describe('a scenario cannot make the loader show another file', () => {
     for (const name of ['hosts.yml', 'list.yaml']) {
       const file = scenarioNaming(name);
       expect(issuesOf(() => loadScenarioFile(file))).toEqual([
-        issue(file, 1, 11, 'topology', expect.stringMatching(/^.*: expected a relaylab topology \(a mapping with "nodes" or "extends" at its top level\); found a (mapping without either|list) \(its content is not shown\)$/)),
+        issue(
+          file,
+          1,
+          11,
+          'topology',
+          expect.stringMatching(
+            /^.*: expected a relaylab topology \(a mapping with "nodes" or "extends" at its top level\); found a (mapping without either|list) \(its content is not shown\)$/,
+          ),
+        ),
       ]);
       expect(messagesOf(file)).not.toContain(SECRET);
       expect(messagesOf(file)).not.toContain('github.com');
@@ -294,9 +320,7 @@ describe('a scenario cannot make the loader show another file', () => {
 
   test('extends: follows the same rules, reported at the extends field', () => {
     const base = path.join(dir, 'base-is-secret.yaml');
-    expect(issuesOf(() => loadTopologyFile(base))).toEqual([
-      issue(base, 1, 10, 'extends', expect.stringContaining('hosts.yml: expected a relaylab topology')),
-    ]);
+    expect(issuesOf(() => loadTopologyFile(base))).toEqual([issue(base, 1, 10, 'extends', expect.stringContaining('hosts.yml: expected a relaylab topology'))]);
     expect(messagesOf(scenarioNaming('base-is-secret.yaml'))).not.toContain(SECRET);
   });
 

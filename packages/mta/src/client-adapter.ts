@@ -118,7 +118,13 @@ export function sendMessage(connection: SMTPConnection, from: string, to: string
   return new Promise((resolve) => {
     connection.send({ from, to }, raw, (err, info) => {
       if (err) {
-        const e = err as Error & { responseCode?: number; response?: string; rejected?: string[]; rejectedErrors?: Array<{ recipient?: string; response?: string }>; code?: string };
+        const e = err as Error & {
+          responseCode?: number;
+          response?: string;
+          rejected?: string[];
+          rejectedErrors?: Array<{ recipient?: string; response?: string }>;
+          code?: string;
+        };
         const rejectedResponses: Record<string, string> = {};
         for (const r of e.rejectedErrors ?? []) if (r.recipient) rejectedResponses[r.recipient] = r.response ?? '';
         resolve({
@@ -131,7 +137,8 @@ export function sendMessage(connection: SMTPConnection, from: string, to: string
         return;
       }
       const rejectedResponses: Record<string, string> = {};
-      for (const r of (info?.rejectedErrors ?? []) as Array<{ recipient?: string; response?: string }>) if (r.recipient) rejectedResponses[r.recipient] = r.response ?? '';
+      for (const r of (info?.rejectedErrors ?? []) as Array<{ recipient?: string; response?: string }>)
+        if (r.recipient) rejectedResponses[r.recipient] = r.response ?? '';
       resolve({ ok: true, response: info?.response ?? '', rejected: info?.rejected ?? [], rejectedResponses, connectionLost: false });
     });
   });

@@ -114,7 +114,12 @@ export class Deliverer {
    * A connection with the TLS verdict on what it showed, or the verdict on a failed handshake.
    * Anything else that goes wrong on the way (refused, timed out, a 4xx/5xx greeting) is thrown.
    */
-  private async open(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<{ connection: PooledConnection } | HandshakeFailure> {
+  private async open(
+    job: DeliveryJob,
+    target: Target,
+    plaintext: boolean,
+    fallbackFrom?: string,
+  ): Promise<{ connection: PooledConnection } | HandshakeFailure> {
     const key = `${job.route.connector}|${target.host}|${target.ip}:${target.port}|${plaintext ? 'plain' : 'tls'}`;
     const reused = this.deps.pool.take(key);
     // A reused connection keeps its handshake, but the decision is taken again: the lab clock
@@ -133,7 +138,17 @@ export class Deliverer {
         plaintext,
       });
       const facts: TlsFacts = fallbackFrom ? { ...open.facts, fallbackFrom } : open.facts;
-      return { connection: this.deps.pool.track({ ...open, facts, id: randomBytes(4).toString('hex'), key, messages: 0, verdict: this.decide(job, target, facts), destination: target }) };
+      return {
+        connection: this.deps.pool.track({
+          ...open,
+          facts,
+          id: randomBytes(4).toString('hex'),
+          key,
+          messages: 0,
+          verdict: this.decide(job, target, facts),
+          destination: target,
+        }),
+      };
     } catch (err) {
       if (!(err instanceof ConnectError && err.tlsFailure)) throw err;
       const facts: TlsFacts = { starttlsOffered: true, secure: false, peerChain: [], localChain: [], handshakeError: err.message };
@@ -150,7 +165,12 @@ export class Deliverer {
     }
     if ('nonexistent' in found) return all(job.recipients, 'refused', formatReply(REPLIES.noRoute), found.nonexistent);
     if (!found.targets.length) {
-      return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), `no address for the next hop of ${job.route.connector}: ${found.problems.join('; ')}`);
+      return all(
+        job.recipients,
+        'deferred',
+        formatReply(REPLIES.dnsFailed),
+        `no address for the next hop of ${job.route.connector}: ${found.problems.join('; ')}`,
+      );
     }
     let last: RecipientOutcome[] = [];
     for (const target of found.targets) {
@@ -162,7 +182,12 @@ export class Deliverer {
   }
 
   /** The outcome for this host, or `failover` when the next host should be tried (the connection never got going). */
-  private async tryTarget(job: DeliveryJob, target: Target, plaintext: boolean, fallbackFrom?: string): Promise<RecipientOutcome[] | { failover: RecipientOutcome[] }> {
+  private async tryTarget(
+    job: DeliveryJob,
+    target: Target,
+    plaintext: boolean,
+    fallbackFrom?: string,
+  ): Promise<RecipientOutcome[] | { failover: RecipientOutcome[] }> {
     let opened: Awaited<ReturnType<Deliverer['open']>>;
     try {
       opened = await this.open(job, target, plaintext, fallbackFrom);
@@ -205,7 +230,13 @@ export class Deliverer {
       const refusal = result.rejectedResponses[recipient] ?? (!result.ok || result.rejected.includes(recipient) ? result.response : undefined);
       if (refusal === undefined) return { recipient, kind: 'sent', reply: result.response };
       const code = parseReply(refusal)?.code ?? 451;
-      return { recipient, kind: code >= 500 ? 'refused' : 'deferred', reply: refusal, reason: `${target.host} answered ${refusal}`, by: { ip: target.ip, port: target.port, host: target.host } };
+      return {
+        recipient,
+        kind: code >= 500 ? 'refused' : 'deferred',
+        reply: refusal,
+        reason: `${target.host} answered ${refusal}`,
+        by: { ip: target.ip, port: target.port, host: target.host },
+      };
     });
     const accepted = outcomes.filter((o) => o.kind === 'sent').map((o) => o.recipient);
     if (accepted.length) job.onSent?.(accepted);

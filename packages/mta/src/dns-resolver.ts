@@ -19,7 +19,10 @@ const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME']);
 export class NetworkResolver implements Resolver {
   private readonly resolver: NodeResolver;
 
-  constructor(readonly server: string, options: { timeoutMs?: number; tries?: number } = {}) {
+  constructor(
+    readonly server: string,
+    options: { timeoutMs?: number; tries?: number } = {},
+  ) {
     this.resolver = new NodeResolver({ timeout: options.timeoutMs ?? 2000, tries: options.tries ?? 2 });
     const { address, port } = parseServer(server);
     this.resolver.setServers([`${address}:${port}`]);
@@ -28,7 +31,8 @@ export class NetworkResolver implements Resolver {
   async mx(domain: string): Promise<MxRecord[]> {
     try {
       const records = await this.resolver.resolveMx(normalizeName(domain));
-      if (records.length) return records.map((r) => ({ exchange: normalizeName(r.exchange), preference: r.priority })).sort((x, y) => x.preference - y.preference);
+      if (records.length)
+        return records.map((r) => ({ exchange: normalizeName(r.exchange), preference: r.priority })).sort((x, y) => x.preference - y.preference);
     } catch (err) {
       if (!NO_SUCH_NAME.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
     }

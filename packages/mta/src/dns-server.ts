@@ -93,7 +93,9 @@ export class TopologyDnsServer {
       }
       if (q.type === Packet.TYPE.MX || q.type === Packet.TYPE.ANY) {
         for (const mx of this.zone.mx.get(name) ?? []) {
-          response.answers.push(Packet.createResourceFromQuestion(q, { type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl, exchange: mx.exchange, priority: mx.preference }));
+          response.answers.push(
+            Packet.createResourceFromQuestion(q, { type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl, exchange: mx.exchange, priority: mx.preference }),
+          );
         }
       }
       this.logger.debug({ name, type: typeName(q.type), answers: response.answers.length }, 'answered');

@@ -22,7 +22,10 @@ export function zoneOf(topology: Topology): Zone {
   for (const [host, ip] of Object.entries(topology.dns?.a ?? {})) addA(host, ip);
   for (const [domain, entries] of Object.entries(topology.dns?.mx ?? {})) {
     const records = entries.map((e, i) => (typeof e === 'string' ? { exchange: e, preference: 10 * (i + 1) } : e));
-    zone.mx.set(normalizeName(domain), records.sort((x, y) => x.preference - y.preference));
+    zone.mx.set(
+      normalizeName(domain),
+      records.sort((x, y) => x.preference - y.preference),
+    );
   }
   return zone;
 }

@@ -52,7 +52,10 @@ export function statusOf(reply: string): string {
 export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
   const boundary = `relaylab-dsn-${randomBytes(8).toString('hex')}`;
   const messageId = `<${randomBytes(8).toString('hex').toUpperCase()}@${d.reportingMta}>`;
-  const subject = headerValues(d.original, 'Subject')[0]?.replace(/\r?\n[ \t]*/g, ' ').trim() ?? '';
+  const subject =
+    headerValues(d.original, 'Subject')[0]
+      ?.replace(/\r?\n[ \t]*/g, ' ')
+      .trim() ?? '';
   const headers = headerBlock(d.original);
   const listed = d.recipients.slice(0, DSN_LISTED_RECIPIENTS);
   const more = d.recipients.length - listed.length;

@@ -107,7 +107,12 @@ export function createListener(deps: ListenerDeps): SMTPServer {
   const idleMsOf = (l: ReceiveLimits) => deps.timeouts.socketMs ?? l.connectionInactivityTimeoutMs;
 
   /** The one place a refusal becomes what smtp-server answers: traced, logged, then the error it sends. */
-  const answer = (s: SessionState, command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION', verdict: Refused, extra: { from?: string; recipient?: string } = {}) => {
+  const answer = (
+    s: SessionState,
+    command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | 'SESSION',
+    verdict: Refused,
+    extra: { from?: string; recipient?: string } = {},
+  ) => {
     const reply = formatReply(verdict.reply);
     deps.trace.emit({ type: 'refused', sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
     deps.logger.info({ sessionId: s.id, command, reply }, verdict.reason);
@@ -149,7 +154,11 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       };
       sessions.set(session.id, s);
       if (ctx.preset.connectorModel === 'server') {
-        s.receiveConnector = selectReceiveConnector(receiveConnectors, { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port }, deps.listenPort());
+        s.receiveConnector = selectReceiveConnector(
+          receiveConnectors,
+          { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port },
+          deps.listenPort(),
+        );
         if (!s.receiveConnector) {
           return callback(answer(s, 'CONNECT', refuse(REPLIES.noReceiveConnector, `no receive connector on ${ctx.spec.hostname} accepts ${s.remote.ip}`)));
         }
@@ -179,14 +188,28 @@ export function createListener(deps: ListenerDeps): SMTPServer {
       if (size.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', size, { from: address.address }));
       // Checked per transaction, at the lab's time now: one session may outlive a certificate.
       s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
-      const facts: SessionFacts = { clientIp: s.remote.ip, localIp: s.local.ip, localPort: s.local.port, ehlo: s.ehlo, secure: s.tls.secure, clientCertificate: s.clientCertificate };
+      const facts: SessionFacts = {
+        clientIp: s.remote.ip,
+        localIp: s.local.ip,
+        localPort: s.local.port,
+        ehlo: s.ehlo,
+        secure: s.tls.secure,
+        clientCertificate: s.clientCertificate,
+      };
       s.inbound =
         ctx.preset.connectorModel === 'online'
           ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
           : decideReceiveConnector(s.receiveConnector, facts);
       if (s.inbound.verdict.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
       s.classification = ctx.preset.exchange
-        ? classifySession({ ctx, inbound: s.inbound, receiveConnector: s.receiveConnector, clientCertificate: s.clientCertificate, secure: s.tls.secure, senderDomain: domainOf(address.address) })
+        ? classifySession({
+            ctx,
+            inbound: s.inbound,
+            receiveConnector: s.receiveConnector,
+            clientCertificate: s.clientCertificate,
+            secure: s.tls.secure,
+            senderDomain: domainOf(address.address),
+          })
         : undefined;
       s.relay = relayRights(ctx, s);
       callback();
@@ -253,8 +276,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     },
   });
   server.on('error', (err) => deps.logger.warn({ err }, 'listener error'));
-  const emitFault: FaultReport = (sessionId, fault, detail) =>
-    deps.trace.emit({ type: 'fault', fault, detail, sessionId });
+  const emitFault: FaultReport = (sessionId, fault, detail) => deps.trace.emit({ type: 'fault', fault, detail, sessionId });
   const socketOf = installFaultGate(server, deps.faults, emitFault);
   const limits = new SessionLimits(server, (sessionId, limit, ms) => {
     const s = sessions.get(sessionId);

@@ -54,7 +54,10 @@ export class DeliveryQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly deliverer: Deliverer, private readonly options: QueueOptions) {}
+  constructor(
+    private readonly deliverer: Deliverer,
+    private readonly options: QueueOptions,
+  ) {}
 
   start(): void {
     // Real-time ticks drive retries in a long-running lab; scenarios move the clock and kick().
@@ -135,7 +138,10 @@ export class DeliveryQueue {
   private bounceExpired(item: QueueItem, at: Date): void {
     const reply = formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined);
     const reason = `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`;
-    const notice = this.options.onFinalFailure?.(item, item.recipients.map((recipient) => ({ recipient, reply, reason })));
+    const notice = this.options.onFinalFailure?.(
+      item,
+      item.recipients.map((recipient) => ({ recipient, reply, reason })),
+    );
     this.options.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
     this.options.spool?.remove(item.id);
   }
@@ -162,19 +168,45 @@ export class DeliveryQueue {
     if (item.attempts > 0 && this.expired(item, this.options.clock.now())) return this.bounceExpired(item, this.options.clock.now());
     let outcomes: RecipientOutcome[];
     try {
-      outcomes = await this.deliverer.deliver({ messageId: item.messageId, from: item.from, recipients: item.recipients, raw: item.raw, route: item.route, onSent: (sent) => this.markSent(item, sent) });
+      outcomes = await this.deliverer.deliver({
+        messageId: item.messageId,
+        from: item.from,
+        recipients: item.recipients,
+        raw: item.raw,
+        route: item.route,
+        onSent: (sent) => this.markSent(item, sent),
+      });
     } catch (err) {
-      outcomes = item.recipients.map((recipient) => ({ recipient, kind: 'deferred', reply: formatReply(REPLIES.cannotConnect), reason: `delivery failed: ${(err as Error).message}` }));
+      outcomes = item.recipients.map((recipient) => ({
+        recipient,
+        kind: 'deferred',
+        reply: formatReply(REPLIES.cannotConnect),
+        reason: `delivery failed: ${(err as Error).message}`,
+      }));
     }
     const at = this.options.clock.now();
     const deferred = outcomes.filter((o) => o.kind === 'deferred');
     const rejected = outcomes.filter((o) => o.kind === 'refused') as Array<Exclude<RecipientOutcome, { kind: 'sent' }>>;
     // One DSN for every recipient the next hop refused outright, as Exchange sends one NDR per message.
     const notice = rejected.length
-      ? this.options.onFinalFailure?.(item, rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })))
+      ? this.options.onFinalFailure?.(
+          item,
+          rejected.map((o) => ({ recipient: o.recipient, reply: o.reply, reason: o.reason, remoteMta: o.by?.host ?? o.by?.ip })),
+        )
       : undefined;
     for (const o of rejected) {
-      this.options.trace.emit({ type: 'rejected', messageId: item.messageId, recipients: [o.recipient], reply: o.reply, reason: o.reason, by: o.by && this.options.nodeAt(o.by.ip, o.by.port), ...notice }, at);
+      this.options.trace.emit(
+        {
+          type: 'rejected',
+          messageId: item.messageId,
+          recipients: [o.recipient],
+          reply: o.reply,
+          reason: o.reason,
+          by: o.by && this.options.nodeAt(o.by.ip, o.by.port),
+          ...notice,
+        },
+        at,
+      );
     }
     if (!deferred.length) {
       this.options.spool?.remove(item.id);
@@ -191,7 +223,14 @@ export class DeliveryQueue {
     };
     if (this.expired(next, at)) return this.bounceExpired(next, at);
     this.options.trace.emit(
-      { type: 'deferred', messageId: item.messageId, recipients: next.recipients, reply: first.reply, reason: first.reason, nextAttempt: next.nextAttemptAt.toISOString() },
+      {
+        type: 'deferred',
+        messageId: item.messageId,
+        recipients: next.recipients,
+        reply: first.reply,
+        reason: first.reason,
+        nextAttempt: next.nextAttemptAt.toISOString(),
+      },
       at,
     );
     // Only the recipients still owed are kept: a restart must not send twice to those already done.

@@ -74,7 +74,12 @@ export function parseStoredItem(text: string, expectedId: string): QueueItem {
     if (s.version !== 1) throw new Invalid(`unknown spool version ${JSON.stringify(s.version)}`);
     const id = field(s, 'id', (v): v is string => str(v) && ITEM_ID.test(v), 'letters, digits, _ or -');
     if (id !== expectedId) throw new Invalid(`id ${id} is not the file's (${expectedId})`);
-    const recipients = field(s, 'recipients', (v): v is string[] => isStrings(v) && v.length > 0 && v.every((r) => r.length > 0), 'a non-empty list of addresses');
+    const recipients = field(
+      s,
+      'recipients',
+      (v): v is string[] => isStrings(v) && v.length > 0 && v.every((r) => r.length > 0),
+      'a non-empty list of addresses',
+    );
     const raw = field(s, 'raw', (v): v is string => str(v) && BASE64.test(v), 'base64');
     const attempts = field(s, 'attempts', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number of attempts');
     return {

@@ -112,7 +112,10 @@ test('openConnection reaches the TLS socket inside nodemailer and the server see
   // The lab CA is trusted by default, so the server verified the client chain.
   expect(event.clientCertificateVerified).toBe(true);
 
-  const stored = lab.node('eop').mailboxes.get('bob@contoso.example').filter((m) => m.messageId === messageId);
+  const stored = lab
+    .node('eop')
+    .mailboxes.get('bob@contoso.example')
+    .filter((m) => m.messageId === messageId);
   expect(stored).toHaveLength(1);
   // below the lines eop prepended (Received and its classification stamps) the bytes are ours
   const prepends = lab.trace.events.filter((e) => e.type === 'header' && e.node === 'eop' && e.messageId === messageId && e.op === 'prepend').length;

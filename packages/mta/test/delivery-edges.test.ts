@@ -24,7 +24,12 @@ function topology(extra: Partial<Topology> & { senderConnector?: NonNullable<Top
     organizations: organizations ?? { a: { domains: ['a.example'] }, b: { domains: ['b.example'] }, c: { domains: ['c.example'] } },
     nodes: {
       a: {
-        role: 'internet', hostname: 'mx.a.example', address: '127.0.0.150', organization: 'a', certificate: 'a', mailboxes: ['s@a.example'],
+        role: 'internet',
+        hostname: 'mx.a.example',
+        address: '127.0.0.150',
+        organization: 'a',
+        certificate: 'a',
+        mailboxes: ['s@a.example'],
         sendConnectors: senderConnector ? [senderConnector] : undefined,
       },
       b: { role: 'internet', hostname: 'mx.b.example', address: '127.0.0.151', organization: 'b', certificate: 'b', mailboxes: ['r@b.example'] },
@@ -36,12 +41,18 @@ function topology(extra: Partial<Topology> & { senderConnector?: NonNullable<Top
 }
 
 const send = (l: Lab, id: string, to: string[]) =>
-  l.submit('a', { from: 's@a.example', to, raw: Buffer.from(`From: s@a.example\r\nTo: ${to.join(', ')}\r\nMessage-ID: <${id}@a.example>\r\nSubject: ${id}\r\n\r\nhello\r\n`) });
+  l.submit('a', {
+    from: 's@a.example',
+    to,
+    raw: Buffer.from(`From: s@a.example\r\nTo: ${to.join(', ')}\r\nMessage-ID: <${id}@a.example>\r\nSubject: ${id}\r\n\r\nhello\r\n`),
+  });
 const fate = (l: Lab, id: string, rcpt: string) => fateOf(l.trace.events, `<${id}@a.example>`, rcpt, (ip, port) => l.nodeAt(ip, port));
 
 test('a reused connection is judged again at the lab time of each message', async () => {
   lab = await Lab.start(
-    topology({ senderConnector: { Name: 'Forced to b', AddressSpaces: ['b.example'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mx.b.example' } }),
+    topology({
+      senderConnector: { Name: 'Forced to b', AddressSpaces: ['b.example'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mx.b.example' },
+    }),
     { certsDir },
   );
   send(lab, 'first', ['r@b.example']);

@@ -47,7 +47,8 @@ test('a DNS server that does not answer is not a nonexistent domain: the error i
 });
 
 // Asynchronous: the server answers from this same process, so a blocking spawn would starve it.
-const dig = async (...args: string[]) => (await promisify(execFile)(tool('dig'), [`@${ADDRESS}`, '-p', String(PORT), '+tries=1', '+time=3', ...args], { encoding: 'utf8' })).stdout.trim();
+const dig = async (...args: string[]) =>
+  (await promisify(execFile)(tool('dig'), [`@${ADDRESS}`, '-p', String(PORT), '+tries=1', '+time=3', ...args], { encoding: 'utf8' })).stdout.trim();
 
 test('dig, an outside tool, gets the same answers (UDP and TCP)', async () => {
   expect(await dig('+short', 'MX', 'contoso.example')).toBe('10 mail.contoso.example.');

@@ -13,9 +13,23 @@ const topology: Topology = {
   organizations: { a: { domains: ['a.example'] }, b: { domains: ['b.example'] }, f: { domains: ['forced.example'] } },
   nodes: {
     a: {
-      role: 'internet', hostname: 'mx.a.example', address: '127.0.0.170', organization: 'a', certificate: 'a', trust: ['root'], mailboxes: ['s@a.example'],
+      role: 'internet',
+      hostname: 'mx.a.example',
+      address: '127.0.0.170',
+      organization: 'a',
+      certificate: 'a',
+      trust: ['root'],
+      mailboxes: ['s@a.example'],
       sendConnectors: [
-        { Name: 'Forced', AddressSpaces: ['forced.example'], DNSRoutingEnabled: false, SmartHosts: ['mx.b.example'], RequireTLS: true, TlsAuthLevel: 'DomainValidation', TlsDomain: 'mx.b.example' },
+        {
+          Name: 'Forced',
+          AddressSpaces: ['forced.example'],
+          DNSRoutingEnabled: false,
+          SmartHosts: ['mx.b.example'],
+          RequireTLS: true,
+          TlsAuthLevel: 'DomainValidation',
+          TlsDomain: 'mx.b.example',
+        },
         { Name: 'Internet', AddressSpaces: ['*'], DNSRoutingEnabled: true },
       ],
     },
@@ -35,7 +49,11 @@ beforeEach(async () => {
 afterEach(() => lab.stop());
 
 const send = (id: string, to: string) =>
-  lab.submit('a', { from: 's@a.example', to: [to], raw: Buffer.from(`From: s@a.example\r\nTo: ${to}\r\nMessage-ID: <${id}@a.example>\r\nSubject: ${id}\r\n\r\nhello\r\n`) });
+  lab.submit('a', {
+    from: 's@a.example',
+    to: [to],
+    raw: Buffer.from(`From: s@a.example\r\nTo: ${to}\r\nMessage-ID: <${id}@a.example>\r\nSubject: ${id}\r\n\r\nhello\r\n`),
+  });
 const fate = (id: string, rcpt: string) => fateOf(lab.trace.events, `<${id}@a.example>`, rcpt, (ip, port) => lab.nodeAt(ip, port));
 const attempts = (id: string) => lab.trace.events.filter((e): e is AttemptEvent => e.type === 'attempt' && e.messageId === `<${id}@a.example>`);
 const faults = () => lab.trace.events.filter((e): e is FaultEvent => e.type === 'fault');
@@ -76,7 +94,9 @@ test('a 5xx to RCPT at the next hop: rejected, and a DSN (multipart/report) come
   expect(text).toMatch(/^Content-Type: multipart\/report; report-type=delivery-status; boundary="/m);
   expect(text).toMatch(/^Subject: Undeliverable: refused$/m);
   expect(text).toContain("Remote server returned '550 5.7.1 Delivery not authorized, message refused'");
-  expect(text).toMatch(/^Final-Recipient: rfc822; r@b\.example\r\nAction: failed\r\nStatus: 5\.7\.1\r\nRemote-MTA: dns; mx\.b\.example\r\nDiagnostic-Code: smtp; 550 5\.7\.1 /m);
+  expect(text).toMatch(
+    /^Final-Recipient: rfc822; r@b\.example\r\nAction: failed\r\nStatus: 5\.7\.1\r\nRemote-MTA: dns; mx\.b\.example\r\nDiagnostic-Code: smtp; 550 5\.7\.1 /m,
+  );
   expect(text).toMatch(/^Content-Type: text\/rfc822-headers\r\n\r\nFrom: s@a\.example/m);
 });
 

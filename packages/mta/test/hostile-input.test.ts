@@ -38,7 +38,12 @@ async function stillServes(id: string): Promise<void> {
   await w.waitFor(/^354 /m);
   w.write(`Message-ID: <${id}@a.example>\r\nSubject: fine\r\n\r\nhello\r\n.\r\nQUIT\r\n`);
   await w.waitFor(/^250 2\.6\.0 <[^>]+> Queued mail for delivery/m);
-  expect(lab.node('b').mailboxes.get('r@b.example').some((m) => m.messageId === `<${id}@a.example>`)).toBe(true);
+  expect(
+    lab
+      .node('b')
+      .mailboxes.get('r@b.example')
+      .some((m) => m.messageId === `<${id}@a.example>`),
+  ).toBe(true);
 }
 
 test('an over-long command line: 421, the connection closes, others are served', async () => {
@@ -108,5 +113,10 @@ test('a client that stalls is cut off with 421 after the idle timeout, mid-sessi
   await idle.waitFor(/^421 4\.4\.1 Connection timed out/m, 3000);
   await idle.waitClosed();
   await inData.waitClosed(3000);
-  expect(lab.node('b').mailboxes.get('r@b.example').some((m) => m.raw.toString().includes('Subject: half'))).toBe(false);
+  expect(
+    lab
+      .node('b')
+      .mailboxes.get('r@b.example')
+      .some((m) => m.raw.toString().includes('Subject: half')),
+  ).toBe(false);
 });

@@ -66,9 +66,7 @@ function run(cmd: DebianTool, args: string[], options: { input?: string; timeout
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
@@ -136,7 +134,21 @@ describe('swaks against the Exchange Online node', () => {
 
     const swaks = await run(
       'swaks',
-      ['--server', EOP_IP, '--port', String(port), '--tls', '--from', 'alice@fabrikam.example', '--to', 'bob@contoso.example', '--ehlo', 'swaks.fabrikam.example', '--data', dataFile],
+      [
+        '--server',
+        EOP_IP,
+        '--port',
+        String(port),
+        '--tls',
+        '--from',
+        'alice@fabrikam.example',
+        '--to',
+        'bob@contoso.example',
+        '--ehlo',
+        'swaks.fabrikam.example',
+        '--data',
+        dataFile,
+      ],
       { timeoutMs: 8000 },
     );
     const transcript = swaks.stdout + swaks.stderr;
@@ -150,11 +162,17 @@ describe('swaks against the Exchange Online node', () => {
     // What swaks put on the wire between 354 and the final dot, unstuffed, is exactly `data`.
     const wire = /<~ {1,2}354 [^\n]*\n((?: ~> [^\n]*\n)*?) ~> \.\r?\n/.exec(transcript)?.[1];
     expect(wire).toBeDefined();
-    const wireLines = wire!.split('\n').filter((l) => l !== '').map((l) => l.replace(/^ ~> /, '').replace(/\r$/, ''));
+    const wireLines = wire!
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.replace(/^ ~> /, '').replace(/\r$/, ''));
     expect(wireLines).toContain('..a line that starts with a dot (swaks stuffs it, the server must unstuff it)');
     expect(Buffer.from(wireLines.map((l) => l.replace(/^\./, '') + '\r\n').join(''), 'utf8').equals(data)).toBe(true);
 
-    const stored = lab.node('eop').mailboxes.get('bob@contoso.example').filter((m) => m.messageId === messageId);
+    const stored = lab
+      .node('eop')
+      .mailboxes.get('bob@contoso.example')
+      .filter((m) => m.messageId === messageId);
     expect(stored).toHaveLength(1);
     const raw = stored[0].raw;
 
@@ -166,7 +184,9 @@ describe('swaks against the Exchange Online node', () => {
     // stamps on top), each one line; below them what swaks sent, byte for byte.
     const prepends = lab.trace.events.filter((e) => e.type === 'header' && e.node === 'eop' && e.messageId === messageId && e.op === 'prepend');
     expect(lab.trace.events.some((e) => e.type === 'header' && e.node === 'eop' && e.messageId === messageId && e.op === 'remove')).toBe(false);
-    expect(prepends.map((e) => (e.type === 'header' ? e.name : ''))).toEqual(expect.arrayContaining(['Received', 'X-MS-Exchange-Organization-AuthAs', 'X-Forefront-Antispam-Report']));
+    expect(prepends.map((e) => (e.type === 'header' ? e.name : ''))).toEqual(
+      expect.arrayContaining(['Received', 'X-MS-Exchange-Organization-AuthAs', 'X-Forefront-Antispam-Report']),
+    );
     const storedHeaderLines = split(raw).head.toString('utf8').split('\r\n').filter(Boolean);
     const receivedLine = storedHeaderLines[prepends.length - 1];
     expect(receivedLine).toMatch(/^Received: /);
@@ -204,12 +224,17 @@ describe('openssl s_client against the Exchange Online node', () => {
       'openssl',
       [
         's_client',
-        '-starttls', 'smtp',
-        '-connect', `${EOP_IP}:${port}`,
-        '-servername', EOP_HOST,
+        '-starttls',
+        'smtp',
+        '-connect',
+        `${EOP_IP}:${port}`,
+        '-servername',
+        EOP_HOST,
         '-showcerts',
-        '-CAfile', caFile,
-        '-verify_hostname', EOP_HOST,
+        '-CAfile',
+        caFile,
+        '-verify_hostname',
+        EOP_HOST,
       ],
       { input: 'QUIT\n', timeoutMs: 8000 },
     );
@@ -248,7 +273,21 @@ describe('a node with starttls: false', () => {
   const swaksTo = (extra: string[], dataFile: string) =>
     run(
       'swaks',
-      ['--server', TAILSPIN_IP, '--port', String(lab.node('tailspin').port), '--from', 'alice@fabrikam.example', '--to', 'x@tailspin.example', '--ehlo', 'swaks.fabrikam.example', '--data', dataFile, ...extra],
+      [
+        '--server',
+        TAILSPIN_IP,
+        '--port',
+        String(lab.node('tailspin').port),
+        '--from',
+        'alice@fabrikam.example',
+        '--to',
+        'x@tailspin.example',
+        '--ehlo',
+        'swaks.fabrikam.example',
+        '--data',
+        dataFile,
+        ...extra,
+      ],
       { timeoutMs: 8000 },
     );
 
@@ -271,7 +310,12 @@ describe('a node with starttls: false', () => {
     expect(transcript).not.toMatch(/-> STARTTLS/);
     expect(transcript).not.toMatch(/-> MAIL FROM/);
     expect(receivedEvents(lab, messageId)).toHaveLength(0);
-    expect(lab.node('tailspin').mailboxes.get('x@tailspin.example').filter((m) => m.messageId === messageId)).toHaveLength(0);
+    expect(
+      lab
+        .node('tailspin')
+        .mailboxes.get('x@tailspin.example')
+        .filter((m) => m.messageId === messageId),
+    ).toHaveLength(0);
   });
 
   test('plain swaks succeeds and the session is recorded as not encrypted', async () => {
@@ -285,7 +329,10 @@ describe('a node with starttls: false', () => {
     const events = receivedEvents(lab, messageId);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ node: 'tailspin', tls: { secure: false, starttlsOffered: false }, local: { ip: TAILSPIN_IP } });
-    const stored = lab.node('tailspin').mailboxes.get('x@tailspin.example').filter((m) => m.messageId === messageId);
+    const stored = lab
+      .node('tailspin')
+      .mailboxes.get('x@tailspin.example')
+      .filter((m) => m.messageId === messageId);
     expect(stored).toHaveLength(1);
     // Postfix-style Received header of a plaintext session.
     const first = stored[0].raw.toString('latin1').split('\r\n')[0];

@@ -20,7 +20,9 @@ const topology: Topology = {
   dns: { mx: { 'dest.example': ['mx.dest.example'] } },
 };
 // Anonymous relay through `relay` needs a connector that grants it; the test sends as a client on its own IP.
-topology.nodes.relay.receiveConnectors = [{ Name: 'relay', RemoteIPRanges: ['127.0.0.182'], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] }];
+topology.nodes.relay.receiveConnectors = [
+  { Name: 'relay', RemoteIPRanges: ['127.0.0.182'], PermissionGroups: ['AnonymousUsers'], ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] },
+];
 
 const fixture = join(__dirname, 'fixtures/spool-node.js');
 const children: ChildProcess[] = [];
@@ -30,8 +32,17 @@ afterEach(async () => {
   await dest?.stop();
 });
 
-function startRelay(spool: string, port: number, destPort: number, advanceMinutes: number): Promise<{ child: ChildProcess; port: number; output: () => string; exited: () => string | undefined }> {
-  const child = spawn(process.execPath, [fixture, JSON.stringify(topology), 'relay', spool, String(port), JSON.stringify({ '127.0.0.181': destPort }), String(advanceMinutes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startRelay(
+  spool: string,
+  port: number,
+  destPort: number,
+  advanceMinutes: number,
+): Promise<{ child: ChildProcess; port: number; output: () => string; exited: () => string | undefined }> {
+  const child = spawn(
+    process.execPath,
+    [fixture, JSON.stringify(topology), 'relay', spool, String(port), JSON.stringify({ '127.0.0.181': destPort }), String(advanceMinutes)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   children.push(child);
   let out = '';
   let err = '';
@@ -42,7 +53,12 @@ function startRelay(spool: string, port: number, destPort: number, advanceMinute
       const m = /listening (\d+)/.exec(out);
       if (m) {
         clearInterval(timer);
-        resolve({ child, port: Number(m[1]), output: () => out, exited: () => (child.exitCode !== null || child.signalCode !== null ? `exited ${child.exitCode ?? child.signalCode}: ${err}` : undefined) });
+        resolve({
+          child,
+          port: Number(m[1]),
+          output: () => out,
+          exited: () => (child.exitCode !== null || child.signalCode !== null ? `exited ${child.exitCode ?? child.signalCode}: ${err}` : undefined),
+        });
       } else if (child.exitCode !== null) {
         clearInterval(timer);
         reject(new Error(`relay exited: ${err}`));
@@ -56,10 +72,14 @@ function sendThrough(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     c.on('error', reject);
     c.connect(() =>
-      c.send({ from: 'a@relay.example', to: ['b@dest.example'] }, Buffer.from('From: a@relay.example\r\nTo: b@dest.example\r\nMessage-ID: <crash-1@relay.example>\r\nSubject: survive\r\n\r\nstill here\r\n'), (err, info) => {
-        if (err) return reject(err);
-        resolve(info.response);
-      }),
+      c.send(
+        { from: 'a@relay.example', to: ['b@dest.example'] },
+        Buffer.from('From: a@relay.example\r\nTo: b@dest.example\r\nMessage-ID: <crash-1@relay.example>\r\nSubject: survive\r\n\r\nstill here\r\n'),
+        (err, info) => {
+          if (err) return reject(err);
+          resolve(info.response);
+        },
+      ),
     );
   });
 }
@@ -160,16 +180,31 @@ test('a spool with invalid items: they are moved to corrupt/ with a warning, the
   await until(() => dest!.mailboxes.get('b@dest.example').length >= 2 || first.exited() !== undefined, 'the good items');
   await until(() => readdirSync(spool).filter((f) => f.endsWith('.json')).length === 0 || first.exited() !== undefined, 'the spool to empty');
   expect(first.exited()).toBeUndefined();
-  const warnings = first.output().split('\n').filter((l) => l.startsWith('warning '));
+  const warnings = first
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('warning '));
   expect(warnings).toHaveLength(6);
-  for (const [file, why] of [['BADDATE', /enqueuedAt must be an ISO date/], ['RCPTSTRING', /recipients must be a non-empty list/], ['OTHERID', /id GOOD2 is not the file's \(OTHERID\)/], ['NOROUTE', /route must be an object/], ['ARRAY', /not a JSON object/], ['TRUNCATED', /not JSON/]] as const) {
+  for (const [file, why] of [
+    ['BADDATE', /enqueuedAt must be an ISO date/],
+    ['RCPTSTRING', /recipients must be a non-empty list/],
+    ['OTHERID', /id GOOD2 is not the file's \(OTHERID\)/],
+    ['NOROUTE', /route must be an object/],
+    ['ARRAY', /not a JSON object/],
+    ['TRUNCATED', /not JSON/],
+  ] as const) {
     const line = warnings.find((w) => w.includes(`${file}.json is not`));
     expect(line).toMatch(why);
     expect(line).toContain(join(spool, 'corrupt', `${file}.json`));
     expect(existsSync(join(spool, 'corrupt', `${file}.json`))).toBe(true);
   }
   expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  expect(dest!.mailboxes.get('b@dest.example').map((m) => m.messageId).sort()).toEqual(['<good-1@relay.example>', '<good-2@relay.example>']);
+  expect(
+    dest!.mailboxes
+      .get('b@dest.example')
+      .map((m) => m.messageId)
+      .sort(),
+  ).toEqual(['<good-1@relay.example>', '<good-2@relay.example>']);
   first.child.kill('SIGKILL');
   await new Promise((r) => first.child.once('exit', r));
 
@@ -181,5 +216,12 @@ test('a spool with invalid items: they are moved to corrupt/ with a warning, the
   again.child.kill('SIGKILL');
   await new Promise((r) => again.child.once('exit', r));
   expect(dest!.mailboxes.get('b@dest.example')).toHaveLength(2);
-  expect(readdirSync(join(spool, 'corrupt')).sort()).toEqual(['ARRAY.json', 'BADDATE.json', 'NOROUTE.json', 'OTHERID.json', 'RCPTSTRING.json', 'TRUNCATED.json']);
+  expect(readdirSync(join(spool, 'corrupt')).sort()).toEqual([
+    'ARRAY.json',
+    'BADDATE.json',
+    'NOROUTE.json',
+    'OTHERID.json',
+    'RCPTSTRING.json',
+    'TRUNCATED.json',
+  ]);
 }, 30_000);

@@ -19,7 +19,7 @@ export async function createCrl(ca: { certPem: string; keyPem: string }, serials
     nextUpdate: new Date(now.getTime() + 30 * DAY),
     entries: serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now.getTime() - DAY), reason: x509.X509CrlReason.keyCompromise })),
     signingAlgorithm: ECDSA,
-    signingKey: signingKey as unknown as x509.X509CrlCreateParams["signingKey"],
+    signingKey: signingKey as unknown as x509.X509CrlCreateParams['signingKey'],
   });
   return crl.toString('pem');
 }

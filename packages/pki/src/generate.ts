@@ -22,16 +22,22 @@ export function windowFor(validity: CertificateSpec['validity'], now: Date): { n
 }
 
 export async function generateAuthority(commonName: string, now: Date): Promise<KeyAndCert> {
-  const pems = await generate([{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'relaylab' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now.getTime() - 2 * DAY),
-    notAfterDate: new Date(now.getTime() + 10 * 365 * DAY),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: commonName },
+      { name: 'organizationName', value: 'relaylab' },
     ],
-  });
+    {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now.getTime() - 2 * DAY),
+      notAfterDate: new Date(now.getTime() + 10 * 365 * DAY),
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
   return { keyPem: pems.private, certPem: pems.cert };
 }
 

@@ -23,7 +23,9 @@ export function formatResult(r: ScenarioResult, useColor: boolean): string {
   if (r.error) lines.push(`  error: ${r.error}`);
   for (const u of r.unaccounted) {
     const entry = r.fates.find((f) => `${f.message} → ${f.recipient}` === u);
-    lines.push(`  ${u}: ${entry && entry.fate.finalStates.length > 1 ? `ended in ${entry.fate.finalStates.length} final states (${entry.fate.finalStates.join(', ')})` : 'not accounted for: no final state in the trace'}`);
+    lines.push(
+      `  ${u}: ${entry && entry.fate.finalStates.length > 1 ? `ended in ${entry.fate.finalStates.length} final states (${entry.fate.finalStates.join(', ')})` : 'not accounted for: no final state in the trace'}`,
+    );
   }
   for (const group of groupBySubject(r.failures)) {
     const [first] = group;

@@ -9,7 +9,10 @@ export const DEFAULT_OUTPUT_DIR = 'relaylab-report';
 
 /** `pretty,json` or repeated options → the names, validated; throws with the valid names otherwise. */
 export function parseReporterNames(values: readonly string[]): ReporterName[] {
-  const names = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const names = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(REPORTER_NAMES as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`unknown reporter ${unknown.map((u) => `"${u}"`).join(', ')}; choose from ${REPORTER_NAMES.join(', ')}`);
   return names.length ? [...new Set(names as ReporterName[])] : ['pretty'];

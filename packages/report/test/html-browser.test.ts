@@ -8,7 +8,16 @@ import { bundledScenarios, repo, runReport } from './run-once';
 import { tool } from '../../mta/test/debian-tools';
 
 // Debian's chromium, with a fresh profile so nothing from another run leaks in.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** CI keeps this folder (git-ignored) as an artifact. */
 const ARTIFACTS = join(repo, 'artifacts');
 
@@ -45,7 +54,11 @@ test('the page loads nothing but itself and runs without script errors', () => {
 
 test('every scenario has a rendered topology diagram naming its nodes', async () => {
   const diagrams = await page.$$eval('svg.topology', (svgs) =>
-    svgs.map((svg) => ({ width: (svg as unknown as { getBBox(): { width: number } }).getBBox().width, nodes: Array.from(svg.querySelectorAll('g.node'), (g) => (g as { getAttribute(name: string): string | null }).getAttribute('data-node')), text: svg.textContent })),
+    svgs.map((svg) => ({
+      width: (svg as unknown as { getBBox(): { width: number } }).getBBox().width,
+      nodes: Array.from(svg.querySelectorAll('g.node'), (g) => (g as { getAttribute(name: string): string | null }).getAttribute('data-node')),
+      text: svg.textContent,
+    })),
   );
   expect(diagrams).toHaveLength(run.results.length);
   const partner = run.results.findIndex((r) => r.scenario.name === 'partner-forced-tls-inbound');
@@ -89,7 +102,11 @@ test('the JUnit file beside it is well-formed XML', async () => {
   // Chromium parses a .xml file as an XML document; a syntax error shows up as <parsererror>
   const xml = await junit.evaluate(() => {
     // runs in the browser; the test compiles without the DOM library, so the document is typed here
-    const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null; getElementsByTagName(s: string): { length: number } } }).document;
+    const doc = (
+      globalThis as unknown as {
+        document: { querySelector(s: string): { textContent: string | null } | null; getElementsByTagName(s: string): { length: number } };
+      }
+    ).document;
     return { error: doc.querySelector('parsererror')?.textContent ?? null, cases: doc.getElementsByTagName('testcase').length };
   });
   expect(xml.error).toBeNull();

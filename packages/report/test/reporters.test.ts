@@ -50,7 +50,8 @@ test('JUnit XML has one test case per expectation, failures with the reason, and
 });
 
 test('reporters render verdicts, they never judge or compose messages', () => {
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
   const offenders = files(join(__dirname, '../src')).filter((f) => /\b(checkExpectation|composeMessage|judge)\b/.test(readFileSync(f, 'utf8')));
   expect(offenders).toEqual([]);
 });
@@ -60,7 +61,11 @@ test('the JSON report holds the whole run with every trace event', () => {
   expect(doc.summary).toEqual({ scenarios: 1, passed: 0, failed: 1 });
   const s = doc.scenarios[0];
   expect(s.trace).toHaveLength(failing.results[0].trace.length);
-  expect(s.trace.find((e: TraceEvent) => e.type === 'received')).toMatchObject({ node: 'eop', connector: 'Inbound from Fabrikam', tracking: { eventId: 'RECEIVE', source: 'SMTP' } });
+  expect(s.trace.find((e: TraceEvent) => e.type === 'received')).toMatchObject({
+    node: 'eop',
+    connector: 'Inbound from Fabrikam',
+    tracking: { eventId: 'RECEIVE', source: 'SMTP' },
+  });
   expect(s.expectations[0]).toMatchObject({ name: 'good-cert → bob@contoso.example: delivered', passed: false });
   expect(s.fates[0].fate.hops[0]).toMatchObject({ from: 'fabrikam', to: 'eop', tls: 'TLSv1.3' });
 });
@@ -84,7 +89,15 @@ test('the HTML report is one offline file with diagrams, verdict reasons and hea
 test('events the reporters do not know are still shown with all their fields', () => {
   const r = failing.results[0];
   const messageId = r.trace.find((e) => e.type === 'submitted')!;
-  const future = { type: 'classified', at: messageId.at, node: 'eop', messageId: (messageId as { messageId: string }).messageId, verdict: 'Spam', scl: 9, details: { sfv: 'SPM' } };
+  const future = {
+    type: 'classified',
+    at: messageId.at,
+    node: 'eop',
+    messageId: (messageId as { messageId: string }).messageId,
+    verdict: 'Spam',
+    scl: 9,
+    details: { sfv: 'SPM' },
+  };
   const html = renderHtml({ ...failing, results: [{ ...r, trace: [...r.trace, future as unknown as TraceEvent] }] });
   expect(html).toContain('<span class="type">classified</span>');
   expect(html).toMatch(/<th>verdict<\/th><td><span class="v">Spam<\/span>/);

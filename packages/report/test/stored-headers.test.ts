@@ -27,8 +27,12 @@ test('the HTML report shows the header section the mailbox holds, even where the
   const entry = result.fates.find((f) => f.fate.state === 'delivered')!;
   const kept = `X-MS-Exchange-CrossPremises-AuthAs : Internal\r\n${entry.fate.storedHeaders}`;
   const tampered: ScenarioResult = { ...result, fates: result.fates.map((f) => (f === entry ? { ...f, fate: { ...f.fate, storedHeaders: kept } } : f)) };
-  const stored = /<details class="delivered-headers">[^]*?<\/details>/.exec(renderHtml({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1, results: [tampered] }))![0];
+  const stored = /<details class="delivered-headers">[^]*?<\/details>/.exec(
+    renderHtml({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1, results: [tampered] }),
+  )![0];
   expect(stored).toContain('X-MS-Exchange-CrossPremises-AuthAs : Internal');
-  const honest = /<details class="delivered-headers">[^]*?<\/details>/.exec(renderHtml({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1, results: [result] }))![0];
+  const honest = /<details class="delivered-headers">[^]*?<\/details>/.exec(
+    renderHtml({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1, results: [result] }),
+  )![0];
   expect(honest).not.toMatch(/CrossPremises-AuthAs/i);
 });

@@ -38,7 +38,15 @@ export function dnsCommand(args: string[], io: Io): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    checkBind({ command: 'dns', what: 'the DNS service', option: '--listen', address: listen.address, allowed: values[ALLOW_NON_LOOPBACK] === true, relocate: values.relocate as string | undefined, err: io.err });
+    checkBind({
+      command: 'dns',
+      what: 'the DNS service',
+      option: '--listen',
+      address: listen.address,
+      allowed: values[ALLOW_NON_LOOPBACK] === true,
+      relocate: values.relocate as string | undefined,
+      err: io.err,
+    });
     const logger = makeLogger(values['log-level'] as string | undefined);
     const server = await TopologyDnsServer.start({ topology, ...listen, logger });
     const signal = await untilSignal();

@@ -79,7 +79,16 @@ export function driveCommand(args: string[], io: Io): Promise<number> {
     const dns = (values.dns as string | undefined) ?? '127.0.0.53:5300';
     const allowed = values[ALLOW_NON_LOOPBACK] === true;
     // Attached, this process only connects; spawned, the DNS service listens where --dns says (the nodes check their own addresses).
-    if (!values.attach) checkBind({ command: 'drive', what: 'the DNS service', option: '--dns', address: dns.split(':', 1)[0]!, allowed, relocate: values.relocate as string | undefined, err: io.err });
+    if (!values.attach)
+      checkBind({
+        command: 'drive',
+        what: 'the DNS service',
+        option: '--dns',
+        address: dns.split(':', 1)[0]!,
+        allowed,
+        relocate: values.relocate as string | undefined,
+        err: io.err,
+      });
     const results = await runScenariosOnProcesses(scenarios, {
       certsDir: resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs'),
       spawn: values.attach ? undefined : { command: [process.execPath, RELAYLAB_BIN], env: allowed ? { RELAYLAB_ALLOW_NON_LOOPBACK: 'true' } : {} },

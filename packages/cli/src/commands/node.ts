@@ -62,8 +62,13 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     if (!topology.nodes[name]) throw new UsageError(`no node named "${name}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
     if (values.address) topology.nodes[name] = { ...topology.nodes[name], address: values.address as string };
     checkBind({
-      command: 'node', what: 'SMTP and the control API', option: values.address ? '--address' : `node ${name}'s address`,
-      address: topology.nodes[name].address, allowed: values[ALLOW_NON_LOOPBACK] === true, relocate: values.relocate as string | undefined, err: io.err,
+      command: 'node',
+      what: 'SMTP and the control API',
+      option: values.address ? '--address' : `node ${name}'s address`,
+      address: topology.nodes[name].address,
+      allowed: values[ALLOW_NON_LOOPBACK] === true,
+      relocate: values.relocate as string | undefined,
+      err: io.err,
     });
     const certsDir = resolve((values.certs as string | undefined) ?? 'certs');
     let controlToken: string;
@@ -102,12 +107,18 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     if (out) {
       standalone.trace.subscribe((e) => {
         if (e.type !== 'delivered') return;
-        const stored = standalone.node.mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop();
+        const stored = standalone.node.mailboxes
+          .get(e.mailbox)
+          .filter((m) => m.messageId === e.messageId)
+          .pop();
         if (stored) logger.info({ file: writeMailboxMessage(resolve(out, 'mailboxes'), stored) }, 'mailbox file written');
       });
     }
     if (standalone.certificatesGenerated.length) {
-      logger.warn({ files: standalone.certificatesGenerated }, 'certificates were not in the cache and were made here; other nodes will not share them: run `relaylab certs` first');
+      logger.warn(
+        { files: standalone.certificatesGenerated },
+        'certificates were not in the cache and were made here; other nodes will not share them: run `relaylab certs` first',
+      );
     }
     logger.info({ address: topology.nodes[name].address, port: standalone.node.port, dns: dns ?? 'topology file' }, 'node up');
     const signal = await untilSignal();

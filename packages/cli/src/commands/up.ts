@@ -85,7 +85,8 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     }
     const file = loadTopology(positionals[0]!, undefined);
     // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
-    const topology: Topology = port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
+    const topology: Topology =
+      port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
     const out = resolve((values.out as string | undefined) ?? 'relaylab-lab');
     mkdirSync(out, { recursive: true });
     // Written line by line before each reply, so a crash loses no event that preceded a 250.
@@ -103,7 +104,14 @@ export function upCommand(args: string[], io: Io): Promise<number> {
       jsonLines.emit(e);
       // The mailbox file is written before the line that announces it, so whoever reads the line
       // (a person, a script) finds the file.
-      const stored = e.type === 'delivered' ? lab.node(e.node).mailboxes.get(e.mailbox).filter((m) => m.messageId === e.messageId).pop() : undefined;
+      const stored =
+        e.type === 'delivered'
+          ? lab
+              .node(e.node)
+              .mailboxes.get(e.mailbox)
+              .filter((m) => m.messageId === e.messageId)
+              .pop()
+          : undefined;
       const file = stored ? writeMailboxMessage(resolve(out, 'mailboxes'), stored) : undefined;
       const line = hopLine(e);
       if (line) io.out.write(`${line}\n`);
@@ -120,7 +128,9 @@ export function upCommand(args: string[], io: Io): Promise<number> {
         dns = await TopologyDnsServer.start({ topology, ...parseServer(values.dns as string), logger });
       } catch (e) {
         await lab.stop();
-        throw e instanceof Error && /IPv4/.test(e.message) ? new UsageError(e.message) : portInUse(e, () => ({ listener: 'the DNS service', option: '--dns <ip:port>' }));
+        throw e instanceof Error && /IPv4/.test(e.message)
+          ? new UsageError(e.message)
+          : portInUse(e, () => ({ listener: 'the DNS service', option: '--dns <ip:port>' }));
       }
     }
     io.out.write(`${table(topology, lab)}\n\n`);

@@ -6,7 +6,12 @@ export const esc = (value: unknown): string => escapeXml(value === undefined || 
 /** Fragment identifiers from free text (scenario and message names). */
 export function slug(...parts: Array<string | number>): string {
   return parts
-    .map((p) => String(p).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''))
+    .map((p) =>
+      String(p)
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, ''),
+    )
     .filter(Boolean)
     .join('--');
 }

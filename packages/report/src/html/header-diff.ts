@@ -21,7 +21,9 @@ export function headerStepHtml(step: HeaderStep, id: string, ordinal: number): s
   const before = step.editsBefore.length
     ? `<p class="note-line">Before its ${step.kind} event this node also made: ${step.editsBefore.map((e) => `${esc(e.op)} ${esc(e.name)} (${esc(e.reason)})`).join('; ')}</p>`
     : '';
-  const noHeaders = step.headersIn.length ? '' : '<p class="none">this trace has no headers as they arrived at this node (older trace); only its edits are known</p>';
+  const noHeaders = step.headersIn.length
+    ? ''
+    : '<p class="none">this trace has no headers as they arrived at this node (older trace); only its edits are known</p>';
   return `<details class="header-step${added || removed || changed ? ' changed' : ''}" id="${esc(id)}"><summary><span class="step-no">${ordinal}</span> at <b>${esc(step.node)}</b> (${esc(step.kind)}): <span class="count-added">+${added} added</span>, <span class="count-removed">−${removed} removed</span>, <span class="count-changed">~${changed} changed</span>, ${kept} kept</summary>${noHeaders}${before}<table class="diff"><thead><tr><th></th><th>field</th><th>value</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
 }
 

@@ -15,7 +15,10 @@ function expectationsHtml(results: ExpectationResult[]): string {
   if (!results.length) return '<p class="none">no expectations</p>';
   const rows = results.map((e) => {
     const failures = e.failures
-      .map((f) => `<div class="failure">${esc(f.field)}: expected <span class="exp">${esc(show(f.expected))}</span>, actual <span class="act">${esc(show(f.actual))}</span></div>`)
+      .map(
+        (f) =>
+          `<div class="failure">${esc(f.field)}: expected <span class="exp">${esc(show(f.expected))}</span>, actual <span class="act">${esc(show(f.actual))}</span></div>`,
+      )
       .join('');
     return `<tr class="${e.passed ? 'pass' : 'fail'}"><td class="result">${e.passed ? '✓' : '✗'}</td><td>${esc(e.name)}</td><td>${e.checks}</td><td>${failures}</td></tr>`;
   });
@@ -50,7 +53,10 @@ function scenarioHtml(r: ScenarioResult): string {
   const expectations = r.expectations;
   const failing = new Set(expectations.filter((e) => !e.passed).map((e) => `${e.message}\u0000${e.recipient.toLowerCase()}`));
   const messages = r.fates.map((f) => messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)).join('\n');
-  const problems = [r.error ? `<p class="failure act">error: ${esc(r.error)}</p>` : '', ...r.unaccounted.map((u) => `<p class="failure act">not accounted for: ${esc(u)}</p>`)].join('');
+  const problems = [
+    r.error ? `<p class="failure act">error: ${esc(r.error)}</p>` : '',
+    ...r.unaccounted.map((u) => `<p class="failure act">not accounted for: ${esc(u)}</p>`),
+  ].join('');
   const unrelated = r.trace.filter((e) => !('messageId' in e));
   return `<section class="scenario ${r.passed ? 'passed' : 'failed'}" id="${esc(sid)}">
 <h2>${esc(r.scenario.name)} <span class="${r.passed ? 'badge-pass' : 'badge-fail'}">${r.passed ? 'PASS' : 'FAIL'}</span></h2>
@@ -58,7 +64,10 @@ function scenarioHtml(r: ScenarioResult): string {
 ${r.scenario.description ? `<p>${esc(r.scenario.description)}</p>` : ''}
 ${problems}
 <h4>Topology and the connections made</h4>
-<div class="diagram">${topologyDiagram(r.scenario.topology, r.fates.map((f) => f.fate))}</div>
+<div class="diagram">${topologyDiagram(
+    r.scenario.topology,
+    r.fates.map((f) => f.fate),
+  )}</div>
 <h4>Expectations</h4>
 ${expectationsHtml(expectations)}
 ${messages}
@@ -76,9 +85,7 @@ function toggleAll(open){document.querySelectorAll('details.header-step').forEac
 /** One self-contained HTML page: inline CSS, SVG and a few lines of script; nothing is fetched. */
 export function renderHtml(run: RunReport): string {
   const passed = run.results.filter((r) => r.passed).length;
-  const toc = run.results
-    .map((r) => `<a href="#${esc(slug('s', r.scenario.name))}">${r.passed ? '✓' : '✗'} ${esc(r.scenario.name)}</a>`)
-    .join(' ');
+  const toc = run.results.map((r) => `<a href="#${esc(slug('s', r.scenario.name))}">${r.passed ? '✓' : '✗'} ${esc(r.scenario.name)}</a>`).join(' ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -13,9 +13,7 @@ const ROW = 104;
 const CHAR = 6.4;
 
 /** One thing that happened to the message, drawn as one row. */
-export type SequenceRow =
-  | { kind: 'hop'; hop: Hop; attempt?: AttemptEvent }
-  | { kind: 'failed'; attempt: AttemptEvent; to: string };
+export type SequenceRow = { kind: 'hop'; hop: Hop; attempt?: AttemptEvent } | { kind: 'failed'; attempt: AttemptEvent; to: string };
 
 /**
  * The attempts for this recipient in the order they happened. The trace has them in order;
@@ -83,7 +81,13 @@ export function finalLine(f: Fate): string {
  * (TLS, certificate, connectors, classification on it), the header edits per node as links to
  * their diff, and the final verdict where it happened.
  */
-export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: HeaderStep[]; topology: Topology; headerAnchor: (stepIndex: number) => string }): string {
+export function sequenceDiagram(o: {
+  fate: Fate;
+  rows: SequenceRow[];
+  steps: HeaderStep[];
+  topology: Topology;
+  headerAnchor: (stepIndex: number) => string;
+}): string {
   const { fate, rows, steps, topology } = o;
   const participants: string[] = [];
   const add = (n: string | undefined) => n && !participants.includes(n) && participants.push(n);
@@ -127,7 +131,10 @@ export function sequenceDiagram(o: { fate: Fate; rows: SequenceRow[]; steps: Hea
   const first = participants[0]!; // never empty: see above
   const submission = fate.submission as { authAs?: string } | undefined;
   const note = `submitted${submission?.authAs ? ` · AuthAs ${submission.authAs}` : ''}`;
-  parts.push(`<rect x="${x(first) - 90}" y="${y - 14}" width="180" height="22" rx="4" class="note"/>`, svgText(x(first), y + 1, note, fit(note, 28), 'note-text'));
+  parts.push(
+    `<rect x="${x(first) - 90}" y="${y - 14}" width="180" height="22" rx="4" class="note"/>`,
+    svgText(x(first), y + 1, note, fit(note, 28), 'note-text'),
+  );
   parts.push(headerLink(first, x(first) + 90, y - 3));
   y += ROW / 1.6;
 

@@ -2,7 +2,10 @@ import { esc } from './escape';
 
 /** Shared SVG pieces: arrowheads per link status, and text with a tooltip for what was cut. */
 export const ARROW_DEFS = `<defs>${(['verified', 'tls', 'plain', 'failed'] as const)
-  .map((s) => `<marker id="arrow-${s}" class="arrow-${s}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`)
+  .map(
+    (s) =>
+      `<marker id="arrow-${s}" class="arrow-${s}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`,
+  )
   .join('')}</defs>`;
 
 export function svgText(x: number, y: number, text: string, shown: string, cls: string, anchor: 'start' | 'middle' | 'end' = 'middle'): string {

@@ -33,7 +33,8 @@ export function linksOf(topology: Topology, fates: readonly Fate[]): Link[] {
   };
   for (const f of fates) {
     for (const h of f.hops) add(h.from, h.to, hopStatus(h.tls, h.certificateVerified), h.tls === 'none' ? 'plaintext' : h.tls);
-    for (const a of f.failedAttempts) add(a.node, nodeByAddress(topology, a.destination.ip, a.destination.host), 'failed', a.replies[0]?.split(' ').slice(0, 2).join(' ') ?? a.outcome);
+    for (const a of f.failedAttempts)
+      add(a.node, nodeByAddress(topology, a.destination.ip, a.destination.host), 'failed', a.replies[0]?.split(' ').slice(0, 2).join(' ') ?? a.outcome);
   }
   return [...links.values()];
 }

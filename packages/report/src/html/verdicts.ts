@@ -31,6 +31,8 @@ export function verdictsHtml(fate: Fate, rows: readonly SequenceRow[]): string {
       );
     }
   }
-  items.push(`<li class="final final-${esc(fate.state)}"><b>final</b>: ${esc(finalLine(fate))}${fate.node ? ` at ${esc(fate.node)}` : ''}${fate.reason ? ` — ${esc(fate.reason)}` : ''}</li>`);
+  items.push(
+    `<li class="final final-${esc(fate.state)}"><b>final</b>: ${esc(finalLine(fate))}${fate.node ? ` at ${esc(fate.node)}` : ''}${fate.reason ? ` — ${esc(fate.reason)}` : ''}</li>`,
+  );
   return `<ol class="verdicts">${items.join('')}</ol>`;
 }
