@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadScenarios, runScenariosOnProcesses, type Scenario } from '@relaylab/lab';
-import { formatResult, summaryLine } from '../format';
+import { formatResult, summaryLine } from '@relaylab/report';
 import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
 import { guarded, intOption, parseWithEnv, UsageError, type Io } from './shared';
 

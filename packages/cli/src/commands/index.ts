@@ -2,11 +2,13 @@ import { certsCommand } from './certs';
 import { dnsCommand } from './dns';
 import { driveCommand } from './drive';
 import { nodeCommand } from './node';
+import { runCommand } from './run';
 import type { Io } from './shared';
 import { upCommand } from './up';
 
-/** The commands beside `run`: the long-running lab and the one-node-per-process modes. */
+/** Every command: scenario runs, the long-running lab and the one-node-per-process modes. */
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  run: runCommand,
   up: upCommand,
   node: nodeCommand,
   dns: dnsCommand,
@@ -14,6 +16,6 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   drive: driveCommand,
 };
 
-export function labCommand(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {
+export function commandNamed(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {
   return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
 }

@@ -16,6 +16,9 @@ export class UsageError extends Error {}
 /** The lab cannot start as asked (a port is taken): one line, exit 2, no help text. */
 export class StartError extends Error {}
 
+/** Input that is wrong in a way the help text would not explain (a bad --grep, an invalid file): one line, exit 2. */
+export class InputError extends Error {}
+
 /**
  * `listen EADDRINUSE` (a stack trace from deep in node:net) as one line: which listener of the
  * lab could not bind, where, and the option that moves it. `owner` names the listener on
@@ -101,7 +104,7 @@ export async function guarded(name: string, io: Io, help: string, body: () => Pr
       io.err.write(`relaylab ${name}: ${e.message}\n\n${help}`);
       return 2;
     }
-    if (e instanceof StartError) {
+    if (e instanceof StartError || e instanceof InputError) {
       io.err.write(`relaylab ${name}: ${e.message}\n`);
       return 2;
     }

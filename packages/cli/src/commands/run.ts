@@ -1,0 +1,133 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { trackingRow } from '@relaylab/core';
+import { loadScenarios, runScenarios, type Scenario, type ScenarioResult } from '@relaylab/lab';
+import { Pki } from '@relaylab/pki';
+import { createReporters, DEFAULT_OUTPUT_DIR, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
+import { guarded, InputError, UsageError, type Io } from './shared';
+
+export const RUN_HELP = `relaylab run [paths...] [options] — run scenario files or folders (default: scenarios/)
+
+Options:
+  --list               print the scenarios with their description and exit
+  --grep <regex>       run only scenarios whose name or description matches
+  --concurrency <n>    scenarios run side by side (default 4)
+  --certs <dir>        certificate cache (default: ./certs, or $RELAYLAB_CERTS)
+  --trace <file>       write every trace event (hops, TLS, connectors, replies, header edits)
+                       as JSON lines, each tagged with its scenario and its message-tracking EventId
+  --reporter <list>    pretty, json, junit, html; several comma-separated or repeated (default pretty)
+  --output <dir>       where json (results.json), junit (junit.xml) and html (index.html) are
+                       written (default ${DEFAULT_OUTPUT_DIR}/)
+  --verbose            node logs (pino) on stderr
+  -h, --help           this help
+
+Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 bad input or usage
+(a malformed scenario is reported with file:line:column and the field, before anything starts).
+`;
+
+const OPTIONS = {
+  list: { type: 'boolean' },
+  grep: { type: 'string' },
+  concurrency: { type: 'string' },
+  certs: { type: 'string' },
+  verbose: { type: 'boolean' },
+  trace: { type: 'string' },
+  reporter: { type: 'string', multiple: true },
+  output: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The scenarios to run: loaded, valid, filtered by --grep; bad input is an InputError. */
+function selectScenarios(paths: string[], grep: string | undefined, io: Io): Scenario[] {
+  let loaded;
+  try {
+    loaded = loadScenarios(paths);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  if (loaded.errors.length) {
+    for (const e of loaded.errors) io.err.write(`${e.message}\n`);
+    throw new InputError(`${loaded.errors.length} file(s) are not valid; nothing was run`);
+  }
+  if (!grep) return loaded.scenarios;
+  let re: RegExp;
+  try {
+    re = new RegExp(grep, 'i');
+  } catch (e) {
+    throw new InputError(`--grep: ${(e as Error).message}`);
+  }
+  return loaded.scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
+}
+
+/** Every trace event of the run as JSON lines, each with its scenario and its tracking row. */
+function writeTrace(file: string, results: ScenarioResult[]): void {
+  const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e, tracking: trackingRow(e) })));
+  writeFileSync(resolve(file), lines.length ? `${lines.join('\n')}\n` : '');
+}
+
+export function runCommand(args: string[], io: Io): Promise<number> {
+  return guarded('run', io, RUN_HELP, async () => {
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.out.write(RUN_HELP);
+      return 0;
+    }
+    let reporterNames: ReporterName[];
+    try {
+      reporterNames = parseReporterNames(values.reporter ?? []);
+    } catch (e) {
+      throw new InputError(`--reporter: ${(e as Error).message}`);
+    }
+    const paths = positionals.length ? positionals : ['scenarios'];
+    const grep = values.grep;
+    const scenarios = selectScenarios(paths, grep, io);
+    if (values.list) {
+      for (const s of scenarios) io.out.write(`${s.name}\t${(s.description ?? '').split('\n')[0]}\n`);
+      return 0;
+    }
+    if (!scenarios.length) throw new InputError(`no scenarios found in ${paths.join(', ')}${grep ? ` matching /${grep}/` : ''}`);
+    const concurrency = Number(values.concurrency ?? 4);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency expects a positive whole number, got "${values.concurrency}"`);
+
+    const certsDir = resolve(values.certs ?? process.env.RELAYLAB_CERTS ?? 'certs');
+    const logger = values.verbose ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
+    const tty = !!(io.out as NodeJS.WriteStream).isTTY;
+    const pki = new Pki({ dir: certsDir });
+    const reporters = createReporters(reporterNames, { outputDir: values.output, out: io.out, color: tty && !process.env.NO_COLOR, live: tty });
+    for (const r of reporters) r.start?.(scenarios);
+    const startedAt = new Date();
+    const results = await runScenarios(scenarios, { certsDir, pki, logger, concurrency, onResult: (result) => reporters.forEach((r) => r.result?.(result)) });
+    const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), results };
+
+    // The run itself is done: what cannot be written is said in one line, and the summary still prints.
+    let writeFailed = false;
+    for (const reporter of reporters) {
+      try {
+        for (const file of reporter.finish(run)) io.out.write(`report: ${file}\n`);
+      } catch (e) {
+        io.err.write(`relaylab run: a report could not be written: ${(e as Error).message}\n`);
+        writeFailed = true;
+      }
+    }
+    if (values.trace) {
+      try {
+        writeTrace(values.trace, results);
+      } catch (e) {
+        io.err.write(`relaylab run: --trace: ${(e as Error).message}\n`);
+        writeFailed = true;
+      }
+    }
+    io.out.write(`\ncertificates: ${pki.reused.length} reused from ${certsDir}, ${pki.generated.length} generated\n`);
+    io.out.write(`\n${summaryLine(results)}\n`);
+    if (!results.every((r) => r.passed)) return 1;
+    return writeFailed ? 2 : 0;
+  });
+}
