@@ -1,8 +1,17 @@
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StaticResolver, type TraceSink } from '@relaylab/core';
-import { controlTokenFile, ensureControlToken, JsonLinesTrace, StandaloneNode, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import {
+  controlTokenFile,
+  ensureControlToken,
+  JsonLinesFile,
+  JsonLinesTrace,
+  StandaloneNode,
+  sweepMailboxTemps,
+  writeMailboxMessage,
+  writeSpool,
+} from '@relaylab/lab';
 import { NetworkResolver } from '@relaylab/mta';
 import { ALLOW_NON_LOOPBACK, ALLOW_NON_LOOPBACK_HELP, checkBind } from './loopback';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, portInUse, required, untilSignal, UsageError, type Io } from './shared';
@@ -80,12 +89,15 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     const traceTo = values.trace as string | undefined;
     const logger = makeLogger(values['log-level'] as string | undefined, traceTo === '-' ? 2 : 1).child({ node: name });
     const sinks: TraceSink[] = [];
-    let traceFile: ReturnType<typeof createWriteStream> | undefined;
+    // A file gets one synchronous write per event, so kill -9 cannot cut what was answered 250.
+    let traceFile: JsonLinesFile | undefined;
     if (traceTo === '-') sinks.push(new JsonLinesTrace(process.stdout));
-    else if (traceTo) sinks.push(new JsonLinesTrace((traceFile = createWriteStream(resolve(traceTo), { flags: 'a' }))));
+    else if (traceTo) sinks.push((traceFile = new JsonLinesFile(resolve(traceTo))));
     const dns = values.dns as string | undefined;
     const resolver = dns ? new NetworkResolver(dns) : new StaticResolver(topology.dns, topology.nodes);
     const out = values.out ? resolve(values.out as string) : undefined;
+    // Mailbox files a crash left half-written are removed before anything new is written.
+    if (out) sweepMailboxTemps(resolve(out, 'mailboxes'));
     const controlPort = intOption(values, 'control-port') ?? 8025;
     const listenerOn = (_address: string, p: number) =>
       p === controlPort ? { listener: `node ${name}'s control API`, option: '--control-port <n>' } : { listener: `node ${name}`, option: '--port <n>' };
@@ -127,7 +139,7 @@ export function nodeCommand(args: string[], io: Io): Promise<number> {
     await standalone.stop();
     const spooled = out ? writeSpool(resolve(out, 'spool'), standalone.node) : [];
     if (spooled.length) logger.info({ spooled }, 'queued messages written to the spool');
-    await new Promise<void>((r) => (traceFile ? traceFile.end(r) : r()));
+    traceFile?.close();
     logger.info('stopped');
     return 0;
   });
