@@ -56,12 +56,13 @@ export function ndrFate(
   nodeAt: NodeAt,
   read: (node: string, mailbox: string, messageId: string) => Buffer | undefined,
 ): NdrFate | undefined {
-  if (!fate.dsn) return undefined;
-  const dsn = fateOf(events, fate.dsn, envelopeFrom, nodeAt);
-  const submitted = events.find((ev) => ev.type === 'submitted' && ev.messageId === fate.dsn);
-  const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? (read(dsn.node, dsn.mailbox, fate.dsn)?.toString('utf8') ?? '') : '';
+  const messageId = fate.ndr?.messageId;
+  if (!messageId) return undefined;
+  const dsn = fateOf(events, messageId, envelopeFrom, nodeAt);
+  const submitted = events.find((ev) => ev.type === 'submitted' && ev.messageId === messageId);
+  const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? (read(dsn.node, dsn.mailbox, messageId)?.toString('utf8') ?? '') : '';
   return {
-    messageId: fate.dsn,
+    messageId,
     state: dsn.state,
     node: dsn.node,
     mailbox: dsn.mailbox,

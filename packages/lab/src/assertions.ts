@@ -186,7 +186,7 @@ export function ndrChecks(e: Expectation, fate: Fate, failures: Failure[], subje
   const fail = (field: string, expected: unknown, actual: unknown) =>
     failures.push({ subject, field, expected, actual, story: [...describeFate(fate), ...(ndr ? [`NDR ${ndr.messageId}:`, ...ndr.story] : [])] });
   if (!ndr) {
-    fail('ndr', 'a DSN back to the envelope sender', fate.noDsn ?? `no DSN was sent (final state ${fate.state})`);
+    fail('ndr', 'a DSN back to the envelope sender', fate.noNdr ?? `no DSN was sent (final state ${fate.state})`);
     return 1;
   }
   let checks = 2;

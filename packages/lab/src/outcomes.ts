@@ -32,11 +32,13 @@ export interface Fate {
   submission?: ClassificationSummary;
   reply?: string;
   reason?: string;
-  /** For rejected/bounced: the Message-ID of the DSN sent to the envelope sender, or why none was. */
-  dsn?: string;
-  noDsn?: string;
-  /** What became of that DSN, read while the lab was up (reporters re-check expectations from this). */
+  /**
+   * For rejected/bounced: the NDR (an RFC 3464 DSN) sent back to the envelope sender. The fate
+   * names its Message-ID; the judge follows it once the lab has settled (accounting.ndrFate).
+   */
   ndr?: NdrFate;
+  /** For rejected/bounced: why no NDR was sent (a null sender, a rule that deleted silently, …). */
+  noNdr?: string;
   /**
    * For delivered: the header section of the copy the mailbox holds, one latin1 character per
    * byte, read by the runner while the lab was up. Header expectations read these bytes (with the
@@ -70,6 +72,16 @@ export interface NdrFate {
 }
 
 type NodeAt = (ip: string, port: number) => string | undefined;
+
+/** An NDR known by its Message-ID only: the trace has not been followed to it yet. */
+const unfollowedNdr = (messageId: string): NdrFate => ({
+  messageId,
+  state: 'unaccounted',
+  multipartReport: false,
+  diagnosticCodes: [],
+  humanReplies: [],
+  story: [],
+});
 
 const includes = (list: string[], rcpt: string | string[]) => {
   const wanted = (Array.isArray(rcpt) ? rcpt : [rcpt]).map((r) => r.toLowerCase());
@@ -146,7 +158,14 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
       case 'bounced':
         if (!includes(e.recipients, addresses)) break;
         fate.finalStates.push(e.type);
-        Object.assign(fate, { state: e.type, node: e.by ?? e.node, reply: e.reply, reason: e.reason, dsn: e.dsn, noDsn: e.noDsn });
+        Object.assign(fate, {
+          state: e.type,
+          node: e.by ?? e.node,
+          reply: e.reply,
+          reason: e.reason,
+          ndr: e.dsn ? unfollowedNdr(e.dsn) : undefined,
+          noNdr: e.noDsn,
+        });
         break;
       case 'deferred':
         if (!includes(e.recipients, addresses) || fate.state !== 'unaccounted') break;
@@ -186,7 +205,7 @@ export function describeFate(f: Fate): string[] {
       `  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`,
     );
   }
-  if (f.dsn || f.noDsn) lines.push(f.dsn ? `NDR: ${f.dsn} sent to the envelope sender` : `no NDR: ${f.noDsn}`);
+  if (f.ndr || f.noNdr) lines.push(f.ndr ? `NDR: ${f.ndr.messageId} sent to the envelope sender` : `no NDR: ${f.noNdr}`);
   lines.push(
     `final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`,
   );

@@ -90,7 +90,7 @@ test('a 5xx to RCPT at the next hop: rejected, and a DSN (multipart/report) come
   expect(ndr).toHaveLength(1);
   const text = ndr[0].raw.toString();
   expect(ndr[0].from).toBe('');
-  expect(ndr[0].messageId).toBe(f.dsn);
+  expect(ndr[0].messageId).toBe(f.ndr?.messageId);
   expect(text).toMatch(/^Content-Type: multipart\/report; report-type=delivery-status; boundary="/m);
   expect(text).toMatch(/^Subject: Undeliverable: refused$/m);
   expect(text).toContain("Remote server returned '550 5.7.1 Delivery not authorized, message refused'");
@@ -110,7 +110,7 @@ test('a DSN that cannot be delivered is not answered with another one', async ()
   const dsnId = dsnEvents[0].type === 'dsn' ? dsnEvents[0].dsnMessageId : '';
   const dsnFate = fateOf(lab.trace.events, dsnId, 'ghost@b.example', (ip, port) => lab.nodeAt(ip, port));
   expect(dsnFate.state).toBe('rejected');
-  expect(dsnFate.noDsn).toMatch(/null sender/);
+  expect(dsnFate.noNdr).toMatch(/null sender/);
 });
 
 test('EHLO refused with 421, and a slow peer: retried, then delivered once', async () => {

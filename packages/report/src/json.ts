@@ -2,7 +2,7 @@ import { trackingRow } from '@relaylab/core';
 import type { RunReport } from './run';
 
 /** Bump when a consumer would have to change how it reads the file. */
-export const JSON_REPORT_VERSION = 1;
+export const JSON_REPORT_VERSION = 2;
 
 /**
  * The whole run as one JSON document: every scenario with its topology, per-expectation verdicts,
