@@ -10,6 +10,8 @@ export * from './topology-directory';
 export * from './trace-stream';
 export * from './mailbox-files';
 export * from './node-control';
+export { NodeControlClient } from './control-client';
+export { CONTROL_BODY_LIMIT, SUBMIT_BODY_LIMIT, type FaultRequest, type NodeStatus, type WireMessage } from './control-protocol';
 export * from './control-token';
 export * from './standalone-node';
 export * from './process-lab';

@@ -1,11 +1,30 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import type { FaultKind, TraceEvent } from '@relaylab/core';
-import type { FaultCommand, MailNode, StoredMessage, Submission } from '@relaylab/mta';
+import type { FaultKind } from '@relaylab/core';
+import type { MailNode } from '@relaylab/mta';
+import {
+  body,
+  CONTROL_BODY_LIMIT,
+  faultRequest,
+  hostOf,
+  integer,
+  invalid,
+  line,
+  MAX_ADVANCE_MS,
+  only,
+  Refused,
+  sameSecret,
+  send,
+  shown,
+  submission,
+  SUBMIT_BODY_LIMIT,
+  UNSPECIFIED,
+  type FaultRequest,
+  type NodeStatus,
+  type WireMessage,
+} from './control-protocol';
 import { faultDetail } from './steps';
 import type { ObservedTrace } from './trace-stream';
-import { jsonLines } from './trace-stream';
 
 /**
  * A node's control API: what the embedded runner does with method calls (submit as a user of the
@@ -50,166 +69,9 @@ export interface ControlledNode {
   clearDetours?(): Promise<void>;
 }
 
-/** The faults POST /faults switches on (or, `heal`, off) on the node's listener. */
-const LISTENER_FAULTS = ['fail', 'dropDuringData', 'tlsHandshakeFails', 'slow', 'heal'] as const satisfies readonly FaultKind[];
-
-/** A fault the control API switches on (or, `heal`, off) on the node's listener. */
-export type FaultRequest =
-  | { fault: 'fail'; command: FaultCommand; reply: string; times?: number }
-  | { fault: 'dropDuringData'; times?: number }
-  | { fault: 'tlsHandshakeFails'; times?: number }
-  | { fault: 'slow'; delayMs: number }
-  | { fault: 'heal' };
-
-export interface NodeStatus {
-  node: string;
-  idle: boolean;
-  events: number;
-}
-
 /** Every POST endpoint; each takes a JSON object (`{}` when it needs nothing). */
 const ENDPOINTS = new Set(['POST /submit', 'POST /advance', 'POST /kick', 'POST /down', 'POST /up', 'POST /faults', 'POST /reset', 'POST /detour']);
 const READS = ['GET /status', 'GET /mailbox', 'GET /mailboxes', 'GET /trace'];
-
-/** A stored message on the wire: every field the mailbox keeps, bytes as base64. */
-export type WireMessage = Omit<StoredMessage, 'raw' | 'deliveredAt'> & { raw: string; deliveredAt: string };
-
-/** Every request body but a submission: the largest (a fault) is a few hundred bytes. */
-export const CONTROL_BODY_LIMIT = 64 * 1024;
-/** A submission carries a whole message as base64: room for messages well past Exchange's 150 MB maximum is not needed. */
-export const SUBMIT_BODY_LIMIT = 64 * 1024 * 1024;
-/** Ten years: more than any retry or expiry a scenario can reach, and far from Date's range. */
-const MAX_ADVANCE_MS = 10 * 366 * 86_400_000;
-/** As the scenario schema bounds a `slow` step. */
-const MAX_DELAY_MS = 30_000;
-const FAULT_COMMANDS: readonly FaultCommand[] = ['EHLO', 'STARTTLS', 'MAIL', 'RCPT', 'DATA'];
-
-/** A request the API refuses, with the HTTP status that says why. */
-class Refused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const invalid = (message: string) => new Refused(400, message);
-
-/** A value for an error message: short, on one line, and only ever what the client sent. */
-const shown = (v: unknown): string => {
-  const text = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-};
-
-/** The body's JSON object, read up to `limit` bytes: past it the rest is discarded unread and the answer is 413. */
-async function body(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () => new Refused(413, `request body exceeds ${limit} bytes`, { connection: 'close' });
-  if (declared > limit) {
-    req.resume();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(c as Buffer);
-  }
-  if (!size) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (err) {
-    throw invalid(`request body is not JSON: ${(err as Error).message}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid(`request body: expected a JSON object; found ${shown(value)}`);
-  return value as Record<string, unknown>;
-}
-
-/** `b` with only the `allowed` fields: a misspelt field is an error, not a silent default. */
-function only(b: Record<string, unknown>, allowed: readonly string[]): Record<string, unknown> {
-  for (const k of Object.keys(b)) if (!allowed.includes(k)) throw invalid(`unknown field "${k}"; expected ${allowed.length ? allowed.join(', ') : 'none'}`);
-  return b;
-}
-
-function integer(b: Record<string, unknown>, name: string, min: number, max: number, optional = false): number | undefined {
-  const v = b[name];
-  if (optional && (v === undefined || v === null)) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw invalid(`${name}: expected an integer from ${min} to ${max}; found ${shown(v)}`);
-  return v;
-}
-
-/** A string of one line: what goes into an SMTP command or reply cannot carry CR, LF or NUL. */
-function line(v: unknown, name: string, maxLength = 998): string {
-  if (typeof v !== 'string' || v.length > maxLength || /[\r\n\0]/.test(v))
-    throw invalid(`${name}: expected a string of one line, at most ${maxLength} characters; found ${shown(v)}`);
-  return v;
-}
-
-function submission(b: Record<string, unknown>): Submission {
-  only(b, ['from', 'to', 'raw']);
-  const from = line(b.from, 'from');
-  if (!Array.isArray(b.to) || !b.to.length) throw invalid(`to: expected a non-empty list of addresses; found ${shown(b.to)}`);
-  const to = b.to.map((t, i) => line(t, `to[${i}]`));
-  if (to.some((t) => !t)) throw invalid('to: an address is empty');
-  if (typeof b.raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.raw))
-    throw invalid(`raw: expected the message as base64; found ${shown(typeof b.raw === 'string' ? `${b.raw.slice(0, 20)}…` : b.raw)}`);
-  return { from, to, raw: Buffer.from(b.raw, 'base64') };
-}
-
-function faultRequest(b: Record<string, unknown>): FaultRequest {
-  const times = () => integer(b, 'times', 1, Number.MAX_SAFE_INTEGER, true);
-  switch (b.fault) {
-    case 'fail': {
-      only(b, ['fault', 'command', 'reply', 'times']);
-      if (!FAULT_COMMANDS.includes(b.command as FaultCommand))
-        throw invalid(`command: expected one of ${FAULT_COMMANDS.join(', ')}; found ${shown(b.command)}`);
-      const reply = line(b.reply, 'reply', 512);
-      if (!/^[45][0-9][0-9]( .*)?$/.test(reply))
-        throw invalid(`reply: expected an SMTP reply such as 451 4.3.2 System not accepting network messages; found ${shown(reply)}`);
-      return { fault: 'fail', command: b.command as FaultCommand, reply, times: times() };
-    }
-    case 'dropDuringData':
-    case 'tlsHandshakeFails':
-      only(b, ['fault', 'times']);
-      return { fault: b.fault, times: times() };
-    case 'slow':
-      only(b, ['fault', 'delayMs']);
-      return { fault: 'slow', delayMs: integer(b, 'delayMs', 0, MAX_DELAY_MS)! };
-    case 'heal':
-      only(b, ['fault']);
-      return { fault: 'heal' };
-    default:
-      throw invalid(`fault: expected one of ${LISTENER_FAULTS.join(', ')}; found ${shown(b.fault)}`);
-  }
-}
-
-function send(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(value));
-}
-
-/** Whether two secrets are equal, in time that does not depend on where they differ. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** The address literal a Host header names, without its port; IPv6 literals lose their brackets. */
-function hostOf(header: string): { host: string; port?: string } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(header);
-  return m ? { host: (m[1] ?? m[2])!.toLowerCase(), port: m[3] } : { host: '' };
-}
-
-const UNSPECIFIED = new Set(['0.0.0.0', '::']);
 
 export class NodeControlServer {
   private readonly server: Server;
@@ -409,111 +271,5 @@ export class NodeControlServer {
   async close(): Promise<void> {
     for (const f of this.followers) f.end();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** The runner's side of one node's control API. */
-export class NodeControlClient {
-  /** `token`: the lab's control token (readControlToken), which every request carries. */
-  constructor(
-    readonly name: string,
-    readonly address: string,
-    readonly port: number,
-    private readonly token: string,
-  ) {}
-
-  private call<T>(method: string, path: string, payload?: unknown, timeoutMs = 10_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const data = method === 'POST' ? Buffer.from(JSON.stringify(payload ?? {})) : undefined;
-      const headers = { authorization: `Bearer ${this.token}`, ...(data && { 'content-type': 'application/json', 'content-length': data.length }) };
-      const req = request({ host: this.address, port: this.port, method, path, timeout: timeoutMs, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          let value: { error?: string };
-          try {
-            value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: string };
-          } catch {
-            // something else answered on the control port (or the body was cut off)
-            return reject(
-              new Error(`node ${this.name}: ${method} ${path}: the answer is not JSON (HTTP ${res.statusCode}); is a relaylab node listening there?`),
-            );
-          }
-          if (res.statusCode === 200) resolve(value as T);
-          else reject(new Error(`node ${this.name}: ${method} ${path}: ${value.error ?? res.statusCode}`));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`node ${this.name}: ${method} ${path} timed out`)));
-      req.on('error', reject);
-      req.end(data);
-    });
-  }
-
-  status(): Promise<NodeStatus> {
-    return this.call('GET', '/status', undefined, 2000);
-  }
-
-  async submit(message: Submission): Promise<string> {
-    return (await this.call<{ messageId: string }>('POST', '/submit', { from: message.from, to: message.to, raw: message.raw.toString('base64') })).messageId;
-  }
-
-  async advance(ms: number, kick = true): Promise<void> {
-    await this.call('POST', '/advance', { ms, kick });
-  }
-
-  async kick(): Promise<void> {
-    await this.call('POST', '/kick');
-  }
-
-  async down(): Promise<void> {
-    await this.call('POST', '/down');
-  }
-
-  async up(): Promise<void> {
-    await this.call('POST', '/up');
-  }
-
-  async fault(request: FaultRequest): Promise<void> {
-    await this.call('POST', '/faults', request);
-  }
-
-  /** This node's mail for node `to` goes through a STARTTLS-stripping proxy from now on; its port. */
-  async stripStartTls(to: string): Promise<number> {
-    return (await this.call<{ port: number }>('POST', '/detour', { to })).port;
-  }
-
-  /** Up, healed, no detours: what a node attached to by a runner must be after a scenario. */
-  async reset(): Promise<void> {
-    await this.call('POST', '/reset');
-  }
-
-  async mailbox(address?: string): Promise<StoredMessage[]> {
-    const list = await this.call<WireMessage[]>('GET', address === undefined ? '/mailboxes' : `/mailbox?address=${encodeURIComponent(address)}`);
-    return list.map((m) => ({ ...m, raw: Buffer.from(m.raw, 'base64'), deliveredAt: new Date(m.deliveredAt) }));
-  }
-
-  /** Follows the node's trace from event `from`; returns a function that stops following. */
-  follow(from: number, onEvent: (e: TraceEvent) => void, onError: (err: Error) => void): () => void {
-    const req = request({ host: this.address, port: this.port, path: `/trace?from=${from}`, headers: { authorization: `Bearer ${this.token}` } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return void (stopped || onError(new Error(`node ${this.name}: GET /trace: HTTP ${res.statusCode}`)));
-      }
-      res.on(
-        'data',
-        jsonLines((v) => onEvent(v as TraceEvent)),
-      );
-      res.on('error', onError);
-    });
-    req.on('error', (err) => {
-      if (!stopped) onError(err);
-    });
-    req.end();
-    let stopped = false;
-    return () => {
-      stopped = true;
-      req.destroy();
-    };
   }
 }

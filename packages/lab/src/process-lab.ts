@@ -7,7 +7,7 @@ import type { Topology, TraceEvent } from '@relaylab/core';
 import { NetworkResolver, type FaultCommand, type StoredMessage, type Submission } from '@relaylab/mta';
 import { Pki } from '@relaylab/pki';
 import { controlTokenFile, ensureControlToken } from './control-token';
-import { NodeControlClient } from './node-control';
+import { NodeControlClient } from './control-client';
 import { relocateTopology } from './relocate';
 import type { StepTarget } from './steps';
 import { CONTROL_PORT, detourTarget, topologyDirectory } from './topology-directory';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { StaticResolver, type Topology } from '@relaylab/core';
 import { controlTokenFile, ensureControlToken, readControlToken } from '../src/control-token';
-import { CONTROL_BODY_LIMIT, NodeControlClient } from '../src/node-control';
+import { NodeControlClient } from '../src/control-client';
+import { CONTROL_BODY_LIMIT } from '../src/control-protocol';
 import { StandaloneNode } from '../src/standalone-node';
 
 // One real node process-in-process, as `relaylab node` runs it, with its control API on its own
