@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AttemptEvent, Topology } from '@relaylab/core';
@@ -153,4 +153,24 @@ test('stopping a node mid-delivery keeps the message in its spool instead of los
   const spooled = readdirSync(join(spoolDir, 'a')).filter((f) => f.endsWith('.json'));
   expect(spooled).toHaveLength(1);
   expect(readFileSync(join(spoolDir, 'a', spooled[0]), 'utf8')).toContain('in-flight@a.example');
+});
+
+test('mail a node takes back from its spool at start waits for the whole lab to listen, then goes at once', async () => {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'relaylab-restart-spool-'));
+  // Stopped while b was answering slowly: a keeps the message, due again at once.
+  const first = await Lab.start(topology(), { certsDir, spoolDir });
+  first.slow('b', 1500);
+  send(first, 'restored', ['r@b.example']);
+  await new Promise((r) => setTimeout(r, 300));
+  await first.stop();
+  const [file] = readdirSync(join(spoolDir, 'a')).filter((f) => f.endsWith('.json'));
+  // As after kill -9 before the first attempt: due now, not after a retry interval.
+  const item = JSON.parse(readFileSync(join(spoolDir, 'a', file!), 'utf8'));
+  writeFileSync(join(spoolDir, 'a', file!), JSON.stringify({ ...item, attempts: 0, nextAttemptAt: item.enqueuedAt }));
+  // Restarted: every node listens before any queue runs, so the first attempt reaches b; it would
+  // otherwise find b not yet listening and wait out a retry interval on the lab clock.
+  lab = await Lab.start(topology(), { certsDir, spoolDir });
+  expect(await lab.settle()).toBe(true);
+  expect(lab.trace.events.filter((e) => e.type === 'attempt').map((e) => (e as AttemptEvent).outcome)).toEqual(['sent']);
+  expect(fate(lab, 'restored', 'r@b.example').state).toBe('delivered');
 });
