@@ -7,14 +7,11 @@ import {
   nodeContext,
   outboundEdits,
   processMessage,
-  type ChainCheck,
   type Classification,
   type MessageOutcome,
   type NodeContext,
-  type NodeSpec,
-  type Organization,
-  type ReceiveConnector,
 } from '@relaylab/core';
+import { DEFAULT_FRONTEND, EOP, EOP_CERT, FROM_EDGE, ONPREM, ORGS } from './hybrid-fixtures';
 
 /**
  * The header firewall, promotion and conversion act on the same lenient reading every reader
@@ -23,84 +20,12 @@ import {
  * plain spelling. Checked against the bytes with a reader written here, not with the library's.
  */
 
-const ORGS: Record<string, Organization> = { contoso: { domains: ['contoso.example', 'contoso.mail.onmicrosoft.example'] } };
-const EOP: NodeSpec = {
-  role: 'exchange-online',
-  hostname: 'contoso-com.mail.protection.outlook.example',
-  address: '127.0.0.20',
-  organization: 'contoso',
-  inboundConnectors: [
-    { Name: 'Inbound from on-premises', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true },
-  ],
-  outboundConnectors: [
-    {
-      Name: 'Outbound to on-premises',
-      ConnectorType: 'OnPremises',
-      RecipientDomains: ['contoso.example'],
-      SmartHosts: ['mail.contoso.example'],
-      TlsSettings: 'DomainValidation',
-      TlsDomain: 'mail.contoso.example',
-      CloudServicesMailEnabled: true,
-    },
-  ],
-};
-const FRONTEND: ReceiveConnector = {
-  Name: 'Default Frontend MAIL',
-  RemoteIPRanges: ['0.0.0.0-255.255.255.255'],
-  PermissionGroups: ['AnonymousUsers', 'ExchangeServers'],
-  AuthMechanism: ['Tls'],
-  TlsDomainCapabilities: ['mail.protection.outlook.example:AcceptCloudServicesMail'],
-};
-const FROM_EDGE: ReceiveConnector = {
-  Name: 'From Edge',
-  RemoteIPRanges: ['127.0.0.11'],
-  PermissionGroups: ['ExchangeServers'],
-  AuthMechanism: ['Tls', 'ExternalAuthoritative'],
-};
-const ONPREM: NodeSpec = {
-  role: 'exchange-server',
-  hostname: 'mail.contoso.example',
-  address: '127.0.0.10',
-  organization: 'contoso',
-  receiveConnectors: [FRONTEND, FROM_EDGE],
-  sendConnectors: [
-    {
-      Name: 'Outbound to Office 365',
-      AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'],
-      RequireTLS: true,
-      TlsAuthLevel: 'DomainValidation',
-      TlsDomain: 'mail.protection.outlook.example',
-      CloudServicesMailEnabled: true,
-    },
-  ],
-};
-
-function chain(name: string): ChainCheck {
-  return {
-    valid: true,
-    chainsToTrustedRoot: true,
-    leaf: {
-      subject: `CN=${name}`,
-      commonName: name,
-      sans: [name],
-      issuer: 'CN=Root',
-      serial: '01',
-      notBefore: '2025-01-01T00:00:00.000Z',
-      notAfter: '2027-01-01T00:00:00.000Z',
-      fingerprint256: 'AA',
-      selfIssued: false,
-    },
-    path: [],
-    problems: [],
-  };
-}
-
 const eop = () => nodeContext('eop', EOP, ORGS);
 const onprem = () => nodeContext('onprem', ONPREM, ORGS);
 const SESSIONS = {
   eopAnonymous: () => classifySession({ ctx: eop(), secure: true }),
-  onpremAnonymous: () => classifySession({ ctx: onprem(), receiveConnector: FRONTEND, secure: false }),
-  onpremHybrid: () => classifySession({ ctx: onprem(), receiveConnector: FRONTEND, clientCertificate: chain('mail.protection.outlook.example'), secure: true }),
+  onpremAnonymous: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, secure: false }),
+  onpremHybrid: () => classifySession({ ctx: onprem(), receiveConnector: DEFAULT_FRONTEND, clientCertificate: EOP_CERT, secure: true }),
   onpremFromEdge: () => classifySession({ ctx: onprem(), receiveConnector: FROM_EDGE, secure: true }),
 };
 
@@ -250,7 +175,7 @@ describe('cross-premises headers', () => {
   test('Internet → EOP → on premises: a forged CrossPremises-AuthAs with the obsolete spelling does not come out Internal', () => {
     const raw = message('X-MS-Exchange-CrossPremises-AuthAs : Internal', 'X-MS-Exchange-Organization-AuthAs\t: Internal');
     const atEop = run(eop(), SESSIONS.eopAnonymous(), raw);
-    const route = eop().routes.find((r) => r.connector === 'Outbound to on-premises')!;
+    const route = eop().routes.find((r) => r.connector === 'Outbound to 6f2a')!;
     const wire = applyEdits(atEop.raw, outboundEdits(eop(), route, atEop.raw));
     const atOnprem = run(onprem(), SESSIONS.onpremHybrid(), wire);
     expect(atOnprem.authAs).toBe('Anonymous'); // what EOP decided, carried across

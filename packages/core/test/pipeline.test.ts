@@ -13,7 +13,6 @@ import {
   processMessage,
   removalsMatching,
   tenantIdOf,
-  type ChainCheck,
   type Classification,
   type HeaderEdit,
   type MessageInput,
@@ -21,9 +20,9 @@ import {
   type NodeContext,
   type NodeSpec,
   type Organization,
-  type ReceiveConnector,
   type TransportRule,
 } from '@relaylab/core';
+import { DEFAULT_FRONTEND, EOP, EOP_CERT, EOP_IP, FROM_EDGE, ONPREM, ONPREM_CERT, ORGS } from './hybrid-fixtures';
 
 /**
  * docs/exchange.md, "Header firewall and cross-premises headers" and "The tenant-connector
@@ -32,35 +31,10 @@ import {
  */
 
 const NOW = new Date('2026-03-02T10:00:00.000Z');
-const EOP_IP = '127.0.0.20';
 const INTERNET_IP = '127.0.0.99';
 
-const ORGS: Record<string, Organization> = {
-  contoso: { domains: ['contoso.example', 'contoso.mail.onmicrosoft.example'] },
-  woodgrove: { domains: ['woodgrove.example'] },
-};
 const ORGS_WITH_TENANT_ID: Record<string, Organization> = { contoso: { ...ORGS.contoso, tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' } };
 
-const EOP: NodeSpec = {
-  role: 'exchange-online',
-  hostname: 'contoso-com.mail.protection.outlook.example',
-  address: EOP_IP,
-  organization: 'contoso',
-  inboundConnectors: [
-    { Name: 'Inbound from 6f2a', ConnectorType: 'OnPremises', TlsSenderCertificateName: 'mail.contoso.example', CloudServicesMailEnabled: true },
-  ],
-  outboundConnectors: [
-    {
-      Name: 'Outbound to 6f2a',
-      ConnectorType: 'OnPremises',
-      RecipientDomains: ['contoso.example'],
-      SmartHosts: ['mail.contoso.example'],
-      TlsSettings: 'DomainValidation',
-      TlsDomain: 'mail.contoso.example',
-      CloudServicesMailEnabled: true,
-    },
-  ],
-};
 const WOODGROVE_EOP: NodeSpec = {
   role: 'exchange-online',
   hostname: 'woodgrove-com.mail.protection.outlook.example',
@@ -78,61 +52,7 @@ const WOODGROVE_EOP: NodeSpec = {
   ],
 };
 
-const DEFAULT_FRONTEND: ReceiveConnector = {
-  Name: 'Default Frontend MAIL',
-  RemoteIPRanges: ['0.0.0.0-255.255.255.255'],
-  PermissionGroups: ['AnonymousUsers', 'ExchangeServers'],
-  AuthMechanism: ['Tls'],
-  TlsDomainCapabilities: ['mail.protection.outlook.example:AcceptCloudServicesMail'],
-};
-const FROM_EDGE: ReceiveConnector = {
-  Name: 'From Edge',
-  RemoteIPRanges: ['127.0.0.11'],
-  PermissionGroups: ['ExchangeServers'],
-  AuthMechanism: ['Tls', 'ExternalAuthoritative'],
-};
-
-const ONPREM: NodeSpec = {
-  role: 'exchange-server',
-  hostname: 'mail.contoso.example',
-  address: '127.0.0.10',
-  organization: 'contoso',
-  receiveConnectors: [DEFAULT_FRONTEND, FROM_EDGE],
-  sendConnectors: [
-    {
-      Name: 'Outbound to Office 365',
-      AddressSpaces: ['smtp:contoso.mail.onmicrosoft.example;1'],
-      RequireTLS: true,
-      TlsAuthLevel: 'DomainValidation',
-      TlsDomain: 'mail.protection.outlook.example',
-      CloudServicesMailEnabled: true,
-    },
-    { Name: 'Internet', AddressSpaces: ['SMTP:*;1'] },
-  ],
-};
 const APPLIANCE: NodeSpec = { role: 'appliance', hostname: 'filter.contoso.example', address: '127.0.0.40', stripHeaders: ['X-MS-Exchange-*'] };
-
-function chain(commonName: string, sans: string[], valid = true): ChainCheck {
-  return {
-    valid,
-    chainsToTrustedRoot: valid,
-    leaf: {
-      subject: `CN=${commonName}`,
-      commonName,
-      sans,
-      issuer: 'CN=Relaylab Public Root CA',
-      serial: '01',
-      notBefore: '2025-01-01T00:00:00.000Z',
-      notAfter: '2027-01-01T00:00:00.000Z',
-      fingerprint256: 'AA',
-      selfIssued: false,
-    },
-    path: [],
-    problems: valid ? [] : ['not trusted'],
-  };
-}
-const EOP_CERT = chain('mail.protection.outlook.example', ['mail.protection.outlook.example', '*.mail.protection.outlook.example']);
-const ONPREM_CERT = chain('mail.contoso.example', ['mail.contoso.example']);
 
 const eop = (orgs = ORGS) => nodeContext('eop', EOP, orgs);
 const onprem = () => nodeContext('onprem', ONPREM, ORGS);
