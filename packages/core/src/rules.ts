@@ -43,20 +43,20 @@ function senderDomains(m: RuleMessage, location: TransportRule['SenderAddressLoc
   return [header];
 }
 
-function predicates(
-  m: RuleMessage,
-  location: TransportRule['SenderAddressLocation'],
-  p: {
-    FromScope?: string;
-    SenderDomainIs?: string[];
-    RecipientDomainIs?: string[];
-    SenderIPRanges?: string[];
-    HeaderContainsMessageHeader?: string;
-    HeaderContainsWords?: string[];
-    HeaderMatchesMessageHeader?: string;
-    HeaderMatchesPatterns?: string[];
-  },
-): boolean[] {
+/** The conditions a rule tests; its ExceptIf… exceptions are the same set under other names. */
+type RuleConditions = Pick<
+  TransportRule,
+  | 'FromScope'
+  | 'SenderDomainIs'
+  | 'RecipientDomainIs'
+  | 'SenderIPRanges'
+  | 'HeaderContainsMessageHeader'
+  | 'HeaderContainsWords'
+  | 'HeaderMatchesMessageHeader'
+  | 'HeaderMatchesPatterns'
+>;
+
+function predicates(m: RuleMessage, location: TransportRule['SenderAddressLocation'], p: RuleConditions): boolean[] {
   const out: boolean[] = [];
   if (p.FromScope) out.push(p.FromScope === m.fromScope);
   if (p.SenderDomainIs) out.push(anyDomain(p.SenderDomainIs, senderDomains(m, location)));

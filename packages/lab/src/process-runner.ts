@@ -3,7 +3,7 @@ import type { StoredMessage } from '@relaylab/mta';
 import { composeMessage } from './compose';
 import { judge } from './judge';
 import { ProcessLab, type ProcessLabOptions } from './process-lab';
-import type { ScenarioResult } from './runner';
+import { emptyResult, type ScenarioResult } from './runner';
 import type { MessageSpec, Scenario } from './scenario-model';
 import { relocateScenario } from './relocate';
 import { playScenario } from './steps';
@@ -22,18 +22,7 @@ export interface ProcessRunOptions extends Omit<ProcessLabOptions, 'topology'> {
  */
 export async function runScenarioOnProcesses(scenario: Scenario, options: ProcessRunOptions): Promise<ScenarioResult> {
   const started = Date.now();
-  const result: ScenarioResult = {
-    scenario,
-    passed: false,
-    checks: 0,
-    failures: [],
-    unaccounted: [],
-    fates: [],
-    expectations: [],
-    messageIds: {},
-    trace: [],
-    durationMs: 0,
-  };
+  const result = emptyResult(scenario, []);
   let lab: ProcessLab | undefined;
   try {
     // The lab moves its own topology; what the scenario sends and expects moves with it here, so

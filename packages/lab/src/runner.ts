@@ -27,6 +27,11 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
+/** A result before the scenario ran: nothing judged, not passed. Both runners start from it. */
+export function emptyResult(scenario: Scenario, trace: TraceEvent[]): ScenarioResult {
+  return { scenario, passed: false, checks: 0, failures: [], unaccounted: [], fates: [], expectations: [], messageIds: {}, trace, durationMs: 0 };
+}
+
 export interface RunOptions {
   certsDir: string;
   pki?: Pki;
@@ -37,18 +42,7 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const trace = new MemoryTrace();
-  const result: ScenarioResult = {
-    scenario,
-    passed: false,
-    checks: 0,
-    failures: [],
-    unaccounted: [],
-    fates: [],
-    expectations: [],
-    messageIds: {},
-    trace: trace.events,
-    durationMs: 0,
-  };
+  const result = emptyResult(scenario, trace.events);
   let lab: Lab | undefined;
   try {
     lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
