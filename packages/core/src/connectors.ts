@@ -1,5 +1,6 @@
 import type { NodeSpec, OutboundConnector, SendConnector } from './model';
 import { domainMatches, domainSpecificity } from './names';
+import { addressSpaceDomain } from './powershell-values';
 import type { RolePreset } from './roles';
 import type { OutboundTlsPolicy } from './tls-outbound';
 
@@ -16,14 +17,6 @@ export interface OutboundRoute {
   /** The next hop belongs to the organization (SmartHostAuthMechanism ExternalAuthoritative): organization headers stay. */
   intraOrganization: boolean;
   cloudServicesMailEnabled: boolean;
-}
-
-/** `SMTP:*.contoso.com;1` → `*.contoso.com` */
-function addressSpaceDomain(space: string): string {
-  return space
-    .replace(/^smtp:/i, '')
-    .replace(/;\d+$/, '')
-    .trim();
 }
 
 function fromOutboundConnector(c: OutboundConnector, acceptedDomains: string[]): OutboundRoute {

@@ -10,6 +10,7 @@ export * from './tls-outbound';
 export * from './ip';
 export * from './roles';
 export * from './receive-limits';
+export * from './powershell-values';
 export * from './connectors';
 export * from './inbound';
 export * from './routing';

@@ -2,6 +2,7 @@
  * Certificate name matching. A wildcard covers exactly one left-most label [doc]; either side may
  * be a wildcard because Exchange lets TlsDomain and TlsSenderCertificateName be `*.contoso.com`.
  */
+import { addressSpaceDomain } from './powershell-values';
 
 export function normalizeName(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
@@ -28,9 +29,12 @@ export function findMatchingName(expected: string, presented: readonly string[])
   return presented.find((p) => namesMatch(expected, p));
 }
 
-/** Domain patterns used by RecipientDomains, SenderDomains and AddressSpaces: `*`, `*.x`, `x`. */
+/**
+ * Domain patterns used by RecipientDomains, SenderDomains and AddressSpaces: `*`, `*.x`, `x`,
+ * also in the `smtp:x;1` form the cmdlets print, so that pasted output matches what it says.
+ */
 export function domainMatches(pattern: string, domain: string): boolean {
-  const p = normalizeName(pattern);
+  const p = normalizeName(addressSpaceDomain(pattern));
   const d = normalizeName(domain);
   if (p === '*') return true;
   if (p.startsWith('*.')) return d.endsWith(p.slice(1)) && d.length > p.length - 1;
@@ -39,7 +43,7 @@ export function domainMatches(pattern: string, domain: string): boolean {
 
 /** How specific a domain pattern is, so the most specific connector wins. */
 export function domainSpecificity(pattern: string): number {
-  const p = normalizeName(pattern);
+  const p = normalizeName(addressSpaceDomain(pattern));
   if (p === '*') return 0;
   const labels = p.split('.').length;
   return p.startsWith('*.') ? labels * 2 - 1 : labels * 2;
