@@ -2,6 +2,7 @@ export * from './model';
 export * from './codes';
 export * from './verdict';
 export * from './clock';
+export * from './scheduler';
 export * from './names';
 export * from './certificate';
 export * from './trust';

@@ -9,8 +9,10 @@ export type TlsSettings = 'EncryptionOnly' | 'CertificateValidation' | 'DomainVa
 
 export interface AuthoritySpec {
   commonName: string;
-  /** Whether nodes trust this CA by default (a public CA). An untrusted CA models a private one. */
+  /** Whether nodes trust this CA by default (a public CA). An untrusted CA models a private one. Roots only. */
   trusted?: boolean;
+  /** Name of the authority that issued this one: an intermediate CA. Absent: a self-signed root. */
+  issuer?: string;
 }
 
 export type Validity = 'valid' | 'expired' | 'not-yet-valid';
@@ -170,6 +172,18 @@ export interface HostedContentFilterPolicy {
   BlockedSenderDomains?: string[];
 }
 
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** How a node speaks TLS, as a listener and as a client; Node's (and OpenSSL's) own option names. */
+export interface NodeTls {
+  /** `full`: the leaf and every intermediate (default). `leafOnly`: the intermediates left out, a common misconfiguration. */
+  presentChain?: 'full' | 'leafOnly';
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+  /** OpenSSL cipher list; TLS 1.0 and 1.1 need `DEFAULT@SECLEVEL=0` on both ends under OpenSSL 3. */
+  ciphers?: string;
+}
+
 export interface NodeSpec {
   role: RoleName;
   /** FQDN: EHLO name, A record, and what Received headers show. */
@@ -182,6 +196,8 @@ export interface NodeSpec {
   certificate?: string;
   /** Whether the listener offers STARTTLS (default true when it has a certificate). */
   starttls?: boolean;
+  /** The chain it presents and the TLS versions and ciphers it accepts, listening and sending. */
+  tls?: NodeTls;
   mailboxes?: string[];
   /** Authorities this node trusts; defaults to every authority with `trusted` not false. */
   trust?: string[];

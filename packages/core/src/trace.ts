@@ -18,7 +18,10 @@ export interface TlsSummary {
 }
 
 interface Base {
+  /** Lab time: the virtual clock that retries, expiries and certificates read. */
   at: string;
+  /** Real (wall-clock) time, when the emitter recorded it: lab time jumps, this does not. */
+  realAt?: string;
   node: string;
 }
 
@@ -165,6 +168,8 @@ export interface DsnEvent extends Base {
   to: string;
   recipients: string[];
   reply: string;
+  /** `delayed`: a delay notice (the message is still queued at DelayNotificationTimeout); otherwise an NDR. */
+  action?: 'delayed';
 }
 
 /** Every fault the lab can cause or lift, as steps, the control API and fault events name them. */

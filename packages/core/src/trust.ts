@@ -55,6 +55,7 @@ function revocationProblem(cert: X509Certificate, issuer: X509Certificate, store
 /**
  * Verify the chain a peer presented (leaf first, as DER) against a trust store at the lab's time.
  * Node's own verification cannot serve: it uses the real time and knows nothing of our CRLs.
+ * Intermediates come only from `presented`; the store holds roots, as a real MTA's does.
  */
 export function checkChain(presented: readonly Buffer[], store: TrustStore, now: Date): ChainCheck {
   const certs = presented.map((der) => new X509Certificate(der));
@@ -85,7 +86,8 @@ export function checkChain(presented: readonly Buffer[], store: TrustStore, now:
       problems.push(
         current.subject === current.issuer && current.verify(current.publicKey)
           ? `certificate ${describeCertificate(current).commonName ?? current.subject} is self-signed and not trusted`
-          : `no trusted issuer found for ${current.issuer.replace(/\n/g, ', ')}`,
+          : // A server that leaves out its intermediate lands here: only what it sent and the roots count.
+            `no trusted issuer found for ${current.issuer.replace(/\n/g, ', ')}: the peer did not present it and it is not a trust anchor`,
       );
       break;
     }

@@ -24,6 +24,11 @@ export async function createTopologyNode(options: TopologyNodeOptions): Promise<
   return new MailNode({
     ...runtime,
     ctx: nodeContext(name, spec, topology.organizations),
-    material: { key: cert?.keyPem, chainPem: cert?.chainPem, trust: await trustStoreFor(certificates, spec.trust) },
+    material: {
+      key: cert?.keyPem,
+      // leafOnly: the misconfigured server whose peers cannot build the chain to the root
+      chainPem: spec.tls?.presentChain === 'leafOnly' ? cert?.certPem : cert?.chainPem,
+      trust: await trustStoreFor(certificates, spec.trust),
+    },
   });
 }

@@ -4,6 +4,7 @@
  */
 import { parseByteSize, parseTimeSpan, receiveLimits, ROLE_PRESETS, type NodeSpec, type RoleName, type Topology } from '@relaylab/core';
 import type { Expectation, FaultCommandName } from './scenario-model';
+import { checkAuthoritiesAndTls } from './validate-tls';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -65,6 +66,7 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
       checkReference(report, [...at, 'certificates', name, 'issuer'], cert.issuer, authorities, 'authority', 'or "self" for a self-signed certificate');
     }
   }
+  checkAuthoritiesAndTls(topology, report, at, checkReference);
 
   const addressOwners = new Map<string, string>();
   for (const [name, node] of Object.entries(topology.nodes)) {

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TlsFacts } from '@relaylab/core';
-import { cipherFacts, localChain, peerChain } from './tls-socket';
+import { cipherFacts, localChain, peerChain, type TlsVersionOptions } from './tls-socket';
 
 /**
  * The one place that knows nodemailer's internals: the TLS socket lives in the private
@@ -37,6 +37,8 @@ export interface OpenOptions {
   cert?: string;
   /** Do not attempt STARTTLS (the opportunistic retry after a failed handshake). */
   plaintext?: boolean;
+  /** The TLS versions and ciphers this sender accepts (the node's `tls`). */
+  versions?: TlsVersionOptions;
   timeoutMs?: number;
 }
 
@@ -72,7 +74,7 @@ export function openConnection(o: OpenOptions): Promise<OpenConnection> {
     connectionTimeout: o.timeoutMs ?? 10_000,
     greetingTimeout: o.timeoutMs ?? 10_000,
     socketTimeout: 60_000,
-    tls: { rejectUnauthorized: false, key: o.key, cert: o.cert, servername: o.servername },
+    tls: { ...o.versions, rejectUnauthorized: false, key: o.key, cert: o.cert, servername: o.servername },
   });
   return new Promise((resolve, reject) => {
     let settled = false;

@@ -17,6 +17,7 @@ import {
   DnsError,
 } from '@relaylab/core';
 import { ConnectError, openConnection, resetConnection, sendMessage } from './client-adapter';
+import type { TlsVersionOptions } from './tls-socket';
 import type { NodeTrace } from './node-trace';
 import type { ConnectionPool, PooledConnection } from './pool';
 
@@ -25,6 +26,7 @@ export interface SenderIdentity {
   address: string;
   key?: string;
   cert?: string;
+  versions?: TlsVersionOptions;
 }
 
 export interface DeliveryJob {
@@ -135,6 +137,7 @@ export class Deliverer {
         ehloName: identity.hostname,
         key: identity.key,
         cert: identity.cert,
+        versions: identity.versions,
         plaintext,
       });
       const facts: TlsFacts = fallbackFrom ? { ...open.facts, fallbackFrom } : open.facts;

@@ -182,7 +182,15 @@ export class MessageIntake {
    * A DSN (RFC 3464) back to the envelope sender, submitted by this node like any message. A
    * message with the null sender is itself a notification and never gets one (RFC 5321 §4.5.5).
    */
-  notifySender(failure: { messageId: string; from: string; raw: Buffer; arrived: Date; failed: FailedRecipient[] }): SenderNotice {
+  notifySender(failure: {
+    messageId: string;
+    from: string;
+    raw: Buffer;
+    arrived: Date;
+    failed: FailedRecipient[];
+    /** A delay notice (DelayNotificationTimeout) rather than a non-delivery report. */
+    delayed?: { willRetryUntil: Date };
+  }): SenderNotice {
     const { messageId, from, failed } = failure;
     if (!from) return { noDsn: 'the message has the null sender (it is a notification itself): no DSN is sent for it' };
     const { ctx, clock, trace } = this.deps;
@@ -195,8 +203,17 @@ export class MessageIntake {
       arrivalDate: failure.arrived,
       now: clock.now(),
       recipients: failed.map((f) => ({ address: f.recipient, reply: f.reply, remoteMta: f.remoteMta })),
+      ...(failure.delayed && { action: 'delayed' as const, willRetryUntil: failure.delayed.willRetryUntil }),
     });
-    trace.emit({ type: 'dsn', messageId, dsnMessageId: dsn.messageId, to: from, recipients: failed.map((f) => f.recipient), reply: failed[0]?.reply ?? '' });
+    trace.emit({
+      type: 'dsn',
+      messageId,
+      dsnMessageId: dsn.messageId,
+      to: from,
+      recipients: failed.map((f) => f.recipient),
+      reply: failed[0]?.reply ?? '',
+      ...(failure.delayed && { action: 'delayed' as const }),
+    });
     this.submit({ from: '', to: [from], raw: dsn.raw });
     return { dsn: dsn.messageId };
   }

@@ -40,7 +40,7 @@ import { installFaultGate, type FaultReport, type NodeFaults } from './faults';
 import type { NodeTrace } from './node-trace';
 import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
-import { cipherFacts, localChain, peerChain, type CipherFacts } from './tls-socket';
+import { cipherFacts, localChain, peerChain, tlsVersionOptions, type CipherFacts } from './tls-socket';
 
 export interface SessionState {
   id: string;
@@ -125,6 +125,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     secure: false,
     key: deps.key,
     cert: deps.chainPem,
+    ...tlsVersionOptions(ctx.spec.tls),
     requestCert: true,
     rejectUnauthorized: false,
     hideSTARTTLS: !offersTls,

@@ -4,6 +4,7 @@ import type { NodeTrace } from './node-trace';
 import { ConnectionPool } from './pool';
 import { DeliveryQueue, type QueueOptions } from './queue';
 import { Spool } from './spool';
+import { tlsVersionOptions } from './tls-socket';
 
 /** What a node's outbound side needs; the lab's directory maps addresses to its nodes' ports. */
 export interface OutboundOptions {
@@ -27,7 +28,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
   const { ctx, clock, trace } = options;
   const pool = new ConnectionPool({ maxMessages: options.maxMessagesPerConnection, idleMs: 5000 });
   const deliverer = new Deliverer({
-    identity: { hostname: ctx.spec.hostname, address: ctx.spec.address, key: options.key, cert: options.chainPem },
+    identity: { hostname: ctx.spec.hostname, address: ctx.spec.address, key: options.key, cert: options.chainPem, versions: tlsVersionOptions(ctx.spec.tls) },
     resolver: options.resolver,
     clock,
     trust: options.trust,

@@ -1,4 +1,19 @@
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureContextOptions, TLSSocket } from 'node:tls';
+import type { NodeTls } from '@relaylab/core';
+
+export type TlsVersionOptions = Pick<SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
+
+/**
+ * The versions and ciphers a node accepts, as Node's TLS options, for its listener and its client
+ * alike. Only what the topology sets: the rest keeps each library's own defaults.
+ */
+export function tlsVersionOptions(tls: NodeTls | undefined): TlsVersionOptions {
+  const options: TlsVersionOptions = {};
+  if (tls?.minVersion) options.minVersion = tls.minVersion;
+  if (tls?.maxVersion) options.maxVersion = tls.maxVersion;
+  if (tls?.ciphers) options.ciphers = tls.ciphers;
+  return options;
+}
 
 /** The chain exactly as the peer sent it, leaf first, as DER. */
 export function peerChain(socket: TLSSocket): Buffer[] {

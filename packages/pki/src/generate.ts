@@ -21,7 +21,8 @@ export function windowFor(validity: CertificateSpec['validity'], now: Date): { n
   }
 }
 
-export async function generateAuthority(commonName: string, now: Date): Promise<KeyAndCert> {
+/** A self-signed root, or with `issuer` an intermediate CA it signs (valid a little less long than a root). */
+export async function generateAuthority(commonName: string, now: Date, issuer?: KeyAndCert): Promise<KeyAndCert> {
   const pems = await generate(
     [
       { name: 'commonName', value: commonName },
@@ -31,7 +32,8 @@ export async function generateAuthority(commonName: string, now: Date): Promise<
       keyType: 'ec',
       algorithm: 'sha256',
       notBeforeDate: new Date(now.getTime() - 2 * DAY),
-      notAfterDate: new Date(now.getTime() + 10 * 365 * DAY),
+      notAfterDate: new Date(now.getTime() + (issuer ? 5 : 10) * 365 * DAY),
+      ca: issuer ? { key: issuer.keyPem, cert: issuer.certPem } : undefined,
       extensions: [
         { name: 'basicConstraints', cA: true, critical: true },
         { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },

@@ -7,13 +7,20 @@ import { certificateOf, derChain } from './pem';
 
 export interface AuthorityMaterial extends KeyAndCert {
   name: string;
+  /** Whether nodes trust its root by default; an intermediate is trusted only through its root. */
   trusted: boolean;
+  /** The authority that issued this one; absent for a root. */
+  issuer?: string;
+  /** The root this authority chains to (itself for a root). */
+  root: string;
   crlPem: string;
+  /** The CA certificate's file in the cache, e.g. for `openssl s_client -CAfile`. */
+  file: string;
 }
 
 export interface IssuedCertificate extends KeyAndCert {
   name: string;
-  /** What a server sends: the leaf and any intermediates (the lab's CAs are roots, so just the leaf). */
+  /** The full chain a server sends: the leaf, then each intermediate up to (not including) the root. */
   chainPem: string;
   serial: string;
   files: { key: string; cert: string };
@@ -56,20 +63,23 @@ export class Pki {
     return p;
   }
 
-  async authority(name: string, spec: AuthoritySpec): Promise<KeyAndCert> {
-    const base = join(this.options.dir, 'authorities', `${name}-${shortHash(spec.commonName)}`);
+  /** A root, or with `issuer` an intermediate signed by it; the file name says which issuer, so a new root remakes its intermediates. */
+  async authority(name: string, spec: AuthoritySpec, issuer?: KeyAndCert): Promise<KeyAndCert & { file: string }> {
+    const tag = issuer ? shortHash({ commonName: spec.commonName, issuer: fingerprintTag(issuer) }) : shortHash(spec.commonName);
+    const base = join(this.options.dir, 'authorities', `${name}-${tag}`);
     return this.once(`ca:${base}`, async () => {
+      const file = `${base}.pem`;
       const keyPem = readIfExists(`${base}.key`);
-      const certPem = readIfExists(`${base}.pem`);
+      const certPem = readIfExists(file);
       if (keyPem && certPem && new Date(certificateOf(certPem).validTo) > this.now()) {
-        this.reused.push(`${base}.pem`);
-        return { keyPem, certPem };
+        this.reused.push(file);
+        return { keyPem, certPem, file };
       }
-      const made = await generateAuthority(spec.commonName, this.now());
+      const made = await generateAuthority(spec.commonName, this.now(), issuer);
       writeAtomic(`${base}.key`, made.keyPem, 0o600);
-      writeAtomic(`${base}.pem`, made.certPem);
-      this.generated.push(`${base}.pem`);
-      return made;
+      writeAtomic(file, made.certPem);
+      this.generated.push(file);
+      return { ...made, file };
     });
   }
 
@@ -88,8 +98,9 @@ export class Pki {
     }
   }
 
-  async leaf(name: string, spec: CertificateSpec, issuer: KeyAndCert | undefined): Promise<IssuedCertificate> {
-    const issuerTag = issuer ? certificateOf(issuer.certPem).fingerprint256.replace(/:/g, '').slice(0, 12) : 'self';
+  /** `intermediates`: the CA certificates between the issuer and its root, the issuer first (none when a root issued it). */
+  async leaf(name: string, spec: CertificateSpec, issuer: KeyAndCert | undefined, intermediates: string[] = []): Promise<IssuedCertificate> {
+    const issuerTag = issuer ? fingerprintTag(issuer) : 'self';
     const key = shortHash({ subject: spec.subject, sans: spec.sans ?? [], issuerTag, validity: spec.validity ?? 'valid' });
     const base = join(this.options.dir, 'leaves', `${name}-${key}`);
     return this.once(`leaf:${base}`, async () => {
@@ -108,7 +119,7 @@ export class Pki {
         name,
         keyPem,
         certPem,
-        chainPem: certPem,
+        chainPem: [certPem, ...intermediates].map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''),
         serial: normalizeSerial(certificateOf(certPem).serialNumber),
         files: { key: `${base}.key`, cert: `${base}.pem` },
       };
@@ -133,36 +144,87 @@ export class Pki {
 
   /** Everything a topology's nodes present and trust. */
   async forTopology(topology: Topology): Promise<LabCertificates> {
+    const specs = topology.authorities ?? {};
+    const lineages = authorityLineages(specs);
     const authorities = new Map<string, AuthorityMaterial>();
-    const issued = new Map<string, KeyAndCert>();
-    for (const [name, spec] of Object.entries(topology.authorities ?? {})) {
-      issued.set(name, await this.authority(name, spec));
+    const issued = new Map<string, KeyAndCert & { file: string }>();
+    // Issuers first: a lineage lists the authority, its issuer, ... up to the root.
+    for (const name of Object.keys(specs).sort((a, b) => lineages.get(a)!.length - lineages.get(b)!.length)) {
+      const spec = specs[name]!;
+      issued.set(name, await this.authority(name, spec, spec.issuer === undefined ? undefined : issued.get(spec.issuer)));
     }
     const certificates = new Map<string, IssuedCertificate>();
     await Promise.all(
       Object.entries(topology.certificates ?? {}).map(async ([name, spec]) => {
         const issuer = spec.issuer === 'self' ? undefined : issued.get(spec.issuer);
         if (spec.issuer !== 'self' && !issuer) throw new Error(`certificate ${name}: unknown issuer ${spec.issuer}`);
-        certificates.set(name, await this.leaf(name, spec, issuer));
+        const intermediates =
+          spec.issuer === 'self'
+            ? []
+            : lineages
+                .get(spec.issuer)!
+                .slice(0, -1)
+                .map((ca) => issued.get(ca)!.certPem);
+        certificates.set(name, await this.leaf(name, spec, issuer, intermediates));
       }),
     );
-    for (const [name, spec] of Object.entries(topology.authorities ?? {})) {
+    for (const [name, spec] of Object.entries(specs)) {
       const ca = issued.get(name)!;
+      const lineage = lineages.get(name)!;
+      const root = lineage[lineage.length - 1]!;
       const revoked = Object.entries(topology.certificates ?? {})
         .filter(([, c]) => c.issuer === name && c.revoked)
         .map(([certName]) => certificates.get(certName)!.serial);
-      authorities.set(name, { name, trusted: spec.trusted !== false, ...ca, crlPem: await this.crl(name, ca, revoked) });
+      authorities.set(name, {
+        name,
+        trusted: specs[root]!.trusted !== false,
+        issuer: spec.issuer,
+        root,
+        ...ca,
+        crlPem: await this.crl(name, ca, revoked),
+      });
     }
     return { authorities, certificates };
   }
 }
 
-/** The trust store of a node: the named authorities (default: every trusted one) and their CRLs. */
+function fingerprintTag(ca: KeyAndCert): string {
+  return certificateOf(ca.certPem).fingerprint256.replace(/:/g, '').slice(0, 12);
+}
+
+/** For each authority, itself and its issuers up to the root; an unknown issuer or a loop is an error. */
+export function authorityLineages(specs: Record<string, AuthoritySpec>): Map<string, string[]> {
+  const lineages = new Map<string, string[]>();
+  for (const name of Object.keys(specs)) {
+    const lineage = [name];
+    for (let issuer = specs[name]!.issuer; issuer !== undefined; issuer = specs[issuer]?.issuer) {
+      if (!specs[issuer]) throw new Error(`authority ${lineage[lineage.length - 1]}: unknown issuer ${issuer}`);
+      if (lineage.includes(issuer)) throw new Error(`authorities ${[...lineage, issuer].join(' → ')} issue each other in a loop: one of them must be a root`);
+      lineage.push(issuer);
+    }
+    lineages.set(name, lineage);
+  }
+  return lineages;
+}
+
+/**
+ * The trust store of a node: the named roots (default: every trusted one) as anchors, and the CRLs
+ * of those roots and of the intermediates under them. An intermediate is never an anchor: a peer
+ * that leaves it out of its handshake cannot be verified, as in the field.
+ */
 export async function trustStoreFor(lab: LabCertificates, names?: string[]): Promise<TrustStore> {
-  const chosen = names ? names.map((n) => lab.authorities.get(n)!).filter(Boolean) : [...lab.authorities.values()].filter((a) => a.trusted);
+  const roots = names
+    ? names.map((n) => {
+        const authority = lab.authorities.get(n);
+        if (authority && authority.root !== n) throw new Error(`trust anchors are roots only: ${n} is issued by ${authority.issuer}; trust ${authority.root}`);
+        return authority;
+      })
+    : [...lab.authorities.values()].filter((a) => a.trusted && a.root === a.name);
+  const anchors = roots.filter((a): a is AuthorityMaterial => a !== undefined);
+  const revoking = [...lab.authorities.values()].filter((a) => anchors.some((root) => root.name === a.root));
   return {
-    anchors: chosen.map((a) => certificateOf(a.certPem)),
-    crls: await Promise.all(chosen.map((a) => loadCrl(a.crlPem, a.certPem))),
+    anchors: anchors.map((a) => certificateOf(a.certPem)),
+    crls: await Promise.all(revoking.map((a) => loadCrl(a.crlPem, a.certPem))),
   };
 }
 
