@@ -8,3 +8,5 @@ export * from './reporters';
 export { renderHtml } from './html/page';
 export { topologyDiagram } from './html/topology-diagram';
 export { sequenceDiagram, sequenceRows } from './html/sequence-diagram';
+export { liveMessageHtml, liveTopologyHtml } from './html/live-message';
+export { livePageHtml, LIVE_SCRIPT, LIVE_STYLES } from './html/live-page';

@@ -1,8 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import { JsonLinesFile, Lab, ObservedTrace, sweepMailboxTemps, topologyDirectory, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import {
+  controlTokenFile,
+  ensureControlToken,
+  JsonLinesFile,
+  Lab,
+  ObservedTrace,
+  sweepMailboxTemps,
+  topologyDirectory,
+  writeMailboxMessage,
+  writeSpool,
+} from '@relaylab/lab';
 import { parseServer, TopologyDnsServer } from '@relaylab/mta';
+import { LabView } from '../web/lab-view';
+import { WEB_PORT, WebServer } from '../web/server';
 import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, portInUse, untilSignal, UsageError, type Io } from './shared';
 
@@ -20,6 +32,10 @@ with swaks, Send-MailMessage or a mail client and watch each hop.
   --dns <ip:port>      also serve the topology's MX and A records there, for dig, swaks --server
                        lookups or Postfix (e.g. 127.0.0.53:5300)
   --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
+  --web-port <n>       the web view and its API (docs/web.md) on 127.0.0.1:<n> (default 8525;
+                       0: any free port); the address printed carries the lab's control token
+                       (<certs>/control-token), which the API asks of every request
+  --no-web             no web view
   --verbose            node logs (pino) on stderr
   --allow-non-loopback let --dns listen outside 127.0.0.0/8 (reachable from the network, as
                        stderr then says); the nodes always stay on the topology's loopback addresses
@@ -31,6 +47,8 @@ const OPTIONS = {
   dns: { type: 'string' },
   certs: { type: 'string' },
   verbose: { type: 'boolean' },
+  'web-port': { type: 'string' },
+  'no-web': { type: 'boolean' },
   [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -79,6 +97,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     }
     if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
     const port = intOption(values, 'port');
+    const webPort = intOption(values, 'web-port') ?? WEB_PORT;
     if (values.dns) {
       const address = (values.dns as string).split(':', 1)[0]!;
       checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
@@ -133,13 +152,23 @@ export function upCommand(args: string[], io: Io): Promise<number> {
           : portInUse(e, () => ({ listener: 'the DNS service', option: '--dns <ip:port>' }));
       }
     }
+    let web: WebServer | undefined;
+    if (!values['no-web']) {
+      web = new WebServer(new LabView(lab, trace), ensureControlToken(controlTokenFile(certsDir)));
+      await web.listen(webPort, '127.0.0.1').catch(async (e: unknown) => {
+        await Promise.all([lab.stop(), dns?.close()]);
+        throw portInUse(e, () => ({ listener: 'the web view', option: '--web-port <n>' }));
+      });
+    }
     io.out.write(`${table(topology, lab)}\n\n`);
     io.out.write(`mailboxes: ${resolve(out, 'mailboxes')}/<address>/\ntrace: ${resolve(out, 'trace.jsonl')}\n`);
     if (dns) io.out.write(`DNS: ${dns.address}:${dns.port} (dig @${dns.address} -p ${dns.port} MX <domain>)\n`);
+    if (web) io.out.write(`web: ${web.loginUrl}\n     (API: ${web.origin}/api/openapi.json, Authorization: Bearer <${controlTokenFile(certsDir)}>)\n`);
     io.out.write(`relaylab up: ${lab.nodes.size} nodes ready; Ctrl-C stops the lab\n`);
     const signal = await untilSignal();
     io.out.write(`relaylab up: ${signal}, shutting down\n`);
     // After stop, so messages that were being delivered when the signal came are in the queue again.
+    await web?.close();
     await lab.stop();
     const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
     await dns?.close();
