@@ -20,6 +20,7 @@ export * from './dns';
 export * from './headers';
 export * from './trace';
 export * from './received';
+export * from './body-digest';
 export * from './edits';
 export * from './exchange-headers';
 export * from './classify';

@@ -46,6 +46,8 @@ export interface SubmittedEvent extends Base {
   classification?: ClassificationSummary;
   /** Header fields as the user submitted them, before this node's edits. */
   headersIn: Array<{ name: string; value: string }>;
+  /** SHA-256 of the body bytes as submitted (bodySha256), for `body: { unchanged: true }`. */
+  bodySha256?: string;
 }
 
 /** The categorizer changed an envelope recipient (a remote mailbox's RemoteRoutingAddress). */
@@ -88,6 +90,8 @@ export interface ReceivedEvent extends Base {
   classification?: ClassificationSummary;
   /** Header fields as they arrived, before this node's edits. */
   headersIn: Array<{ name: string; value: string }>;
+  /** SHA-256 of the body bytes as they arrived, to show the hop where a body changed. */
+  bodySha256?: string;
 }
 
 /** The receiving side refused a command. */

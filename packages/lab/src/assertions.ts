@@ -1,4 +1,6 @@
 import { fieldValues, headerValues, parseHeaders, type TraceEvent } from '@relaylab/core';
+import { checkBody, type BodyEvidence } from './body-assertions';
+import { checkHeaderExtras } from './header-extras';
 import { describeFate, type Fate, type Hop } from './outcomes';
 import type { Expectation, HeaderExpectation, HopExpectation, UnchangedExpectation } from './scenario-model';
 
@@ -64,6 +66,11 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
     if (expected[key] === undefined) continue;
     checks++;
     const want = expected[key];
+    if (key === 'inboundConnector' && want === NO_CONNECTOR) {
+      // `none` is "no connector matched", not a connector's name (a hop with no receipt has none either)
+      if (value !== undefined) fail(`${prefix}.${key}`, 'none (no connector matched)', value);
+      continue;
+    }
     const same = typeof want === 'string' && typeof value === 'string' ? want.toLowerCase() === value.toLowerCase() : want === value;
     if (!same) fail(`${prefix}.${key}`, want, value);
   }
@@ -75,27 +82,36 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
   return checks;
 }
 
+/** `inboundConnector: none` in a hop expectation: the receiving node matched no connector. */
+export const NO_CONNECTOR = 'none';
+
 function checkHeader(h: HeaderExpectation, raw: Buffer | undefined, fail: (field: string, e: unknown, a: unknown) => void): number {
-  const values = raw ? headerValues(raw, h.name) : [];
+  const all = raw ? headerValues(raw, h.name) : [];
   const field = `headers[${h.name}]`;
-  let checks = 0;
-  if (h.present !== undefined || (h.equals === undefined && h.matches === undefined && h.absent === undefined)) {
+  let checks = checkHeaderExtras(h, all, field, fail);
+  const picked = h.index === undefined ? undefined : all.at(h.index);
+  const values = h.index === undefined ? all : picked === undefined ? [] : [picked];
+  // with an index, a failure shows every value, so the reader sees what is at which position
+  const seen = (): unknown =>
+    h.index === undefined ? (values.length ? values : 'absent') : `at ${h.index}: ${picked ?? '(nothing)'}; all: ${JSON.stringify(all)}`;
+  const checksNothing = h.equals === undefined && h.matches === undefined && h.absent === undefined;
+  if (h.present !== undefined || (checksNothing && h.notEquals === undefined && h.count === undefined)) {
     checks++;
     const want = h.present ?? true;
-    if (values.length > 0 !== want) fail(`${field}.present`, want, values.length ? values : 'absent');
+    if (values.length > 0 !== want) fail(`${field}.present`, want, seen());
   }
   if (h.absent !== undefined) {
     checks++;
-    if ((values.length === 0) !== h.absent) fail(`${field}.absent`, h.absent, values.length ? values : 'absent');
+    if ((values.length === 0) !== h.absent) fail(`${field}.absent`, h.absent, seen());
   }
   if (h.equals !== undefined) {
     checks++;
-    if (!values.includes(h.equals)) fail(`${field}.equals`, h.equals, values.length ? values : 'absent');
+    if (!values.includes(h.equals)) fail(`${field}.equals`, h.equals, seen());
   }
   if (h.matches !== undefined) {
     checks++;
     const re = new RegExp(h.matches);
-    if (!values.some((v) => re.test(v))) fail(`${field}.matches`, `/${h.matches}/`, values.length ? values : 'absent');
+    if (!values.some((v) => re.test(v))) fail(`${field}.matches`, `/${h.matches}/`, seen());
   }
   return checks;
 }
@@ -121,7 +137,14 @@ function checkUnchanged(u: UnchangedExpectation, snapshot: HeaderSnapshot, fail:
   return u.headers.length;
 }
 
-export function checkExpectation(e: Expectation, recipient: string, fate: Fate, delivered: Buffer | undefined, snapshot?: HeaderSnapshot): Checked {
+export function checkExpectation(
+  e: Expectation,
+  recipient: string,
+  fate: Fate,
+  delivered: Buffer | undefined,
+  snapshot?: HeaderSnapshot,
+  body?: BodyEvidence,
+): Checked {
   const subject = `${e.message} → ${recipient}`;
   const failures: Failure[] = [];
   const story = describeFate(fate);
@@ -175,6 +198,7 @@ export function checkExpectation(e: Expectation, recipient: string, fate: Fate, 
     count(checkHeader(h, delivered, fail));
   }
   for (const u of e.unchanged ?? []) count(snapshot ? checkUnchanged(u, snapshot, fail) : 0);
+  count(checkBody(e, body, fail));
   if (e.ndr) count(ndrChecks(e, fate, failures, subject));
   return { subject, passed: passed - failures.length, failures };
 }

@@ -1,8 +1,9 @@
 import { headerEnd, type TraceEvent } from '@relaylab/core';
 import { accountFor, ndrFate } from './accounting';
 import { checkExpectation, headerSnapshot, storedHeaderBytes, type Failure } from './assertions';
+import { bodyEvidence } from './body-assertions';
 import { labMessageId } from './compose';
-import { fateOf } from './outcomes';
+import { fateOf, type Fate } from './outcomes';
 import type { ScenarioResult } from './runner';
 import type { Expectation, Scenario } from './scenario-model';
 
@@ -40,6 +41,8 @@ export function judge(
   read: MailboxReader,
 ): Judgement {
   const out: Judgement = { fates: [], failures: [], unaccounted: [], checks: 0, expectations: [], messageIds: {} };
+  // the whole stored copy, for body expectations; only its header section is kept with the fate
+  const storedCopies = new Map<Fate, Buffer>();
   for (const m of scenario.messages) {
     const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
     out.messageIds[m.id] = messageId;
@@ -49,6 +52,7 @@ export function judge(
       // header expectations read the stored bytes, kept with the fate so reporters read them too
       const stored = fate.state === 'delivered' && fate.node && fate.mailbox ? read(fate.node, fate.mailbox, messageId) : undefined;
       if (stored) fate.storedHeaders = stored.toString('latin1', 0, headerEnd(stored));
+      if (stored) storedCopies.set(fate, stored);
       out.fates.push({ message: m.id, recipient, fate });
       if (fate.state === 'unaccounted' || fate.finalStates.length > 1) out.unaccounted.push(`${m.id} → ${recipient}`);
     }
@@ -67,7 +71,8 @@ export function judge(
         continue;
       }
       const { fate } = entry;
-      const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate));
+      const body = bodyEvidence(events, messageId, storedCopies.get(fate));
+      const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate), body);
       out.expectations.push({
         ...verdict,
         passed: checked.failures.length === 0,

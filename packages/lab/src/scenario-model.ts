@@ -89,7 +89,7 @@ export interface HopExpectation {
   certificateName?: string;
   /** The connector the sending node chose. */
   outboundConnector?: string;
-  /** The connector that matched on the receiving node (inbound or receive connector). */
+  /** The connector that matched on the receiving node (inbound or receive connector); `none`: no connector matched. */
   inboundConnector?: string;
   /** How the receiving (Exchange) node classified the message: X-MS-Exchange-Organization-AuthAs. */
   authAs?: 'Anonymous' | 'Partner' | 'Internal';
@@ -120,6 +120,15 @@ export interface HeaderExpectation {
   equals?: string;
   /** A regular expression, tested against each value of the header. */
   matches?: string;
+  /** No value of the header equals this. */
+  notEquals?: string;
+  /** The header occurs exactly this many times. */
+  count?: number;
+  /**
+   * Narrows `equals` and `matches` to the value at this position: 0 is the topmost field (the
+   * last one prepended), -1 the bottom one.
+   */
+  index?: number;
 }
 
 export interface Expectation {
@@ -143,4 +152,10 @@ export interface Expectation {
   hops?: HopExpectation[];
   headers?: HeaderExpectation[];
   unchanged?: UnchangedExpectation[];
+  /** For delivered: the body bytes the mailbox holds are (or are not) the ones submitted, by SHA-256. */
+  body?: { unchanged: boolean };
+  /** For delivered: a regular expression (multiline) the stored body, read as UTF-8, must match. */
+  bodyMatches?: string;
+  /** For delivered: the submitted header fields end the stored header section as written (only fields prepended above them). */
+  headersIntact?: boolean;
 }

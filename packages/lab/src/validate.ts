@@ -210,17 +210,13 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
     });
     expectation.headers?.forEach((header, j) => {
       const at = [...here, 'headers', j];
-      if (header.present === undefined && header.absent === undefined && header.equals === undefined && header.matches === undefined) {
-        report(at, `header expectation for "${header.name}" checks nothing; expected one of present, absent, equals, matches`);
+      const checks = [header.present, header.absent, header.equals, header.matches, header.notEquals, header.count, header.index];
+      if (checks.every((c) => c === undefined)) {
+        report(at, `header expectation for "${header.name}" checks nothing; expected one of present, absent, equals, matches, notEquals, count, index`);
       }
-      if (header.matches !== undefined) {
-        try {
-          new RegExp(header.matches);
-        } catch (error) {
-          report([...at, 'matches'], `expected a regular expression; found ${JSON.stringify(header.matches)} (${(error as Error).message})`);
-        }
-      }
+      if (header.matches !== undefined) checkRegExp(report, [...at, 'matches'], header.matches);
     });
+    if (expectation.bodyMatches !== undefined) checkRegExp(report, [...here, 'bodyMatches'], expectation.bodyMatches);
   });
 }
 
@@ -258,6 +254,14 @@ function checkSteps(
       checkNode([...at, 'node'], (value as { node: string }).node);
     }
   });
+}
+
+function checkRegExp(report: Report, path: FieldPath, source: string): void {
+  try {
+    new RegExp(source);
+  } catch (error) {
+    report(path, `expected a regular expression; found ${JSON.stringify(source)} (${(error as Error).message})`);
+  }
 }
 
 function checkHeader(report: Report, path: FieldPath, name: string, value: string): void {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  bodySha256,
   classifySubmission,
   formatReply,
   messageIdOf,
@@ -129,6 +130,7 @@ export class MessageIntake {
         replies: [`250 2.6.0 ${messageId} Queued mail for delivery`],
         classification: summarize(classification, outcome),
         headersIn,
+        bodySha256: bodySha256(original),
       },
       at,
     );
@@ -161,7 +163,15 @@ export class MessageIntake {
     }
     const outcome = this.process({ raw, from: message.from, recipients: [...accepted.keys()], classification });
     trace.emit(
-      { type: 'submitted', messageId, from: message.from, to: message.to, classification: summarize(classification, outcome), headersIn: parseHeaders(raw) },
+      {
+        type: 'submitted',
+        messageId,
+        from: message.from,
+        to: message.to,
+        classification: summarize(classification, outcome),
+        headersIn: parseHeaders(raw),
+        bodySha256: bodySha256(raw),
+      },
       at,
     );
     const refusedNotice = refused.length ? this.notifySender({ messageId, from: message.from, raw, arrived: clock.now(), failed: refused }) : undefined;
