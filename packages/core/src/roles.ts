@@ -23,19 +23,31 @@ export interface RolePreset {
   retry: RetrySchedule;
 }
 
-/** Exchange Server defaults [doc]; Exchange Online keeps retrying for 24 hours [doc], at intervals [lab]. */
+/** Exchange Server defaults [doc] (DelayNotificationTimeout 4 hours); Exchange Online keeps retrying for 24 hours [doc], at intervals [lab]. */
 export interface RetrySchedule {
   quickRetries: number;
   quickIntervalMs: number;
   intervalMs: number;
   expiryMs: number;
+  /**
+   * DelayNotificationTimeout: a message still queued this long after it arrived gets the sender one
+   * delay DSN (`Action: delayed`). None: no delay notice (Postfix's delay_warning_time is off by default).
+   */
+  delayNotificationMs?: number;
 }
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const mailboxServerRetry: RetrySchedule = { quickRetries: 6, quickIntervalMs: 5 * MIN, intervalMs: 10 * MIN, expiryMs: 48 * HOUR };
+const mailboxServerRetry: RetrySchedule = {
+  quickRetries: 6,
+  quickIntervalMs: 5 * MIN,
+  intervalMs: 10 * MIN,
+  expiryMs: 48 * HOUR,
+  delayNotificationMs: 4 * HOUR,
+};
 const edgeRetry: RetrySchedule = { ...mailboxServerRetry, intervalMs: 30 * MIN };
-const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR };
+// Exchange Online's delay notice follows Exchange Server's 4 hours [lab].
+const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR, delayNotificationMs: 4 * HOUR };
 // Postfix defaults: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d
 const postfixRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 5 * MIN, intervalMs: 4000_000, expiryMs: 5 * 24 * HOUR };
 

@@ -89,7 +89,7 @@ export function useLab(topology: string | Topology, options: UseLabOptions = {})
     },
     settle,
     async advance(ms, timeoutMs) {
-      lab().advance(ms);
+      await lab().advance(ms, timeoutMs);
       await settle(timeoutMs);
     },
     fate(sent, recipient) {

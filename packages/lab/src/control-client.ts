@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { TraceEvent } from '@relaylab/core';
 import type { StoredMessage, Submission } from '@relaylab/mta';
-import type { FaultRequest, NodeStatus, WireMessage } from './control-protocol';
+import type { FaultRequest, NodeClock, NodeStatus, WireMessage } from './control-protocol';
 import { jsonLines } from './trace-stream';
 
 /** The runner's side of one node's control API. */
@@ -48,6 +48,11 @@ export class NodeControlClient {
 
   async submit(message: Submission): Promise<string> {
     return (await this.call<{ messageId: string }>('POST', '/submit', { from: message.from, to: message.to, raw: message.raw.toString('base64') })).messageId;
+  }
+
+  /** The node's lab time and when its queue next has something due. */
+  clock(): Promise<NodeClock> {
+    return this.call('GET', '/clock', undefined, 2000);
   }
 
   async advance(ms: number, kick = true): Promise<void> {

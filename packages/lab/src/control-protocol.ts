@@ -26,6 +26,12 @@ export interface NodeStatus {
   events: number;
 }
 
+/** GET /clock: the node's lab time, and the earliest lab time its queue has something due (none: nothing pending). */
+export interface NodeClock {
+  now: string;
+  nextDue?: string;
+}
+
 /** A stored message on the wire: every field the mailbox keeps, bytes as base64. */
 export type WireMessage = Omit<StoredMessage, 'raw' | 'deliveredAt'> & { raw: string; deliveredAt: string };
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { MemoryTrace, StaticResolver, VirtualClock, type FaultKind, type NodeSpec, type Topology, type TraceSink } from '@relaylab/core';
 import { Pki, type LabCertificates } from '@relaylab/pki';
 import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
-import { faultDetail, type StepTarget } from './steps';
+import { advanceLab, faultDetail, type StepTarget } from './steps';
 import { detourTarget, NODE_PORT, topologyDirectory } from './topology-directory';
 import { createTopologyNode } from './topology-node';
 
@@ -204,9 +204,25 @@ export class Lab implements StepTarget {
     return false;
   }
 
-  /** Move the lab clock and let every queue retry what is now due. */
-  advance(ms: number): void {
+  /**
+   * Move the lab clock `ms` forward, stopping at every retry, expiry and delay notice on the way
+   * (see advanceLab); resolves once the lab is quiet at the new time (false if it did not settle).
+   */
+  async advance(ms: number, settleMs = 30_000): Promise<boolean> {
+    return (await advanceLab(this, ms, settleMs)).settled;
+  }
+
+  async dueIn(): Promise<number | undefined> {
+    const now = this.clock.now().getTime();
+    const due = [...this.nodes.values()].flatMap((n) => n.queue.nextDueAt()?.getTime() ?? []);
+    return due.length ? Math.min(...due) - now : undefined;
+  }
+
+  moveClock(ms: number): void {
     this.clock.advance(ms);
+  }
+
+  kick(): void {
     for (const node of this.nodes.values()) node.queue.kick();
   }
 

@@ -20,6 +20,7 @@ import {
   SUBMIT_BODY_LIMIT,
   UNSPECIFIED,
   type FaultRequest,
+  type NodeClock,
   type NodeStatus,
   type WireMessage,
 } from './control-protocol';
@@ -40,6 +41,8 @@ import type { ObservedTrace } from './trace-stream';
  *   POST /submit  {from,to,raw}   { messageId }       (raw is base64: message bytes are sacred)
  *   POST /advance {ms, kick?}     {}  (kick false: move the clock only; POST /kick runs what is due)
  *   POST /kick                    {}
+ *   GET  /clock                   { now, nextDue? }  lab time, and when the queue next has a retry,
+ *                                      an expiry or a delay notice due (the runner's scheduler stops there)
  *   GET  /mailbox?address=a       [{ messageId, from, recipient, raw, deliveredAt, ... }]
  *   GET  /mailboxes               every stored message of every mailbox, same shape
  *   GET  /trace?from=n            JSON lines: events n… so far, then each new one as it happens
@@ -71,7 +74,7 @@ export interface ControlledNode {
 
 /** Every POST endpoint; each takes a JSON object (`{}` when it needs nothing). */
 const ENDPOINTS = new Set(['POST /submit', 'POST /advance', 'POST /kick', 'POST /down', 'POST /up', 'POST /faults', 'POST /reset', 'POST /detour']);
-const READS = ['GET /status', 'GET /mailbox', 'GET /mailboxes', 'GET /trace'];
+const READS = ['GET /status', 'GET /clock', 'GET /mailbox', 'GET /mailboxes', 'GET /trace'];
 
 export class NodeControlServer {
   private readonly server: Server;
@@ -157,6 +160,9 @@ export class NodeControlServer {
       return send(res, 200, await this.post(key, b));
     }
     if (key === 'GET /status') return send(res, 200, { node: node.name, idle: node.isIdle(), events: trace.events.length } satisfies NodeStatus);
+    if (key === 'GET /clock') {
+      return send(res, 200, { now: this.target.now().toISOString(), nextDue: node.queue.nextDueAt()?.toISOString() } satisfies NodeClock);
+    }
     if (key === 'GET /mailbox' || key === 'GET /mailboxes') {
       let list;
       if (key === 'GET /mailbox') {

@@ -9,7 +9,7 @@ import { Pki } from '@relaylab/pki';
 import { controlTokenFile, ensureControlToken } from './control-token';
 import { NodeControlClient } from './control-client';
 import { relocateTopology } from './relocate';
-import type { StepTarget } from './steps';
+import { advanceLab, type StepTarget } from './steps';
 import { CONTROL_PORT, detourTarget, topologyDirectory } from './topology-directory';
 import { mergeByTime } from './trace-stream';
 
@@ -233,12 +233,27 @@ export class ProcessLab implements StepTarget {
     return false;
   }
 
+  /** Move every node's clock `ms` forward, stopping at every moment something is due (see advanceLab). */
+  async advance(ms: number, settleMs = 30_000): Promise<boolean> {
+    return (await advanceLab(this, ms, settleMs)).settled;
+  }
+
+  /** Each node reckons on its own clock: processes' clocks may differ by the time a request takes. */
+  async dueIn(): Promise<number | undefined> {
+    const clocks = await Promise.all([...this.clients.values()].map((c) => c.clock()));
+    const due = clocks.flatMap((c) => (c.nextDue === undefined ? [] : [Date.parse(c.nextDue) - Date.parse(c.now)]));
+    return due.length ? Math.min(...due) : undefined;
+  }
+
   /**
    * Every clock moves before any queue runs, as one shared clock moves in the embedded lab: a node
    * that retried at once could otherwise deliver to a node still living in the past.
    */
-  async advance(ms: number): Promise<void> {
+  async moveClock(ms: number): Promise<void> {
     await Promise.all([...this.clients.values()].map((c) => c.advance(ms, false)));
+  }
+
+  async kick(): Promise<void> {
     await Promise.all([...this.clients.values()].map((c) => c.kick()));
   }
 

@@ -1,3 +1,4 @@
+import { advanceThroughEvents } from '@relaylab/core';
 import type { FaultCommand } from '@relaylab/mta';
 import type { Scenario, Step } from './scenario-model';
 
@@ -9,8 +10,15 @@ import type { Scenario, Step } from './scenario-model';
 export interface StepTarget {
   /** Every node idle; false if that took longer than `timeoutMs`. */
   settle(timeoutMs: number): Promise<boolean>;
-  /** Move every node's clock and let the queues retry what is now due. */
-  advance(ms: number): void | Promise<void>;
+  /**
+   * How long until the earliest moment any node has something due (a retry, an expiry, a delay
+   * notice), each node reckoning on its own clock; undefined when nothing is pending.
+   */
+  dueIn(): Promise<number | undefined>;
+  /** Moves every node's clock forward; no queue runs yet. */
+  moveClock(ms: number): void | Promise<void>;
+  /** Every queue does what is due now. */
+  kick(): void | Promise<void>;
   /** The node's listener closes and it delivers nothing; its queue and spool stay. */
   down(node: string): Promise<void>;
   /** Back on the same address and port, with what it held. */
@@ -39,10 +47,7 @@ export async function runStep(lab: StepTarget, step: Step, settleMs: number, sen
     case 'settle':
       return lab.settle(settleMs);
     case 'advance':
-      // Deliveries in flight finish at the old time; what the jump makes due runs at the new one.
-      if (!(await lab.settle(settleMs))) return false;
-      await lab.advance(step.ms);
-      return lab.settle(settleMs);
+      return (await advanceLab(lab, step.ms, settleMs)).settled;
     case 'down':
       await lab.down(step.node);
       return true;
@@ -68,6 +73,15 @@ export async function runStep(lab: StepTarget, step: Step, settleMs: number, sen
       await lab.slow(step.node, step.delayMs);
       return true;
   }
+}
+
+/**
+ * Moves the lab clock `ms` forward as a discrete-event scheduler: deliveries in flight finish at
+ * the old time, then the clock stops at every retry, expiry and delay notice of every node on the
+ * way, each running at its own moment against the world as it then is.
+ */
+export function advanceLab(lab: StepTarget, ms: number, settleMs: number) {
+  return advanceThroughEvents({ dueIn: () => lab.dueIn(), moveClock: (d) => lab.moveClock(d), kick: () => lab.kick(), settle: () => lab.settle(settleMs) }, ms);
 }
 
 /**

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { headerValues, parseReply } from '@relaylab/core';
 
 /**
- * A non-delivery report as RFC 3464 shapes it (multipart/report; report-type=delivery-status)
+ * A delivery status notification as RFC 3464 shapes it (multipart/report; report-type=delivery-status)
  * with Exchange's wording in the human part [field]: "Delivery has failed to these recipients or
  * groups", then "Diagnostic information for administrators" with the generating server and the
- * reply ("Remote server returned '550 4.4.7 QUEUE.Expired...'").
+ * reply ("Remote server returned '550 4.4.7 QUEUE.Expired...'"). A delay notice has the same
+ * shape with `Action: delayed`, a 4.x.x status and `Will-Retry-Until`.
  */
 export interface DsnInput {
   /** Host name of the node that gives up (Reporting-MTA). */
@@ -19,6 +20,12 @@ export interface DsnInput {
   arrivalDate: Date;
   now: Date;
   recipients: Array<{ address: string; reply: string; remoteMta?: string }>;
+  /**
+   * `delayed`: not a failure but a delay notice (DelayNotificationTimeout): the message is still
+   * queued and will be tried until `willRetryUntil`. Default `failed`, a non-delivery report.
+   */
+  action?: 'failed' | 'delayed';
+  willRetryUntil?: Date;
 }
 
 const CRLF = '\r\n';
@@ -49,7 +56,25 @@ export function statusOf(reply: string): string {
   return parsed && parsed.code >= 400 && parsed.code < 500 ? '4.0.0' : '5.0.0';
 }
 
+const rfc5322Date = (d: Date) => d.toUTCString().replace('GMT', '+0000');
+
+/** Exchange's words for each kind of notice [field]. */
+const WORDING = {
+  failed: {
+    subject: 'Undeliverable',
+    heading: 'Delivery has failed to these recipients or groups:',
+    explanation: "Your message couldn't be delivered. The server that gave up on it is shown below.",
+  },
+  delayed: {
+    subject: 'Delivery delayed',
+    heading: 'Delivery is delayed to these recipients or groups:',
+    explanation: "This message hasn't been delivered yet. Delivery will continue to be attempted. The server that holds it is shown below.",
+  },
+};
+
 export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
+  const action = d.action ?? 'failed';
+  const words = WORDING[action];
   const boundary = `relaylab-dsn-${randomBytes(8).toString('hex')}`;
   const messageId = `<${randomBytes(8).toString('hex').toUpperCase()}@${d.reportingMta}>`;
   const subject =
@@ -61,12 +86,12 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
   const more = d.recipients.length - listed.length;
   const andMore = more > 0 ? [`... and ${more} more recipients, listed in the delivery status below.`, ''] : [];
   const human = [
-    'Delivery has failed to these recipients or groups:',
+    words.heading,
     '',
     ...listed.map((r) => r.address),
     ...(more > 0 ? [`... and ${more} more`] : []),
     '',
-    "Your message couldn't be delivered. The server that gave up on it is shown below.",
+    words.explanation,
     '',
     'Diagnostic information for administrators:',
     '',
@@ -82,16 +107,17 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
   const perRecipient = d.recipients.flatMap((r) => [
     '',
     `Final-Recipient: rfc822; ${r.address}`,
-    'Action: failed',
+    `Action: ${action}`,
     `Status: ${statusOf(r.reply)}`,
     ...(r.remoteMta ? [`Remote-MTA: dns; ${r.remoteMta}`] : []),
     `Diagnostic-Code: smtp; ${r.reply.replace(/\r?\n/g, ' ')}`,
+    ...(d.willRetryUntil ? [`Will-Retry-Until: ${rfc5322Date(d.willRetryUntil)}`] : []),
   ]);
   const lines = [
     `From: Mail Delivery System <${d.postmaster}>`,
     `To: <${d.to}>`,
-    `Date: ${d.now.toUTCString().replace('GMT', '+0000')}`,
-    `Subject: Undeliverable: ${subject}`,
+    `Date: ${rfc5322Date(d.now)}`,
+    `Subject: ${words.subject}: ${subject}`,
     `Message-ID: ${messageId}`,
     `In-Reply-To: ${d.originalMessageId}`,
     `References: ${d.originalMessageId}`,
@@ -110,7 +136,7 @@ export function composeDsn(d: DsnInput): { raw: Buffer; messageId: string } {
     'Content-Type: message/delivery-status',
     '',
     `Reporting-MTA: dns; ${d.reportingMta}`,
-    `Arrival-Date: ${d.arrivalDate.toUTCString().replace('GMT', '+0000')}`,
+    `Arrival-Date: ${rfc5322Date(d.arrivalDate)}`,
     ...perRecipient,
     '',
     `--${boundary}`,

@@ -16,7 +16,7 @@ export class NodeTrace {
   /** `at` when several events record one moment (the message and each of its header edits). */
   emit(event: NodeEvent, at: Date = this.clock.now()): void {
     const { type, ...fields } = event;
-    this.sink.emit({ type, at: at.toISOString(), node: this.node, ...fields } as TraceEvent);
+    this.sink.emit({ type, at: at.toISOString(), realAt: new Date().toISOString(), node: this.node, ...fields } as TraceEvent);
   }
 
   /** Every header edit made to a message, in the order it was made, with its reason. */

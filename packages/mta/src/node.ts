@@ -1,7 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
-import { headerValues, type Clock, type NodeContext, type Resolver, type TraceSink, type TrustStore } from '@relaylab/core';
+import { formatReply, headerValues, REPLIES, type Clock, type NodeContext, type Resolver, type TraceSink, type TrustStore } from '@relaylab/core';
 import { NodeFaults } from './faults';
 import { MessageIntake, type Submission } from './intake';
 import { createListener, type ListenerTimeouts } from './listener';
@@ -88,6 +88,17 @@ export class MailNode {
       spoolDir: options.spoolDir,
       onFinalFailure: (item, failed) =>
         this.intake.notifySender({ messageId: item.messageId, from: item.from, raw: item.raw, arrived: item.enqueuedAt, failed }),
+      onDelayed: (item) => {
+        const reply = item.lastReply ?? formatReply(REPLIES.cannotConnect);
+        this.intake.notifySender({
+          messageId: item.messageId,
+          from: item.from,
+          raw: item.raw,
+          arrived: item.enqueuedAt,
+          failed: item.recipients.map((recipient) => ({ recipient, reply, reason: item.lastReason ?? 'still queued' })),
+          delayed: { willRetryUntil: new Date(item.enqueuedAt.getTime() + ctx.preset.retry.expiryMs) },
+        });
+      },
     }));
     this.intake = new MessageIntake({ ctx, clock, trace, logger: this.logger, queue: this.queue, mailboxes: this.mailboxes });
     this.server = createListener({

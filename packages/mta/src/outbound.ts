@@ -21,6 +21,7 @@ export interface OutboundOptions {
   maxMessagesPerConnection: number;
   spoolDir?: string;
   onFinalFailure: QueueOptions['onFinalFailure'];
+  onDelayed?: QueueOptions['onDelayed'];
 }
 
 /** A queue per next hop, delivering over pooled connections under each connector's TLS policy. */
@@ -44,6 +45,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     nodeAt: options.nodeAt,
     spool: options.spoolDir ? new Spool(options.spoolDir) : undefined,
     onFinalFailure: options.onFinalFailure,
+    onDelayed: options.onDelayed,
   });
   return { queue, pool };
 }

@@ -17,6 +17,8 @@ export interface QueueItem {
   nextAttemptAt: Date;
   lastReply?: string;
   lastReason?: string;
+  /** The sender was told once that this message is delayed (DelayNotificationTimeout). */
+  delayNotified?: boolean;
 }
 
 export interface QueueOptions {
@@ -34,6 +36,8 @@ export interface QueueOptions {
    * sends the DSN and says which, or why none (a DSN is never answered with another DSN).
    */
   onFinalFailure?(item: QueueItem, failed: FailedRecipient[]): { dsn?: string; noDsn?: string };
+  /** The message is still queued at its role's DelayNotificationTimeout: the node sends the delay DSN. */
+  onDelayed?(item: QueueItem): void;
 }
 
 export interface FailedRecipient {
@@ -107,8 +111,56 @@ export class DeliveryQueue {
 
   /** Nothing is being delivered and nothing is due now (a paused queue can do nothing until resumed). */
   isIdle(): boolean {
-    const now = this.options.clock.now();
-    return this.active === 0 && (this.paused || !this.items.some((i) => i.nextAttemptAt <= now));
+    if (this.active > 0) return false;
+    const due = this.nextDueAt();
+    return due === undefined || due > this.options.clock.now();
+  }
+
+  /**
+   * The earliest lab time this queue has something to do: a retry, an expiry, a delay notice.
+   * The lab's scheduler stops the clock there. A paused or stopped queue does nothing until it
+   * runs again, so it has nothing due.
+   */
+  nextDueAt(): Date | undefined {
+    if (this.paused || this.stopped) return undefined;
+    let earliest: number | undefined;
+    for (const item of this.items) {
+      for (const t of [item.nextAttemptAt.getTime(), this.expiresAt(item), this.delayNoticeAt(item)]) {
+        if (t !== undefined && (earliest === undefined || t < earliest)) earliest = t;
+      }
+    }
+    return earliest === undefined ? undefined : new Date(earliest);
+  }
+
+  /** A message is never given up before its first attempt (one restored long after it arrived, say). */
+  private expiresAt(item: QueueItem): number | undefined {
+    return item.attempts > 0 ? item.enqueuedAt.getTime() + this.options.retry.expiryMs : undefined;
+  }
+
+  private delayNoticeAt(item: QueueItem): number | undefined {
+    const after = this.options.retry.delayNotificationMs;
+    if (after === undefined || item.delayNotified || !this.options.onDelayed) return undefined;
+    const at = item.enqueuedAt.getTime() + after;
+    return at < item.enqueuedAt.getTime() + this.options.retry.expiryMs ? at : undefined;
+  }
+
+  /** Expiries and delay notices that are due: each happens at its own moment, whether or not a retry is. */
+  private timeouts(now: Date): void {
+    for (const item of [...this.items]) {
+      const expiresAt = this.expiresAt(item);
+      if (expiresAt !== undefined && expiresAt <= now.getTime()) {
+        this.items.splice(this.items.indexOf(item), 1);
+        this.bounceExpired(item, now);
+        continue;
+      }
+      const noticeAt = this.delayNoticeAt(item);
+      if (noticeAt !== undefined && noticeAt <= now.getTime()) {
+        item.delayNotified = true;
+        // Written before the notice goes out: a restart must not tell the sender twice.
+        this.options.spool?.write(item);
+        this.options.onDelayed?.(item);
+      }
+    }
   }
 
   pending(): readonly QueueItem[] {
@@ -118,6 +170,7 @@ export class DeliveryQueue {
   kick(): void {
     if (this.paused || this.stopped) return;
     const now = this.options.clock.now();
+    this.timeouts(now);
     for (const item of [...this.items]) {
       if (item.nextAttemptAt > now) continue;
       const busy = this.activeByHop.get(item.nextHop) ?? 0;

@@ -95,6 +95,7 @@ export function parseStoredItem(text: string, expectedId: string): QueueItem {
       nextAttemptAt: date(s, 'nextAttemptAt'),
       lastReply: field(s, 'lastReply', optionalStr, 'a string'),
       lastReason: field(s, 'lastReason', optionalStr, 'a string'),
+      delayNotified: field(s, 'delayNotified', (v): v is boolean | undefined => v === undefined || typeof v === 'boolean', 'true or false'),
     };
   } catch (err) {
     if (err instanceof Invalid) throw new Error(err.message);

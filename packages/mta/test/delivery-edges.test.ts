@@ -59,7 +59,7 @@ test('a reused connection is judged again at the lab time of each message', asyn
   expect(await lab.settle()).toBe(true);
   expect(fate(lab, 'first', 'r@b.example').state).toBe('delivered');
 
-  lab.advance(400 * DAY); // past the receiver certificate's notAfter (397 days)
+  await lab.advance(400 * DAY); // past the receiver certificate's notAfter (397 days)
   send(lab, 'second', ['r@b.example']);
   expect(await lab.settle()).toBe(true);
   const second = fate(lab, 'second', 'r@b.example');
@@ -79,7 +79,7 @@ test('a message whose lifetime ran out while the clock jumped bounces instead of
   send(lab, 'late', ['r@c.example']);
   expect(await lab.settle()).toBe(true);
   expect(fate(lab, 'late', 'r@c.example').reply).toMatch(/^450 4\.7\.320/);
-  lab.advance(31 * DAY); // the certificate is valid now, but the queue lifetime (5 days for a Postfix-like MTA) is over
+  await lab.advance(31 * DAY); // the certificate is valid now, but the queue lifetime (5 days for a Postfix-like MTA) is over
   expect(await lab.settle()).toBe(true);
   const f = fate(lab, 'late', 'r@c.example');
   expect(f.state).toBe('bounced');

@@ -74,7 +74,7 @@ test('a failed TLS handshake: opportunistic retries in plaintext, forced TLS def
   expect(readdirSync(join(spoolDir, 'a')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
 
   lab.heal('b');
-  lab.advance(70 * 60_000);
+  await lab.advance(70 * 60_000);
   expect(await lab.settle()).toBe(true);
   expect(fate('forced', 'r@forced.example')).toMatchObject({ state: 'delivered', deliveries: 1 });
   expect(readdirSync(join(spoolDir, 'a')).filter((f) => f.endsWith('.json'))).toHaveLength(0);
@@ -119,7 +119,7 @@ test('EHLO refused with 421, and a slow peer: retried, then delivered once', asy
   send('ehlo', 'r@b.example');
   expect(await lab.settle()).toBe(true);
   expect(fate('ehlo', 'r@b.example')).toMatchObject({ state: 'deferred', reply: '421 4.3.2 Service not available' });
-  lab.advance(70 * 60_000); // a plain MTA retries like Postfix: after 4000 s
+  await lab.advance(70 * 60_000); // a plain MTA retries like Postfix: after 4000 s
   expect(await lab.settle()).toBe(true);
   expect(fate('ehlo', 'r@b.example')).toMatchObject({ state: 'delivered', deliveries: 1 });
   expect(faults().filter((f) => f.fault === 'slow' && f.sessionId).length).toBeGreaterThan(3);
