@@ -12,6 +12,8 @@ export * from './ip';
 export * from './roles';
 export * from './receive-limits';
 export * from './powershell-values';
+export * from './exchange-properties';
+export * from './topology-values';
 export * from './connectors';
 export * from './inbound';
 export * from './routing';

@@ -1,5 +1,6 @@
 export * from './scenario-model';
 export * from './loader';
+export { notSimulatedIn } from './exchange-values';
 export * from './lab';
 export * from './compose';
 export * from './outcomes';

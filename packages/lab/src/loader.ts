@@ -1,10 +1,11 @@
-import { parseDuration } from '@relaylab/core';
+import { parseDuration, READ_ONLY_PROPERTIES, TOPOLOGY_OBJECT_PROPERTIES } from '@relaylab/core';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { Topology } from '@relaylab/core';
+import type { NotSimulated, Topology } from '@relaylab/core';
 import type { MessageSpec, Scenario, Step } from './scenario-model';
+import { notSimulatedIn, readExchangeValues, rememberNotSimulated } from './exchange-values';
 import { didYouMean, validateScenario, validateTopology } from './validate';
 import type { MessageDocument, Report, ScenarioDocument, StepDocument } from './validate';
 import { formatFieldPath, parseYaml, pointerToPath, positionOf } from './yaml-positions';
@@ -42,8 +43,9 @@ export function loadScenarioFile(file: string): Scenario {
   const source = readYamlFile(file);
   const issues = [...source.issues];
   if (!source.parsed) throw new ScenarioFileError(file, issues);
-  const { parsed } = source;
-  const report = reporter(file, parsed, issues);
+  const report = reporter(file, source.parsed, issues);
+  // Exchange's shapes ($true, smtp:x;1, cmdlet properties not simulated) are read before the schema judges.
+  const { parsed, notSimulated } = readScenarioExchangeValues(source.parsed, report);
   const schemaOk = reportSchemaErrors(schemas().scenario, parsed, report);
   const document = parsed.value as ScenarioDocument;
 
@@ -67,8 +69,10 @@ export function loadScenarioFile(file: string): Scenario {
     const patched = mergePatch(topology, document.patch) as Topology;
     const patchReport: Report = (field, message, atKey) => report(['patch', ...field], message, atKey);
     if (reportSchemaErrors(schemas().topology, { ...parsed, value: patched }, patchReport)) validateTopology(patched, patchReport);
+    rememberNotSimulated(patched, notSimulatedIn(topology));
     topology = patched;
   }
+  if (topology) rememberNotSimulated(topology, notSimulated);
   if (schemaOk) validateScenario(document, topology, report);
 
   if (issues.length > 0 || !topology) throw new ScenarioFileError(file, sortIssues(issues));
@@ -226,6 +230,7 @@ function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: 
   const report = reporter(file, source.parsed, issues);
   const written = source.parsed.value as { extends?: unknown } | null;
   let value: unknown = source.parsed.value;
+  let inherited: readonly NotSimulated[] = [];
   if (written && typeof written === 'object' && typeof written.extends === 'string') {
     // `extends: base.yaml` + the rest as a merge patch: one file per topology without copying the base.
     const baseFile = referencedFile(file, written.extends, ['extends'], report);
@@ -238,12 +243,35 @@ function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: 
     if (!base.topology) return { issues: sortIssues([...issues, ...base.issues]) };
     const { extends: _ignored, ...patch } = written as Record<string, unknown>;
     value = mergePatch(base.topology, patch);
+    inherited = notSimulatedIn(base.topology);
   }
+  const read = readExchangeValues(value, report);
+  value = read.value;
   if (reportSchemaErrors(schemas().topology, { ...source.parsed, value }, report)) {
     validateTopology(value as Topology, report);
   }
   if (issues.length > 0) return { issues: sortIssues(issues) };
+  rememberNotSimulated(value as Topology, inherited, read.notSimulated);
   return { topology: value as Topology, issues };
+}
+
+/** An inline topology and a patch, read as the loader reads a topology file. */
+function readScenarioExchangeValues(parsed: ParsedYaml, report: Report): { parsed: ParsedYaml; notSimulated: NotSimulated[] } {
+  const document = parsed.value;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return { parsed, notSimulated: [] };
+  const copy = { ...(document as Record<string, unknown>) };
+  const notSimulated: NotSimulated[] = [];
+  if (copy.topology !== null && typeof copy.topology === 'object') {
+    const read = readExchangeValues(copy.topology, report, { at: ['topology'] });
+    copy.topology = read.value;
+    notSimulated.push(...read.notSimulated);
+  }
+  if (copy.patch !== null && typeof copy.patch === 'object') {
+    const read = readExchangeValues(copy.patch, report, { patch: true, at: ['patch'] });
+    copy.patch = read.value;
+    notSimulated.push(...read.notSimulated);
+  }
+  return { parsed: { ...parsed, value: copy }, notSimulated };
 }
 
 /** Far above any real scenario or topology; what is larger is not one, and is not read whole. */
@@ -362,6 +390,8 @@ function reportSchemaErrors(validate: ValidateFunction, parsed: ParsedYaml, repo
   return false;
 }
 
+const NOT_SIMULATED_NAMES = [...new Set([...READ_ONLY_PROPERTIES, ...Object.values(TOPOLOGY_OBJECT_PROPERTIES).flatMap((p) => p.notSimulated)])];
+
 function describeSchemaError(error: ErrorObject, at: FieldPath): { field: FieldPath; message: string; atKey?: boolean } {
   const params = error.params as Record<string, unknown>;
   const parent = (typeof error.parentSchema === 'object' ? error.parentSchema : {}) as {
@@ -373,7 +403,8 @@ function describeSchemaError(error: ErrorObject, at: FieldPath): { field: FieldP
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
       const allowed = Object.keys(parent.properties ?? {});
-      const suggestion = didYouMean(name, allowed);
+      // A connector or rule also takes the cmdlet properties the lab does not simulate, so a typo of one is suggested too.
+      const suggestion = didYouMean(name, allowed) ?? (allowed.includes('Name') ? didYouMean(name, NOT_SIMULATED_NAMES) : undefined);
       const hint = suggestion ? ` (did you mean "${suggestion}"?)` : `; expected one of ${allowed.join(', ')}`;
       return { field: [...at, name], message: `unknown field "${name}"${hint}`, atKey: true };
     }

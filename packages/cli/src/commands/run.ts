@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { trackingRow } from '@relaylab/core';
-import { loadScenarios, runScenarios, type Scenario, type ScenarioResult } from '@relaylab/lab';
+import { describeNotSimulated, trackingRow } from '@relaylab/core';
+import { loadScenarios, notSimulatedIn, runScenarios, type Scenario, type ScenarioResult } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
 import { createReporters, DEFAULT_OUTPUT_DIR, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
 import { guarded, InputError, UsageError, type Io } from './shared';
@@ -51,6 +51,8 @@ function selectScenarios(paths: string[], grep: string | undefined, io: Io): Sce
     for (const e of loaded.errors) io.err.write(`${e.message}\n`);
     throw new InputError(`${loaded.errors.length} file(s) are not valid; nothing was run`);
   }
+  const notSimulated = describeNotSimulated(loaded.scenarios.flatMap((s) => notSimulatedIn(s.topology)));
+  if (notSimulated) io.err.write(`${notSimulated}\n`);
   if (!grep) return loaded.scenarios;
   let re: RegExp;
   try {
