@@ -6,6 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { NotSimulated, Topology } from '@relaylab/core';
 import type { MessageSpec, Scenario, Step } from './scenario-model';
 import { notSimulatedIn, readExchangeValues, rememberNotSimulated } from './exchange-values';
+import { checkNamedListPatches, isNamedListPatch, patchNamedList } from './named-list-patch';
 import { didYouMean, validateScenario, validateTopology } from './validate';
 import type { MessageDocument, Report, ScenarioDocument, StepDocument } from './validate';
 import { formatFieldPath, parseYaml, pointerToPath, positionOf } from './yaml-positions';
@@ -66,6 +67,7 @@ export function loadScenarioFile(file: string): Scenario {
   }
   if (schemaOk && topology && document.patch) {
     // The patched topology is checked whole; what is wrong is reported where the patch says it.
+    checkNamedListPatches(document.patch, topology, report);
     const patched = mergePatch(topology, document.patch) as Topology;
     const patchReport: Report = (field, message, atKey) => report(['patch', ...field], message, atKey);
     if (reportSchemaErrors(schemas().topology, { ...parsed, value: patched }, patchReport)) validateTopology(patched, patchReport);
@@ -137,13 +139,15 @@ export function loadScenarios(paths: string[]): { scenarios: Scenario[]; errors:
 
 /**
  * RFC 7396 merge patch: mappings merge key by key, lists and values replace, null removes. One
- * topology file then serves a family of scenarios that differ in a rule or a connector.
+ * topology file then serves a family of scenarios that differ in a rule or a connector. Connector
+ * lists and transportRules also take `{ merge, remove }` by Name (see named-list-patch.ts).
  */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
   const base = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
     if (value === null) delete base[key];
+    else if (isNamedListPatch(key, value)) base[key] = patchNamedList(base[key], value, mergePatch);
     else base[key] = mergePatch(base[key], value);
   }
   return base;
@@ -242,6 +246,7 @@ function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: 
     const base = checkTopologyFile(baseFile, [...seen, file], (message) => report(['extends'], message));
     if (!base.topology) return { issues: sortIssues([...issues, ...base.issues]) };
     const { extends: _ignored, ...patch } = written as Record<string, unknown>;
+    checkNamedListPatches(patch, base.topology, report, []);
     value = mergePatch(base.topology, patch);
     inherited = notSimulatedIn(base.topology);
   }
