@@ -27,6 +27,17 @@ function isTlsFailure(err: Error & { code?: string }): boolean {
   return err.code === 'ETLS' || (err.code === 'ESOCKET' && /SSL routines|ssl3_|wrong version number|TLS|handshake/i.test(err.message));
 }
 
+/**
+ * OpenSSL's error line (`80ACE4:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol
+ * version:../ssl/record/rec_layer_s3.c:1601:SSL alert number 70`) as a trace reads it: the reason
+ * and the alert, without the address and source file.
+ */
+export function describeTlsFailure(message: string): string {
+  const m = /SSL routines:[^:]*:([^:]+):[^\n]*?(SSL alert number \d+)?\s*$/.exec(message.trim());
+  if (!m) return message.trim();
+  return m[2] ? `${m[1]} (${m[2]})` : m[1]!;
+}
+
 export interface OpenOptions {
   host: string;
   port: number;
@@ -82,7 +93,8 @@ export function openConnection(o: OpenOptions): Promise<OpenConnection> {
       if (settled) return;
       settled = true;
       connection.close();
-      reject(new ConnectError(err.message, err.code, err.response, isTlsFailure(err)));
+      const tlsFailure = isTlsFailure(err);
+      reject(new ConnectError(tlsFailure ? describeTlsFailure(err.message) : err.message, err.code, err.response, tlsFailure));
     };
     connection.once('error', fail);
     connection.connect((err?: Error) => {

@@ -108,7 +108,8 @@ describe('a legacy receiver that speaks only TLS 1.0', () => {
   test('a forced-TLS connector (TLS 1.2 and up) fails the handshake for real and defers 450 4.4.317', async () => {
     const attempts = await send('eop', 'user@legacy.forced.example');
     expect(attempts).toHaveLength(1);
-    expect(attempts[0]).toMatchObject({ outcome: 'deferred', tls: { secure: false, handshakeError: expect.stringMatching(VERSION_MISMATCH) } });
+    // OpenSSL's reason and alert, without its address and source file.
+    expect(attempts[0]).toMatchObject({ outcome: 'deferred', tls: { secure: false, handshakeError: 'tlsv1 alert protocol version (SSL alert number 70)' } });
     expect(lab.trace.events.some((e) => e.type === 'fault')).toBe(false);
     const deferred = lab.trace.events.find((e) => e.type === 'deferred' && e.node === 'eop' && e.recipients.includes('user@legacy.forced.example'));
     expect(deferred).toMatchObject({ reply: expect.stringMatching(/^450 4\.4\.317 /) });
