@@ -31,3 +31,4 @@ export * from './antispam';
 export * from './pipeline';
 export * from './disposition';
 export * from './tracking';
+export * from './lint';

@@ -238,3 +238,13 @@ export interface Topology {
   nodes: Record<string, NodeSpec>;
   dns?: DnsSpec;
 }
+  /** `relaylab lint`: findings this topology shows on purpose (a lab of a pitfall), each with its reason. */
+  lint?: { accept?: LintAcceptance[] };
+}
+
+/** One `relaylab lint` finding declared intended: its check id, narrowed to a node and connector when given. */
+export interface LintAcceptance {
+  check: string;
+  node?: string;
+  connector?: string;
+  because: string;

@@ -1,6 +1,7 @@
 import { certsCommand } from './certs';
 import { dnsCommand } from './dns';
 import { driveCommand } from './drive';
+import { lintCommand } from './lint';
 import { nodeCommand } from './node';
 import { runCommand } from './run';
 import type { Io } from './shared';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   dns: dnsCommand,
   certs: certsCommand,
   drive: driveCommand,
+  lint: lintCommand,
 };
 
 export function commandNamed(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {

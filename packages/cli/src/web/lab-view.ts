@@ -236,23 +236,24 @@ export class LabView {
     return this.lab.up(node);
   }
 
-  advance(ms: number): void {
-    this.lab.advance(Math.round(ms));
+  /** Moves the lab clock; resolves when the lab has done what became due (as the lab's advance does). */
+  async advance(ms: number): Promise<void> {
+    await this.lab.advance(Math.round(ms));
   }
 
   /** A listener fault, as a scenario step or the node control API switches it (recorded in the trace). */
-  fault(node: string, f: FaultRequest): void {
+  async fault(node: string, f: FaultRequest): Promise<void> {
     switch (f.fault) {
       case 'fail':
-        return this.lab.failCommand(node, f.command, f.reply, f.times);
+        return void (await this.lab.failCommand(node, f.command, f.reply, f.times));
       case 'dropDuringData':
-        return this.lab.dropDuringData(node, f.times);
+        return void (await this.lab.dropDuringData(node, f.times));
       case 'tlsHandshakeFails':
-        return this.lab.tlsHandshakeFails(node, f.times);
+        return void (await this.lab.tlsHandshakeFails(node, f.times));
       case 'slow':
-        return this.lab.slow(node, f.delayMs);
+        return void (await this.lab.slow(node, f.delayMs));
       case 'heal':
-        return this.lab.heal(node);
+        return void (await this.lab.heal(node));
     }
   }
 

@@ -147,7 +147,7 @@ export class WebServer {
       if (parts.length === 4 && parts[3] === 'raw') return this.raw(res, id, url.searchParams.get('download') === '1');
     }
     if (path === '/api/clock/advance' && method === 'POST') {
-      v.advance(advanceRequest(await this.json(req)));
+      await v.advance(advanceRequest(await this.json(req)));
       return ok({ now: v.now().toISOString() });
     }
     if (parts[0] === 'api' && parts[1] === 'nodes' && parts.length >= 4) {
@@ -159,7 +159,7 @@ export class WebServer {
         const b = await this.json(req);
         if (action === 'queues/retry') return ok({ retried: v.retry(node, retryRequest(b)) });
         if (action === 'faults') {
-          v.fault(node, faultRequest(b));
+          await v.fault(node, faultRequest(b));
           return ok({ health: v.health(node) });
         }
         if (Object.keys(b).length) throw new Refused(400, `${action} takes an empty object {}; found ${shown(b)}`);

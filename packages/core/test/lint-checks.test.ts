@@ -1,0 +1,78 @@
+import { lintTopology, type CertificateFacts, type Topology } from '@relaylab/core';
+import { EOP, ONPREM, ORGS } from './hybrid-fixtures';
+
+/** The pure checks on certificate facts as the PKI reports them (names, dates), and on lint.accept. */
+
+const NOW = new Date('2026-06-01T00:00:00Z');
+const DAY = 86_400_000;
+
+const topology = (patch: Partial<Topology> = {}): Topology => ({
+  certificates: { onprem: { subject: 'mail.contoso.example', issuer: 'ca' } },
+  organizations: { contoso: ORGS.contoso! },
+  nodes: {
+    eop: EOP,
+    onprem: {
+      ...ONPREM,
+      certificate: 'onprem',
+      receiveConnectors: [],
+      sendConnectors: [
+        {
+          Name: 'Outbound to Office 365',
+          AddressSpaces: ['contoso.mail.onmicrosoft.example'],
+          CloudServicesMailEnabled: true,
+          RequireTLS: true,
+          TlsAuthLevel: 'DomainValidation',
+          TlsDomain: 'mail.protection.outlook.example',
+        },
+        { Name: 'Internet', AddressSpaces: ['*'] },
+      ],
+    },
+  },
+  ...patch,
+});
+
+const facts = (names: string[], daysLeft: number): CertificateFacts => ({
+  commonName: names[0],
+  sans: names,
+  notBefore: new Date(NOW.getTime() - 300 * DAY).toISOString(),
+  notAfter: new Date(NOW.getTime() + daysLeft * DAY).toISOString(),
+});
+
+const run = (onprem: CertificateFacts, t = topology()) => lintTopology({ topology: t, certificates: { onprem }, now: NOW, expiryWarningDays: 30 }).findings;
+const ids = (findings: { check: string; severity: string }[]) => findings.map((f) => `${f.check}:${f.severity}`);
+
+describe('certificate expiry, from the dates the PKI read', () => {
+  test('a year left: nothing', () => expect(ids(run(facts(['mail.contoso.example'], 365)))).toEqual([]));
+  test('ten days left: a warning with the date', () => {
+    const [f] = run(facts(['mail.contoso.example'], 10));
+    expect(f).toMatchObject({ check: 'certificate-expiry', severity: 'warning', node: 'onprem' });
+    expect(f!.message).toContain('expires in 10 day(s)');
+  });
+  test('expired yesterday: an error', () => expect(ids(run(facts(['mail.contoso.example'], -1)))).toEqual(['certificate-expiry:error']));
+});
+
+describe('the name Exchange Online expects (TlsSenderCertificateName)', () => {
+  test('read from the certificate, not the spec: a renewal under another name is found', () => {
+    const [f] = run(facts(['mail2.contoso.example'], 365));
+    expect(f).toMatchObject({ check: 'hybrid-certificate-name', node: 'eop', parameter: 'TlsSenderCertificateName' });
+    expect(f!.message).toContain('mail2.contoso.example');
+  });
+  test('a wildcard certificate covers the expected name', () => expect(ids(run(facts(['*.contoso.example'], 365)))).toEqual([]));
+  test('a wildcard covers one label only', () => expect(ids(run(facts(['*.example'], 365)))).toContain('hybrid-certificate-name:error'));
+});
+
+describe('lint.accept', () => {
+  const renamed = facts(['mail2.contoso.example'], 365);
+  test('a matching entry moves the finding to accepted, with its reason', () => {
+    const t = topology({ lint: { accept: [{ check: 'hybrid-certificate-name', node: 'eop', because: 'teaching the renewal' }] } });
+    const r = lintTopology({ topology: t, certificates: { onprem: renamed }, now: NOW });
+    expect(ids(r.findings)).toEqual(['tls-domain-unmatchable:error']);
+    expect(r.accepted.map((a) => [a.finding.check, a.because])).toEqual([['hybrid-certificate-name', 'teaching the renewal']]);
+  });
+  test('an entry narrowed to another node accepts nothing and is reported unused', () => {
+    const t = topology({ lint: { accept: [{ check: 'hybrid-certificate-name', node: 'onprem', because: 'wrong node' }] } });
+    const r = lintTopology({ topology: t, certificates: { onprem: renamed }, now: NOW });
+    expect(ids(r.findings)).toEqual(['hybrid-certificate-name:error', 'tls-domain-unmatchable:error']);
+    expect(r.unusedAcceptances).toHaveLength(1);
+  });
+});
