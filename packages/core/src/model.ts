@@ -186,6 +186,8 @@ export interface NodeTls {
 
 export interface NodeSpec {
   role: RoleName;
+  /** Who plays the node: relaylab's own MTA (default), or a real Postfix that relaylab configures and runs. */
+  implementation?: 'relaylab' | 'postfix';
   /** FQDN: EHLO name, A record, and what Received headers show. */
   hostname: string;
   /** 127.x.y.z address of its own. */
@@ -237,7 +239,6 @@ export interface Topology {
   organizations?: Record<string, Organization>;
   nodes: Record<string, NodeSpec>;
   dns?: DnsSpec;
-}
   /** `relaylab lint`: findings this topology shows on purpose (a lab of a pitfall), each with its reason. */
   lint?: { accept?: LintAcceptance[] };
 }
@@ -248,3 +249,4 @@ export interface LintAcceptance {
   node?: string;
   connector?: string;
   because: string;
+}

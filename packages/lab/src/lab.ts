@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryTrace, StaticResolver, VirtualClock, type FaultKind, type NodeSpec, type Topology, type TraceSink } from '@relaylab/core';
 import { Pki, type LabCertificates } from '@relaylab/pki';
-import { StripStartTlsProxy, type MailNode, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
+import { StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { advanceLab, faultDetail, type StepTarget } from './steps';
 import { detourTarget, NODE_PORT, topologyDirectory } from './topology-directory';
-import { createTopologyNode } from './topology-node';
+import { createLabNode, relaylabNode, startLabNodes, type LabNode } from './lab-node';
 
 export interface LabOptions {
   /** Certificate cache, `certs/` by default. */
@@ -31,11 +31,11 @@ export interface LabOptions {
 
 /** A running topology: every node listening on its own loopback address, one clock, one trace. */
 export class Lab implements StepTarget {
-  readonly nodes = new Map<string, MailNode>();
+  readonly nodes = new Map<string, LabNode>();
   readonly clock: VirtualClock;
   readonly trace: MemoryTrace;
   /** Several Exchange Online tenants share EOP's addresses, so one address may hold several nodes. */
-  private readonly byAddress = new Map<string, MailNode[]>();
+  private readonly byAddress = new Map<string, LabNode[]>();
   /** `from→to` pairs routed through a man in the middle: the proxy's port and the node behind it. */
   private readonly detours = new Map<string, { port: number; to: string; proxy: StripStartTlsProxy }>();
   /** A spool folder this lab made itself, and so removes at stop. */
@@ -62,7 +62,7 @@ export class Lab implements StepTarget {
     // Fixed ports follow the same rule as one node per process: tenants sharing EOP's address take the next ports.
     const fixedPorts = topologyDirectory(topology, undefined);
     for (const [name, spec] of Object.entries(topology.nodes)) {
-      const node = await createTopologyNode({
+      const node = await createLabNode({
         topology,
         name,
         certificates,
@@ -81,7 +81,7 @@ export class Lab implements StepTarget {
       lab.byAddress.set(spec.address, [...(lab.byAddress.get(spec.address) ?? []), node]);
     }
     try {
-      await Promise.all([...lab.nodes.values()].map((n) => n.start()));
+      await startLabNodes([...lab.nodes.values()]);
     } catch (err) {
       await lab.stop();
       throw err;
@@ -89,7 +89,7 @@ export class Lab implements StepTarget {
     return lab;
   }
 
-  node(name: string): MailNode {
+  node(name: string): LabNode {
     const node = this.nodes.get(name);
     if (!node) throw new Error(`no node named ${name} in this lab`);
     return node;
@@ -103,7 +103,7 @@ export class Lab implements StepTarget {
   }
 
   /** The node behind an address; where tenants share one, the one whose host name was asked for. */
-  private nodeFor(ip: string, host?: string): MailNode | undefined {
+  private nodeFor(ip: string, host?: string): LabNode | undefined {
     const nodes = this.byAddress.get(ip) ?? [];
     if (nodes.length <= 1 || !host) return nodes[0];
     const h = host.toLowerCase();
@@ -139,27 +139,27 @@ export class Lab implements StepTarget {
   }
 
   heal(name: string): void {
-    this.node(name).faults.heal();
+    relaylabNode(this.node(name), 'heal').faults.heal();
     this.fault(name, 'heal', faultDetail.heal(name));
   }
 
   failCommand(name: string, command: FaultCommand, reply: string, times?: number): void {
-    this.node(name).faults.fail(command, reply, times);
+    relaylabNode(this.node(name), 'fail').faults.fail(command, reply, times);
     this.fault(name, 'fail', faultDetail.fail(name, command, reply, times));
   }
 
   dropDuringData(name: string, times?: number): void {
-    this.node(name).faults.dropDuringData(times);
+    relaylabNode(this.node(name), 'dropDuringData').faults.dropDuringData(times);
     this.fault(name, 'dropDuringData', faultDetail.dropDuringData(name, times));
   }
 
   tlsHandshakeFails(name: string, times?: number): void {
-    this.node(name).faults.tlsHandshakeFails(times);
+    relaylabNode(this.node(name), 'tlsHandshakeFails').faults.tlsHandshakeFails(times);
     this.fault(name, 'tlsHandshakeFails', faultDetail.tlsHandshakeFails(name, times));
   }
 
   slow(name: string, delayMs: number): void {
-    this.node(name).faults.slow(delayMs);
+    relaylabNode(this.node(name), 'slow').faults.slow(delayMs);
     this.fault(name, 'slow', faultDetail.slow(name, delayMs));
   }
 
@@ -171,6 +171,7 @@ export class Lab implements StepTarget {
   async stripStartTls(from: string, to: string): Promise<void> {
     const key = `${from}→${to}`;
     if (this.detours.has(key)) return;
+    relaylabNode(this.node(from), 'stripStartTls from it');
     const target = this.node(to);
     const toSpec = this.spec(to);
     const proxy = new StripStartTlsProxy({

@@ -73,7 +73,7 @@ export function reconcileMailboxes(events: readonly TraceEvent[], dir: string): 
  * What a node still holds for delivery, written at shutdown as `<dir>/<node>/<id>.eml` plus a
  * `.json` with envelope, next hop and last error, so stopping a lab never silently drops mail.
  */
-export function writeSpool(dir: string, node: MailNode): string[] {
+export function writeSpool(dir: string, node: Pick<MailNode, 'name'> & { queue: Pick<MailNode['queue'], 'pending'> }): string[] {
   const items = node.queue.pending();
   if (!items.length) return [];
   const folder = join(dir, safe(node.name));

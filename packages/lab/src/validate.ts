@@ -5,6 +5,7 @@
 import { parseByteSize, parseTimeSpan, receiveLimits, ROLE_PRESETS, type NodeSpec, type RoleName, type Topology } from '@relaylab/core';
 import type { Expectation, FaultCommandName } from './scenario-model';
 import { checkAuthoritiesAndTls } from './validate-tls';
+import { checkPostfixNode } from './validate-postfix';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -100,6 +101,7 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
     checkConnectorSets(node, here, report);
     checkConnectorNames(node, here, report);
     checkReceiveLimits(node, here, report);
+    checkPostfixNode(node, here, report);
   }
 }
 

@@ -1,0 +1,56 @@
+import { DnsError, nodeContext, normalizeName, selectOutboundRoute, type Resolver, type Topology } from '@relaylab/core';
+import type { PostfixRoute } from './config';
+
+/** Every domain the lab knows of: MX records, organizations' domains, mailboxes' domains. */
+export function labDomains(topology: Topology): string[] {
+  const domains = [
+    ...Object.keys(topology.dns?.mx ?? {}),
+    ...Object.values(topology.organizations ?? {}).flatMap((o) => o.domains),
+    ...Object.values(topology.nodes).flatMap((n) => (n.mailboxes ?? []).map((m) => m.slice(m.lastIndexOf('@') + 1))),
+  ];
+  return [...new Set(domains.map(normalizeName))].sort();
+}
+
+const isIp = (host: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+
+/**
+ * Where a Postfix node sends each of the lab's domains: the connector relaylab's own nodes would
+ * pick (core's selectOutboundRoute), its smart host or the domain's first MX in the lab's DNS,
+ * and that host's port in the lab. Domains with no route, or whose name does not resolve, get no
+ * entry: Postfix's default_transport then bounces them as unroutable.
+ */
+export async function postfixRoutes(
+  topology: Topology,
+  name: string,
+  resolver: Resolver,
+  portOf: (ip: string, host: string) => number,
+): Promise<PostfixRoute[]> {
+  const spec = topology.nodes[name];
+  if (!spec) throw new Error(`no node named "${name}" in the topology`);
+  const ctx = nodeContext(name, spec, topology.organizations);
+  const routes: PostfixRoute[] = [];
+  for (const domain of labDomains(topology)) {
+    if (ctx.mailboxes.size && [...ctx.mailboxes].some((m) => m.endsWith(`@${domain}`))) continue;
+    const route = selectOutboundRoute(ctx.routes, domain, ctx.preset);
+    if (!route) continue;
+    try {
+      const host = route.smartHosts[0] ?? (await resolver.mx(domain))[0]?.exchange;
+      if (!host) continue;
+      const ip = isIp(host) ? host : (await resolver.a(host))[0];
+      if (!ip) continue;
+      routes.push({
+        domain,
+        connector: route.connector,
+        host,
+        ip,
+        port: portOf(ip, host),
+        requirement: route.tls.requirement,
+        ignoreStartTls: route.ignoreStartTls,
+        tlsDomain: route.tls.tlsDomain,
+      });
+    } catch (err) {
+      if (!(err instanceof DnsError)) throw err;
+    }
+  }
+  return routes;
+}
