@@ -54,6 +54,23 @@ const topology: Topology = {
         { Name: 'EO', ConnectorType: 'Partner', RecipientDomains: ['*.eo.example'], UseMXRecord: true, TlsSettings: 'EncryptionOnly' },
       ],
     },
+    // Exchange Server's send connector: TlsAuthLevel is New-SendConnector's name for the same check.
+    onprem: {
+      role: 'exchange-server',
+      hostname: 'mail.contoso.example',
+      address: '127.0.0.143',
+      organization: 'contoso',
+      sendConnectors: [
+        {
+          Name: 'To Fabrikam',
+          AddressSpaces: ['smtp:leafonly.dv.example;1', 'smtp:full.dv.example;1'],
+          DNSRoutingEnabled: true,
+          RequireTLS: true,
+          TlsAuthLevel: 'DomainValidation',
+          TlsDomain: '*.fabrikam.example',
+        },
+      ],
+    },
     full: {
       role: 'internet',
       hostname: FULL_HOST,
@@ -123,20 +140,24 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const attemptsFor = (recipient: string): AttemptEvent[] =>
-  lab.trace.events.filter((e): e is AttemptEvent => e.type === 'attempt' && e.node === 'eop' && e.recipients.includes(recipient));
+const attemptsFor = (recipient: string, node: string): AttemptEvent[] =>
+  lab.trace.events.filter((e): e is AttemptEvent => e.type === 'attempt' && e.node === node && e.recipients.includes(recipient));
 
-async function sendFromEop(recipient: string): Promise<AttemptEvent> {
-  lab.submit('eop', { from: 'alice@contoso.example', to: [recipient], raw: Buffer.from(`Subject: chain test\r\nMessage-ID: <${recipient}>\r\n\r\nx\r\n`) });
+async function sendFrom(recipient: string, node = 'eop'): Promise<AttemptEvent> {
+  lab.submit(node, {
+    from: 'alice@contoso.example',
+    to: [recipient],
+    raw: Buffer.from(`Subject: chain test\r\nMessage-ID: <${node}.${recipient}>\r\n\r\nx\r\n`),
+  });
   expect(await lab.settle(15_000)).toBe(true);
-  const attempts = attemptsFor(recipient);
+  const attempts = attemptsFor(recipient, node);
   expect(attempts).toHaveLength(1);
   return attempts[0]!;
 }
 
 describe('Exchange Online sending to a receiver issued by an intermediate CA', () => {
   test.each(['dv', 'cv'])('%s: the full chain verifies and the message is delivered', async (setting) => {
-    const attempt = await sendFromEop(`user@full.${setting}.example`);
+    const attempt = await sendFrom(`user@full.${setting}.example`);
     expect(attempt).toMatchObject({ outcome: 'sent', certificateVerified: true, certificateProblems: [] });
     expect(
       lab
@@ -147,7 +168,7 @@ describe('Exchange Online sending to a receiver issued by an intermediate CA', (
   });
 
   test.each(['dv', 'cv'])('%s: a leaf without its intermediate is deferred 450 4.7.320', async (setting) => {
-    const attempt = await sendFromEop(`user@leafonly.${setting}.example`);
+    const attempt = await sendFrom(`user@leafonly.${setting}.example`);
     expect(attempt.outcome).toBe('deferred');
     expect(attempt.certificateVerified).toBe(false);
     expect(attempt.tls.secure).toBe(true);
@@ -158,8 +179,16 @@ describe('Exchange Online sending to a receiver issued by an intermediate CA', (
     expect(lab.node('leafonly').mailboxes.all()).toHaveLength(0);
   });
 
+  test('an Exchange Server send connector (TlsAuthLevel DomainValidation) defers the leaf alone too, and takes the full chain', async () => {
+    const leafOnly = await sendFrom('user@leafonly.dv.example', 'onprem');
+    expect(leafOnly).toMatchObject({ outcome: 'deferred', certificateVerified: false, tlsRequirement: 'TlsAuthLevel DomainValidation' });
+    const deferred = lab.trace.events.find((e) => e.type === 'deferred' && e.node === 'onprem' && e.recipients.includes('user@leafonly.dv.example'));
+    expect(deferred).toMatchObject({ reply: expect.stringMatching(/^450 4\.7\.320 /) });
+    expect(await sendFrom('user@full.dv.example', 'onprem')).toMatchObject({ outcome: 'sent', certificateVerified: true });
+  });
+
   test('EncryptionOnly does not check the chain: the leaf alone is enough', async () => {
-    const attempt = await sendFromEop('user@leafonly.eo.example');
+    const attempt = await sendFrom('user@leafonly.eo.example');
     expect(attempt.outcome).toBe('sent');
   });
 });
