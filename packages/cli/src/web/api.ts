@@ -119,7 +119,9 @@ export function queuesJson(v: LabView, node: string) {
               ? 'SmartHostConnectorDelivery'
               : 'DnsConnectorDelivery',
         connector: items[0]!.route.connector,
-        nextHopDomain: hop,
+        // the queue's key is connector|domain; Get-Queue shows the domain
+        nextHopDomain: hop.slice(hop.lastIndexOf('|') + 1),
+        nextHop: hop,
         status: queueStatus(items, now, down),
         messageCount: items.length,
         lastError: latest?.lastReply ?? null,
@@ -240,6 +242,8 @@ function rowOf(v: LabView, e: TraceEvent, index: number, eventId: string, source
       return { ...row, recipients: [e.recipient, e.to], recipientStatus: e.reason };
     case 'deleted':
       return { ...row, recipients: e.recipients, recipientStatus: `deleted by rule ${e.rule}` };
+    case 'handedOff':
+      return { ...row, recipients: e.recipients, serverHostname: e.host, serverIp: e.ip ?? null, connectorId: e.connector, recipientStatus: e.reason };
     case 'dsn':
       return { ...row, recipients: [e.to], recipientStatus: `${e.reply} (DSN ${e.dsnMessageId})` };
     default:

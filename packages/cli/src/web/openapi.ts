@@ -232,7 +232,7 @@ export function openApiDocument() {
                 required: ['recipient', 'state'],
                 properties: {
                   recipient: str,
-                  state: { type: 'string', enum: ['delivered', 'rejected', 'deferred', 'bounced', 'deleted', 'unaccounted'] },
+                  state: { type: 'string', enum: ['delivered', 'rejected', 'deferred', 'bounced', 'deleted', 'handedOff', 'unaccounted'] },
                   node: str,
                 },
               },
@@ -312,12 +312,13 @@ export function openApiDocument() {
         },
         Queue: {
           type: 'object',
-          required: ['identity', 'deliveryType', 'nextHopDomain', 'status', 'messageCount', 'messages'],
+          required: ['identity', 'deliveryType', 'nextHopDomain', 'nextHop', 'status', 'messageCount', 'messages'],
           properties: {
             identity: str,
             deliveryType: str,
             connector: str,
             nextHopDomain: str,
+            nextHop: { type: 'string', description: 'the queue key POST …/queues/retry takes' },
             status: { type: 'string', enum: ['Ready', 'Retry', 'Suspended'] },
             messageCount: int,
             lastError: strOrNull,

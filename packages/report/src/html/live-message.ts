@@ -26,7 +26,7 @@ export function liveMessageHtml(
       const id = slug('live', n, recipient);
       const anchor = (i: number) => `${id}--h${i}`;
       return `<section class="recipient state-${esc(fate.state)}" data-recipient="${esc(recipient)}">
-<h3>→ ${esc(recipient)} <span class="state ${fate.state === 'delivered' ? 'badge-pass' : fate.state === 'unaccounted' || fate.state === 'deferred' ? 'badge-wait' : 'badge-fail'}">${esc(fate.state === 'unaccounted' ? 'in transit' : fate.state)}</span></h3>
+<h3>→ ${esc(recipient)} <span class="state ${fate.state === 'delivered' || fate.state === 'handedOff' ? 'badge-pass' : fate.state === 'unaccounted' || fate.state === 'deferred' ? 'badge-wait' : 'badge-fail'}">${esc(fate.state === 'unaccounted' ? 'in transit' : fate.state)}</span></h3>
 <div class="diagram">${sequenceDiagram({ fate, rows, steps, topology, headerAnchor: anchor })}</div>
 <h4>Verdicts and their reasons</h4>
 ${verdictsHtml(fate, rows)}

@@ -12,14 +12,15 @@ header.live h1 { font-size: 17px; display: inline-block; margin-right: 16px; }
 nav.tabs { margin-top: 6px; } nav.tabs button { font: inherit; border: 1px solid var(--line); border-bottom: none; background: var(--bg); padding: 4px 14px; border-radius: 6px 6px 0 0; cursor: pointer; }
 nav.tabs button[aria-selected="true"] { background: #fff; font-weight: 700; border-color: #8c959f; }
 main { padding: 10px 16px; }
+main h2 { margin: 2px 0 8px; }
 button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible, tr:focus-visible { outline: 3px solid #54aeff; outline-offset: 1px; }
 .split { display: grid; grid-template-columns: minmax(420px, 38%) 1fr; gap: 14px; align-items: start; }
-.pane { min-width: 0; }
+.pane { min-width: 0; } #list { overflow-x: auto; }
 .detail { max-height: calc(100vh - 120px); overflow: auto; border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; background: #fff; }
 table.list { width: 100%; font-size: 12.5px; } table.list th, table.list td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.list th { color: var(--muted); font-weight: 600; position: sticky; top: 0; background: #fff; }
 table.list tr.row { cursor: pointer; } table.list tr.row:hover { background: var(--bg); } table.list tr.row[aria-selected="true"] { background: #ddf4ff; }
-td.clip { max-width: 240px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+td.clip { max-width: 150px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .pager { margin: 6px 0; font-size: 12px; } .pager button { margin-right: 6px; }
 .badge-wait { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; background: var(--warn); vertical-align: 2px; }
 .st-delivered { color: var(--ok); } .st-rejected, .st-bounced, .st-deleted { color: var(--bad); } .st-deferred, .st-unaccounted { color: var(--warn); }

@@ -82,14 +82,14 @@ export const LIVE_SCRIPT = String.raw`'use strict';
       var focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.id : null;
       var rows = page.messages.map(function (m) {
         var tr = h('tr', { class: 'row', 'data-id': m.messageId, 'aria-selected': String(m.messageId === state.selected) },
-          h('td', { text: time(m.firstSeen) }), h('td', { class: 'clip', text: m.from || '<>' }), h('td', { class: 'clip', text: m.to.join(', ') }),
-          h('td', { class: 'clip', text: m.subject || '(no subject)' }),
-          h('td', null, m.states.map(function (s) { return h('span', { class: stateClass(s.state), text: (s.state === 'unaccounted' ? 'in transit' : s.state) + ' ' }); })));
+          h('td', { text: time(m.firstSeen) }),
+          h('td', null, m.states.map(function (s) { return h('span', { class: stateClass(s.state), text: (s.state === 'unaccounted' ? 'in transit' : s.state) + ' ' }); })),
+          h('td', { class: 'clip', text: m.subject || '(no subject)' }), h('td', { class: 'clip', text: m.from || '<>' }), h('td', { class: 'clip', text: m.to.join(', ') }));
         tr.title = m.now;
         rowKeys(tr, function () { openMessage(m.messageId, true); });
         return tr;
       });
-      list.replaceChildren(h('h2', { text: 'Messages' }), pager(state.offset, page.total, function (o) { state.offset = o; refreshers.messages(); }), table(['time', 'from', 'to', 'subject', 'state'], rows));
+      list.replaceChildren(h('h2', { text: 'Messages' }), pager(state.offset, page.total, function (o) { state.offset = o; refreshers.messages(); }), table(['time', 'state', 'subject', 'from', 'to'], rows));
       var again = focused && list.querySelector('tr[data-id="' + CSS.escape(focused) + '"]');
       if (again) again.focus();
       if (ev && ev.messageId && ev.messageId === state.selected) openMessage(state.selected, false);
@@ -183,7 +183,7 @@ export const LIVE_SCRIPT = String.raw`'use strict';
         return h('section', { class: 'queue' },
           h('h3', { text: q.identity }),
           h('table', { class: 'kv' }, [['Status', q.status], ['DeliveryType', q.deliveryType], ['NextHopDomain', q.nextHopDomain], ['MessageCount', String(q.messageCount)], ['NextRetryTime', q.nextRetryTime || ''], ['LastError', q.lastError || '']].map(function (r) { return h('tr', null, h('th', { text: r[0] }), h('td', { text: r[1] })); })),
-          h('button', { type: 'button', onclick: function () { api('/api/nodes/' + encodeURIComponent(node) + '/queues/retry', { nextHop: q.nextHopDomain }).then(function (r) { say('Retry-Queue ' + q.identity + ': ' + r.retried + ' message(s) due now'); refresh(); }).catch(fail); } }, 'Retry-Queue'),
+          h('button', { type: 'button', onclick: function () { api('/api/nodes/' + encodeURIComponent(node) + '/queues/retry', { nextHop: q.nextHop }).then(function (r) { say('Retry-Queue ' + q.identity + ': ' + r.retried + ' message(s) due now'); refresh(); }).catch(fail); } }, 'Retry-Queue'),
           table(['Identity', 'FromAddress', 'Status', 'Size', 'RetryCount', 'LastError', 'DateReceived'], rows));
       }));
     }).catch(fail);
