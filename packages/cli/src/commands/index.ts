@@ -1,4 +1,5 @@
 import { certsCommand } from './certs';
+import { ctlCommand } from './ctl';
 import { dnsCommand } from './dns';
 import { driveCommand } from './drive';
 import { lintCommand } from './lint';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   dns: dnsCommand,
   certs: certsCommand,
   drive: driveCommand,
+  ctl: ctlCommand,
   lint: lintCommand,
 };
 

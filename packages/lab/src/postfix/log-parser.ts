@@ -53,6 +53,7 @@ const tlsSummary = (tls: TlsSeen | undefined): TlsSummary =>
 export function replyOf(dsn: string, text: string): string {
   const said = /said: (\d{3}[ -].*?)(?: \(in reply to [^)]*\))?$/.exec(text);
   if (said) return said[1]!.replace(/^(\d{3})-/, '$1 ');
+  if (/^\d{3} /.test(text)) return text;
   return `${dsn} ${text}`;
 }
 
@@ -146,6 +147,12 @@ export class PostfixLogParser {
     }
     const reject = /^(?:[0-9A-F]+|NOQUEUE): reject: (\S+) from [^:]*(?::\d+)?: (\d{3} [\d.]+ .*?); from=<([^>]*)>(?: to=<([^>]*)>)?/.exec(text);
     if (reject) {
+      const qid = /^([0-9A-F]+): /.exec(text)?.[1];
+      // INFO logged the recipient before the checks after it refused it
+      if (qid && reject[4]) {
+        const f = this.file(qid);
+        f.recipients = f.recipients.filter((r, i) => r !== reject[4] || f.recipients.indexOf(r) !== i);
+      }
       const command =
         reject[1] === 'RCPT' ? 'RCPT TO' : reject[1] === 'MAIL' ? 'MAIL FROM' : reject[1] === 'DATA' || reject[1] === 'END-OF-MESSAGE' ? 'DATA' : 'CONNECT';
       const event: Omit<RefusedEvent, 'at'> = {
@@ -169,6 +176,7 @@ export class PostfixLogParser {
     if (active) {
       const qid = active[1]!;
       const f = this.file(qid);
+      f.from ??= active[2];
       this.open.add(qid);
       if (!f.session || !f.messageId || f.recipients.length === 0) return [];
       const s = f.session;
