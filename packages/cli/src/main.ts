@@ -11,7 +11,7 @@ Usage:
   relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
   relaylab certs --config <topology>  make the topology's certificates before starting nodes
   relaylab drive [paths...]           run scenarios with each node in its own process (or --attach)
-  relaylab ctl <action>               drive a running `relaylab up` lab: status, send, down, up, advance, retry
+  relaylab ctl <action>               drive a lab that relaylab up runs: status, send, down, up, advance, retry
   relaylab <command> --help           the options of each command
   relaylab --version, -V              print relaylab's version
 

@@ -162,6 +162,21 @@ export interface FinalFailureEvent extends Base {
   noDsn?: string;
 }
 
+/**
+ * The next hop is a host no lab node serves (an MX or smart host outside the lab): the lab's part
+ * ends here, a final state of its own. Nothing is sent: the lab never connects beyond its nodes.
+ */
+export interface HandedOffEvent extends Base {
+  type: 'handedOff';
+  messageId: string;
+  recipients: string[];
+  connector: string;
+  /** The host the message would go to, in preference order the first one, and its address if it has one. */
+  host: string;
+  ip?: string;
+  reason: string;
+}
+
 /** A node sent a delivery status notification (RFC 3464) back to the envelope sender. */
 export interface DsnEvent extends Base {
   type: 'dsn';
@@ -205,6 +220,7 @@ export type TraceEvent =
   | HeaderEditEvent
   | AttemptEvent
   | DeliveredEvent
+  | HandedOffEvent
   | FinalFailureEvent
   | RetargetedEvent
   | DeletedEvent

@@ -37,6 +37,9 @@ export function trackingRow(event: TraceEvent): TrackingRow | undefined {
           : { eventId: 'FAIL', source: 'SMTP' };
     case 'delivered':
       return { eventId: 'DELIVER', source: 'STOREDRIVER' };
+    case 'handedOff':
+      // what the tracking log shows as the SEND to a host the lab does not model
+      return { eventId: 'SEND', source: 'SMTP' };
     case 'deferred':
       return { eventId: 'DEFER', source: 'QUEUE' };
     case 'rejected':

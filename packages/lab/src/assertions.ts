@@ -164,6 +164,10 @@ export function checkExpectation(
     count();
     if (fate.folder !== e.folder) fail('folder', e.folder, fate.folder);
   }
+  if (e.host !== undefined) {
+    count();
+    if (fate.handedOffTo?.toLowerCase() !== e.host.toLowerCase()) fail('host', e.host, fate.handedOffTo ?? `(not handed off: ${fate.state})`);
+  }
   if (e.rule !== undefined) {
     count();
     if (fate.rule !== e.rule) fail('rule', e.rule, fate.rule);

@@ -21,8 +21,10 @@ export interface Hop {
 }
 
 export interface Fate {
-  state: 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted' | 'unaccounted';
+  state: 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted' | 'handedOff' | 'unaccounted';
   node?: string;
+  /** For handedOff: the host outside the lab the message left for (and why, in `reason`). */
+  handedOffTo?: string;
   mailbox?: string;
   folder?: string;
   rule?: string;
@@ -149,6 +151,11 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         fate.finalStates.push('delivered');
         Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, folder: e.folder, reply: undefined, reason: undefined });
         break;
+      case 'handedOff':
+        if (!includes(e.recipients, addresses)) break;
+        fate.finalStates.push('handedOff');
+        Object.assign(fate, { state: 'handedOff', node: e.node, handedOffTo: e.host, reply: undefined, reason: e.reason });
+        break;
       case 'deleted':
         if (!includes(e.recipients, addresses)) break;
         fate.finalStates.push('deleted');
@@ -207,7 +214,7 @@ export function describeFate(f: Fate): string[] {
   }
   if (f.ndr || f.noNdr) lines.push(f.ndr ? `NDR: ${f.ndr.messageId} sent to the envelope sender` : `no NDR: ${f.noNdr}`);
   lines.push(
-    `final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`,
+    `final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.handedOffTo ? ` to ${f.handedOffTo}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`,
   );
   return lines;
 }

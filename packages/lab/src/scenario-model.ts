@@ -76,7 +76,7 @@ export interface MessageSpec {
   raw?: string;
 }
 
-export type FinalStateName = 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted';
+export type FinalStateName = 'delivered' | 'rejected' | 'deferred' | 'bounced' | 'deleted' | 'handedOff';
 
 export interface HopExpectation {
   from?: string;
@@ -140,6 +140,8 @@ export interface Expectation {
   mailbox?: string;
   /** For delivered: the mailbox folder (`Inbox` or `Junk Email`). */
   folder?: string;
+  /** For handedOff: the host outside the lab it left for (an MX or smart host no lab node serves). */
+  host?: string;
   /** For deleted: the mail flow rule that deleted it. */
   rule?: string;
   /** For rejected/deferred/bounced: the start of the SMTP reply, e.g. `450 4.7.320`. */

@@ -22,8 +22,7 @@ function parse(file: string, routes: PostfixRoute[], port = 2530): { events: Pos
   return { events: fixture(file).flatMap((line) => parser.feed(line)), parser };
 }
 
-const ofType = <T extends PostfixEvent['type']>(events: PostfixEvent[], type: T) =>
-  events.filter((e): e is Extract<PostfixEvent, { type: T }> => e.type === type);
+const ofType = <T extends PostfixEvent['type']>(events: PostfixEvent[], type: T) => events.filter((e): e is PostfixEvent & { type: T } => e.type === type);
 
 describe("Postfix's maillog as trace events", () => {
   it('a verified TLS 1.3 delivery is an attempt that was sent, with the version, cipher and the name it matched', () => {

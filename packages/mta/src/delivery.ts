@@ -40,6 +40,7 @@ export interface DeliveryJob {
 }
 
 export type RecipientOutcome =
+  /** Also a hand-off outside the lab (traced as `handedOff`, nothing sent): for the queue, done alike. */
   | { recipient: string; kind: 'sent'; reply: string }
   | { recipient: string; kind: 'refused' | 'deferred'; reply: string; reason: string; by?: { ip: string; port: number; host?: string } };
 
@@ -52,6 +53,8 @@ export interface DeliveryDeps {
   trace: NodeTrace;
   /** The port the lab's node on this address (and with this host name) listens on. */
   portOf(ip: string, host?: string): number;
+  /** The lab node listening there, if any: a next hop that is none of them is outside the lab. */
+  nodeAt?(ip: string, port: number): string | undefined;
 }
 
 /** The TLS handshake itself failed: the policy's verdict on what that means for this host. */
@@ -82,7 +85,7 @@ export class Deliverer {
   constructor(private readonly deps: DeliveryDeps) {}
 
   /** Next-hop addresses in preference order; a host that does not resolve is skipped, not fatal. */
-  private async targets(job: DeliveryJob): Promise<{ targets: Target[]; problems: string[] } | { nonexistent: string }> {
+  private async targets(job: DeliveryJob): Promise<{ targets: Target[]; problems: string[]; unresolved: string[] } | { nonexistent: string }> {
     let hosts: string[];
     if (job.route.smartHosts.length) {
       hosts = job.route.smartHosts;
@@ -98,14 +101,16 @@ export class Deliverer {
     }
     const targets: Target[] = [];
     const problems: string[] = [];
+    const unresolved: string[] = [];
     for (const host of hosts) {
       try {
         for (const ip of await this.deps.resolver.a(host)) targets.push({ host, ip, port: this.deps.portOf(ip, host) });
       } catch (err) {
         problems.push((err as Error).message);
+        unresolved.push(host);
       }
     }
-    return { targets, problems };
+    return { targets, problems, unresolved };
   }
 
   private decide(job: DeliveryJob, target: Target, facts: TlsFacts) {
@@ -167,6 +172,8 @@ export class Deliverer {
       return all(job.recipients, 'deferred', formatReply(REPLIES.dnsFailed), (err as Error).message);
     }
     if ('nonexistent' in found) return all(job.recipients, 'refused', formatReply(REPLIES.noRoute), found.nonexistent);
+    const outside = this.outsideTheLab(job, found.targets, found.unresolved);
+    if (outside) return this.handOff(job, outside);
     if (!found.targets.length) {
       return all(
         job.recipients,
@@ -182,6 +189,41 @@ export class Deliverer {
       last = outcome.failover;
     }
     return last;
+  }
+
+  /**
+   * The host the message leaves the lab for, when no host of its next hop is a lab node: every
+   * address the hosts have is served by none, and (by MX only) a host without an address in the
+   * lab's DNS counts as a host out there. When any host is a lab node, delivery goes on as
+   * before (an address no node serves refuses the connection; the next host is tried).
+   */
+  private outsideTheLab(job: DeliveryJob, targets: Target[], unresolved: string[]): { host: string; ip?: string; reason: string } | undefined {
+    const nodeAt = this.deps.nodeAt;
+    if (!nodeAt || targets.some((t) => nodeAt(t.ip, t.port) !== undefined)) return undefined;
+    const byMx = !job.route.smartHosts.length;
+    const first = targets[0];
+    if (!first && !(byMx && unresolved.length)) return undefined; // smart hosts that do not resolve: a DNS failure, deferred
+    const host = first?.host ?? unresolved[0]!;
+    const how = byMx ? `the MX of ${domainOf(job.recipients[0]!)}` : `smart host of ${job.route.connector}`;
+    return {
+      host,
+      ip: first?.ip,
+      reason: `${how} is ${host}${first ? ` (${first.ip})` : ''}, which no lab node serves: handed off outside the lab at the routing decision, nothing sent`,
+    };
+  }
+
+  private handOff(job: DeliveryJob, to: { host: string; ip?: string; reason: string }): RecipientOutcome[] {
+    this.deps.trace.emit({
+      type: 'handedOff',
+      messageId: job.messageId,
+      recipients: job.recipients,
+      connector: job.route.connector,
+      host: to.host,
+      ...(to.ip !== undefined && { ip: to.ip }),
+      reason: to.reason,
+    });
+    job.onSent?.(job.recipients); // the lab's part is done: the spool forgets them
+    return job.recipients.map((recipient) => ({ recipient, kind: 'sent', reply: `handed off to ${to.host}, outside the lab` }));
   }
 
   /** The outcome for this host, or `failover` when the next host should be tried (the connection never got going). */

@@ -36,6 +36,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     pool,
     trace,
     portOf: options.portOf,
+    nodeAt: options.nodeAt,
   });
   const queue = new DeliveryQueue(deliverer, {
     clock,

@@ -68,6 +68,8 @@ export function hopLine(e: TraceEvent): string | undefined {
       return `${time(e.at)} ${e.node} → ${e.destination.host} (${e.destination.ip}:${e.destination.port}): ${e.outcome} ${e.messageId} over ${e.tls.secure ? e.tls.protocol : 'plaintext'} via "${e.connector}"; ${e.tlsDecision}${e.outcome === 'sent' ? '' : `; ${e.replies.join(' | ')}`}`;
     case 'delivered':
       return `${time(e.at)} ${e.node}: delivered ${e.messageId} to mailbox ${e.mailbox}`;
+    case 'handedOff':
+      return `${time(e.at)} ${e.node}: handed off ${e.messageId} for ${e.recipients.join(', ')} to ${e.host} (${e.reason})`;
     case 'rejected':
     case 'bounced':
     case 'deferred':

@@ -36,7 +36,7 @@ function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], 
   const anchor = (i: number) => `${mid}--h${i}`;
   const events = messageId ? r.trace.filter((e) => 'messageId' in e && e.messageId === messageId) : [];
   return `<div class="message state-${esc(fate.state)}${failed ? ' failed-expectation' : ''}" id="${esc(mid)}">
-<h3>${esc(entry.message)} → ${esc(entry.recipient)} <span class="${fate.state === 'delivered' ? 'badge-pass' : 'badge-fail'}">${esc(fate.state)}</span></h3>
+<h3>${esc(entry.message)} → ${esc(entry.recipient)} <span class="${fate.state === 'delivered' || fate.state === 'handedOff' ? 'badge-pass' : 'badge-fail'}">${esc(fate.state)}</span></h3>
 <p class="muted">${esc(spec ? `${spec.from} via ${spec.via}${spec.subject ? `, “${spec.subject}”` : ''}` : '')} · ${esc(messageId ?? 'no Message-ID')}</p>
 <div class="diagram">${sequenceDiagram({ fate, rows, steps, topology: r.scenario.topology, headerAnchor: anchor })}</div>
 <h4>Verdicts and their reasons</h4>

@@ -69,6 +69,8 @@ export function finalLine(f: Fate): string {
       return `delivered to ${f.mailbox ?? '?'}${f.folder ? ` (${f.folder})` : ''}`;
     case 'deleted':
       return `deleted by rule ${f.rule ?? '?'}`;
+    case 'handedOff':
+      return `handed off to ${f.handedOffTo ?? '?'} (outside the lab)`;
     case 'unaccounted':
       return 'unaccounted: no final state in the trace';
     default:
