@@ -15,10 +15,13 @@ export class VirtualClock implements Clock {
   }
 }
 
-/** `90s`, `5m`, `26h`, `3d` → milliseconds. */
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `5m`, `26h`, `3d`, and sums such as `20h15m` → milliseconds. */
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const t = text.trim();
+  if (!/^(\d+(?:\.\d+)?\s*(ms|s|m|h|d))+$/.test(t)) return undefined;
+  let ms = 0;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNITS[m[2] as keyof typeof UNITS];
+  return ms;
 }

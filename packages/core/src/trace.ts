@@ -236,6 +236,7 @@ export interface TraceSink {
 export class MemoryTrace implements TraceSink {
   readonly events: TraceEvent[] = [];
   emit(event: TraceEvent): void {
-    this.events.push(event);
+    // Emitters that know only the lab time (fault steps, other implementations) get the real time here.
+    this.events.push(event.realAt ? event : { ...event, realAt: new Date().toISOString() });
   }
 }

@@ -37,7 +37,7 @@ export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: 
   for (const dsn of events.filter((e): e is DsnEvent => e.type === 'dsn')) {
     const original = labelOf.get(dsn.messageId) ?? dsn.messageId;
     const fate = fateOf(events, dsn.dsnMessageId, dsn.to, nodeAt);
-    const subject = `NDR for ${original} (${dsn.recipients.join(', ')}) → ${dsn.to}`;
+    const subject = `${dsn.action === 'delayed' ? 'Delay DSN' : 'NDR'} for ${original} (${dsn.recipients.join(', ')}) → ${dsn.to}`;
     const fail = (actual: string) => failures.push({ subject, field: 'accounting', expected: FINAL, actual, story: describeFate(fate) });
     if (fate.state === 'unaccounted') fail('no final state in the trace');
     else if (fate.finalStates.length > 1) fail(`ended in ${fate.finalStates.length} final states (${fate.finalStates.join(', ')}); exactly one is allowed`);

@@ -1,6 +1,7 @@
 import { fieldValues, headerValues, parseHeaders, type TraceEvent } from '@relaylab/core';
 import { checkBody, type BodyEvidence } from './body-assertions';
 import { checkHeaderExtras } from './header-extras';
+import { checkLabTime, timeChecks } from './lab-time';
 import { describeFate, type Fate, type Hop } from './outcomes';
 import type { Expectation, HeaderExpectation, HopExpectation, UnchangedExpectation } from './scenario-model';
 
@@ -204,6 +205,7 @@ export function checkExpectation(
   for (const u of e.unchanged ?? []) count(snapshot ? checkUnchanged(u, snapshot, fail) : 0);
   count(checkBody(e, body, fail));
   if (e.ndr) count(ndrChecks(e, fate, failures, subject));
+  count(timeChecks(e, fate, fail));
   return { subject, passed: passed - failures.length, failures };
 }
 
@@ -236,6 +238,7 @@ export function ndrChecks(e: Expectation, fate: Fate, failures: Failure[], subje
       );
     }
   }
+  if (want.at !== undefined) checks += checkLabTime('ndr.at', want.at, fate, fate.ndrAt, 'NDR', fail);
   return checks;
 }
 

@@ -3,6 +3,7 @@ import { accountFor, ndrFate } from './accounting';
 import { checkExpectation, headerSnapshot, storedHeaderBytes, type Failure } from './assertions';
 import { bodyEvidence } from './body-assertions';
 import { labMessageId } from './compose';
+import { followDelayNotices } from './lab-time';
 import { fateOf, type Fate } from './outcomes';
 import type { ScenarioResult } from './runner';
 import type { Expectation, Scenario } from './scenario-model';
@@ -49,6 +50,7 @@ export function judge(
     for (const recipient of m.to) {
       const fate = fateOf(events, messageId, recipient, nodeAt);
       fate.ndr = ndrFate(fate, m.from, events, nodeAt, read);
+      followDelayNotices(fate, events, nodeAt);
       // header expectations read the stored bytes, kept with the fate so reporters read them too
       const stored = fate.state === 'delivered' && fate.node && fate.mailbox ? read(fate.node, fate.mailbox, messageId) : undefined;
       if (stored) fate.storedHeaders = stored.toString('latin1', 0, headerEnd(stored));

@@ -260,7 +260,14 @@ export class NodeControlServer {
 
   /** Records what the runner broke on this node, so the trace tells the whole story. */
   private fault(fault: FaultKind, detail: string): void {
-    this.target.trace.emit({ type: 'fault', at: this.target.now().toISOString(), node: this.target.node.name, fault, detail });
+    this.target.trace.emit({
+      type: 'fault',
+      at: this.target.now().toISOString(),
+      realAt: new Date().toISOString(),
+      node: this.target.node.name,
+      fault,
+      detail,
+    });
   }
 
   private follow(res: ServerResponse, from: number): void {

@@ -1,4 +1,5 @@
 import type { AttemptEvent, ClassificationSummary, ReceivedEvent, TraceEvent } from '@relaylab/core';
+import { describeTimes, formatLabOffset } from './lab-offset';
 
 /** What happened to one recipient of one message, read back from the trace. */
 export interface Hop {
@@ -41,6 +42,17 @@ export interface Fate {
   ndr?: NdrFate;
   /** For rejected/bounced: why no NDR was sent (a null sender, a rule that deleted silently, …). */
   noNdr?: string;
+  /** Lab time the message was submitted, and the lab time of the event that gave it its state (for deferred: the last deferral). */
+  submittedAt?: string;
+  at?: string;
+  /** The real (wall-clock) time of that event. */
+  realAt?: string;
+  /** Lab time the node sent the NDR. */
+  ndrAt?: string;
+  /** Delivery attempts that failed temporarily on the way (deferred events, at any node). */
+  retries: number;
+  /** The delay DSNs (Action: delayed) sent to the envelope sender while the message was queued: one at most. */
+  delayNotices: DelayNotice[];
   /**
    * For delivered: the header section of the copy the mailbox holds, one latin1 character per
    * byte, read by the runner while the lab was up. Header expectations read these bytes (with the
@@ -55,6 +67,18 @@ export interface Fate {
   hops: Hop[];
   /** Attempts that did not hand the message over, for failure context. */
   failedAttempts: AttemptEvent[];
+}
+
+/** A delay DSN a node sent for a message it still held; the judge follows it as it follows the NDR. */
+export interface DelayNotice {
+  messageId: string;
+  node: string;
+  at: string;
+  /** The envelope sender it went to. */
+  to: string;
+  /** Its own fate, once followed. */
+  state?: Fate['state'];
+  mailbox?: string;
 }
 
 /** The DSN for a failed message: its own fate and what it reported. */
@@ -117,10 +141,11 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
 export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
   const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
   const addresses = [recipient.toLowerCase()];
-  const fate: Fate = { state: 'unaccounted', deliveries: 0, finalStates: [], path: [], hops: [], failedAttempts: [], addresses };
+  const fate: Fate = { state: 'unaccounted', deliveries: 0, finalStates: [], path: [], hops: [], failedAttempts: [], addresses, retries: 0, delayNotices: [] };
   const submitted = mine.find((e) => e.type === 'submitted');
   if (submitted) {
     fate.path.push(submitted.node);
+    fate.submittedAt = submitted.at;
     if (submitted.type === 'submitted') fate.submission = submitted.classification;
   }
   for (const e of mine) {
@@ -149,17 +174,26 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         if (!includes(addresses, e.recipient)) break;
         fate.deliveries++;
         fate.finalStates.push('delivered');
-        Object.assign(fate, { state: 'delivered', node: e.node, mailbox: e.mailbox, folder: e.folder, reply: undefined, reason: undefined });
+        Object.assign(fate, {
+          state: 'delivered',
+          at: e.at,
+          realAt: e.realAt,
+          node: e.node,
+          mailbox: e.mailbox,
+          folder: e.folder,
+          reply: undefined,
+          reason: undefined,
+        });
         break;
       case 'handedOff':
         if (!includes(e.recipients, addresses)) break;
         fate.finalStates.push('handedOff');
-        Object.assign(fate, { state: 'handedOff', node: e.node, handedOffTo: e.host, reply: undefined, reason: e.reason });
+        Object.assign(fate, { state: 'handedOff', at: e.at, realAt: e.realAt, node: e.node, handedOffTo: e.host, reply: undefined, reason: e.reason });
         break;
       case 'deleted':
         if (!includes(e.recipients, addresses)) break;
         fate.finalStates.push('deleted');
-        Object.assign(fate, { state: 'deleted', node: e.node, rule: e.rule, reply: undefined, reason: e.reason });
+        Object.assign(fate, { state: 'deleted', at: e.at, realAt: e.realAt, node: e.node, rule: e.rule, reply: undefined, reason: e.reason });
         break;
       case 'rejected':
       case 'bounced':
@@ -167,6 +201,8 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         fate.finalStates.push(e.type);
         Object.assign(fate, {
           state: e.type,
+          at: e.at,
+          realAt: e.realAt,
           node: e.by ?? e.node,
           reply: e.reply,
           reason: e.reason,
@@ -175,8 +211,15 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         });
         break;
       case 'deferred':
-        if (!includes(e.recipients, addresses) || fate.state !== 'unaccounted') break;
+        if (!includes(e.recipients, addresses)) break;
+        fate.retries++;
+        if (fate.state !== 'unaccounted') break;
         Object.assign(fate, { state: 'deferred', node: e.node, reply: e.reply, reason: e.reason });
+        break;
+      case 'dsn':
+        if (!includes(e.recipients, addresses)) break;
+        if (e.action === 'delayed') fate.delayNotices.push({ messageId: e.dsnMessageId, node: e.node, at: e.at, to: e.to });
+        else fate.ndrAt ??= e.at;
         break;
       default:
         break;
@@ -185,7 +228,7 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
   // a later deferral supersedes an earlier one; a final state is never overwritten by a deferral
   if (fate.state === 'deferred') {
     const last = [...mine].reverse().find((e) => e.type === 'deferred' && includes(e.recipients, addresses));
-    if (last && last.type === 'deferred') Object.assign(fate, { node: last.node, reply: last.reply, reason: last.reason });
+    if (last && last.type === 'deferred') Object.assign(fate, { at: last.at, realAt: last.realAt, node: last.node, reply: last.reply, reason: last.reason });
   }
   return fate;
 }
@@ -207,14 +250,18 @@ export function describeFate(f: Fate): string[] {
       );
     }
   }
+  const offset = (at: string) => (f.submittedAt ? `[${formatLabOffset(Date.parse(at) - Date.parse(f.submittedAt))}] ` : '');
   for (const a of f.failedAttempts) {
     lines.push(
-      `  ${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`,
+      `  ${offset(a.at)}${a.node} → ${a.destination.host} (${a.destination.ip}): ${a.outcome}; ${a.tlsDecision}${a.replies.length ? `; ${a.replies.join(' | ')}` : ''}`,
     );
   }
-  if (f.ndr || f.noNdr) lines.push(f.ndr ? `NDR: ${f.ndr.messageId} sent to the envelope sender` : `no NDR: ${f.noNdr}`);
+  for (const d of f.delayNotices) lines.push(`${offset(d.at)}delay DSN: ${d.messageId} sent by ${d.node} to ${d.to}`);
+  if (f.ndr || f.noNdr) lines.push(f.ndr ? `${f.ndrAt ? offset(f.ndrAt) : ''}NDR: ${f.ndr.messageId} sent to the envelope sender` : `no NDR: ${f.noNdr}`);
   lines.push(
     `final: ${f.state}${f.node ? ` at ${f.node}` : ''}${f.mailbox ? ` in ${f.mailbox}${f.folder ? ` (${f.folder})` : ''}` : ''}${f.rule ? ` by rule ${f.rule}` : ''}${f.handedOffTo ? ` to ${f.handedOffTo}` : ''}${f.reply ? `: ${f.reply}` : ''}${f.reason ? ` (${f.reason})` : ''}`,
   );
+  const times = describeTimes(f.submittedAt, f.at, f.realAt);
+  if (times) lines.push(`  ${times}${f.retries ? `; ${f.retries} temporary failures on the way` : ''}`);
   return lines;
 }

@@ -59,7 +59,19 @@ export interface NdrExpectation {
   code?: string;
   /** The DSN's own fate (default delivered). */
   state?: FinalStateName;
+  /** When the node sent it, on the lab clock from the message's submission. */
+  at?: LabTime;
 }
+
+/**
+ * When something happened on the lab clock, counted from the message's submission: a duration
+ * (`24h`, which holds within LAB_TIME_TOLERANCE_MS of it: the lab clock also counts the real
+ * time the lab takes to work) or an inclusive window (`{ after: 20h, before: 25h }`).
+ */
+export type LabTime = string | { after?: string; before?: string };
+
+/** The delay DSN (Action: delayed) a still-queued message earns its sender; false: none was sent. */
+export type DelayNoticeExpectation = boolean | { at?: LabTime; mailbox?: string; state?: FinalStateName };
 
 export interface MessageSpec {
   id: string;
@@ -150,6 +162,11 @@ export interface Expectation {
   node?: string;
   /** For rejected/bounced: the DSN the envelope sender gets back. */
   ndr?: NdrExpectation;
+  /** When it reached its state on the lab clock (for deferred: its last deferral), from its submission. */
+  at?: LabTime;
+  /** Delivery attempts that failed temporarily on the way (deferrals at any node). */
+  retries?: number;
+  delayNotice?: DelayNoticeExpectation;
   path?: string[];
   hops?: HopExpectation[];
   headers?: HeaderExpectation[];

@@ -120,7 +120,8 @@ export class StandaloneNode {
     if (existing) return existing.port;
     const toSpec = topology.nodes[to];
     if (!toSpec) throw new Error(`no node named "${to}" in the topology`);
-    const emit = (detail: string) => this.trace.emit({ type: 'fault', at: this.clock.now().toISOString(), node: to, fault: 'stripStartTls', detail });
+    const emit = (detail: string) =>
+      this.trace.emit({ type: 'fault', at: this.clock.now().toISOString(), realAt: new Date().toISOString(), node: to, fault: 'stripStartTls', detail });
     const proxy = new StripStartTlsProxy({
       listenAddress: toSpec.address,
       target: { ip: toSpec.address, port: targetPort },

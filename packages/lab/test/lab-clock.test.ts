@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DsnEvent, TraceEvent } from '@relaylab/core';
-import { fateOf, Lab, loadTopologyFile } from '@relaylab/lab';
+import { fateOf, Lab, loadScenarioFile, loadTopologyFile, runScenario } from '@relaylab/lab';
 
 const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-clock-'));
 const topology = loadTopologyFile(resolve(__dirname, '../../../scenarios/topologies/hybrid.yaml'));
@@ -94,4 +94,38 @@ test('a message still queued after 4 hours: the sender gets one delay DSN (Actio
     'delayed',
     'failed',
   ]);
+});
+
+describe('at:, retries and delayNotice in a scenario', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-clock-scenarios-'));
+  const topologyFile = resolve(__dirname, '../../../scenarios/topologies/hybrid.yaml');
+  const scenario = (expect: string) => {
+    const file = join(dir, `s${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(
+      file,
+      `name: clock\ntopology: ${topologyFile}\nmessages:\n  - { id: m1, from: tom@tailspin.example, to: [alice@contoso.example], via: tailspin }\nsteps:\n  - down: onprem\n  - send: m1\n  - advance: 25h\nexpect:\n  - { message: m1, state: bounced, ${expect} }\n`,
+    );
+    return loadScenarioFile(file);
+  };
+
+  test('a wrong time, retry count or delay notice fails with what the lab clock saw', async () => {
+    const result = await runScenario(scenario('at: 30h, retries: 1, delayNotice: { at: 5h }, ndr: { at: { after: 25h } }'), { certsDir });
+    expect(result.failures.map((f) => [f.field, f.expected, typeof f.actual === 'string' ? f.actual.replace(/ \(lab time .*\)$/, '') : f.actual])).toEqual([
+      ['ndr.at', '25h or later after submission', expect.stringMatching(/^\+24h00m0\ds$/)],
+      ['at', '30h after submission (within 1 minute)', expect.stringMatching(/^\+24h00m0\ds$/)],
+      ['retries', 1, 96],
+      ['delayNotice.at', '5h after submission (within 1 minute)', expect.stringMatching(/^\+4h00m0\ds$/)],
+    ]);
+  });
+
+  test('the same expectations, right, pass; delayNotice: false fails when one was sent', async () => {
+    const right = await runScenario(scenario('at: 24h, retries: 96, delayNotice: { at: 4h }, ndr: { at: { after: 23h59m, before: 24h01m } }'), { certsDir });
+    expect(right.failures).toEqual([]);
+    const none = await runScenario(scenario('delayNotice: false'), { certsDir });
+    expect(none.failures.map((f) => [f.field, f.expected])).toEqual([['delayNotice', 'no delay DSN']]);
+  });
+
+  test('a malformed time is refused before the lab starts', () => {
+    expect(() => scenario('at: { after: soon }')).toThrow(/expect\[0\]\.at\.after: expected a duration such as 90s, 15m, 4h, 2d or 20h15m; found "soon"/);
+  });
 });
