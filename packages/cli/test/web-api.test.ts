@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import { Lab, loadTopologyFile, ObservedTrace } from '@relaylab/lab';
 import { LabView } from '../src/web/lab-view';
 import { openApiDocument } from '../src/web/openapi';
 import { WebServer } from '../src/web/server';
+import { run } from './run-cli';
 
 const TOKEN = 'web-api-test-token-0123456789abcdefghijklmnop';
 let lab: Lab;
@@ -227,4 +228,26 @@ test('the event stream sends one trace event per trace event, live', async () =>
     req.end();
   });
   expect(events.map((e) => JSON.parse(e.slice(6)).type)).toEqual(expect.arrayContaining(['submitted', 'attempt', 'received', 'delivered']));
+});
+
+test('relaylab ctl takes the same actions through the API, with the token from the certificate folder', async () => {
+  const certs = mkdtempSync(join(tmpdir(), 'relaylab-ctl-'));
+  writeFileSync(join(certs, 'control-token'), `${TOKEN}\n`, { mode: 0o600 });
+  const ctl = (...args: string[]) => run(['ctl', ...args, '--web', `127.0.0.1:${port}`, '--certs', certs]);
+  const status = await ctl('status');
+  expect(status.code).toBe(0);
+  expect(status.out).toMatch(/^onprem\s+exchange-server\s+127\.0\.0\.10:\d+\s+up\s+\d+$/m);
+  const sent = await ctl('send', '--node', 'onprem', '--from', 'alice@contoso.example', '--to', 'carol@contoso.example', '--subject', 'from ctl');
+  expect(sent.out.trim()).toMatch(/^<.+>$/);
+  await until(async () => (await ctl('tracking', '--message-id', sent.out.trim(), '--event-id', 'DELIVER')).out.includes('STOREDRIVER'));
+  expect((await ctl('down', 'gateway')).out).toBe('gateway: down\n');
+  expect((await ctl('up', 'gateway')).out).toBe('gateway: up\n');
+  expect((await ctl('advance', '15m')).out).toMatch(/^lab clock now \d{4}-/);
+  const typo = await ctl('advance', 'later');
+  expect(typo.code).not.toBe(0);
+  expect(typo.err).toMatch(/400 duration: expected a duration/);
+  writeFileSync(join(certs, 'control-token'), 'another-token-0123456789abcdefghijklmnopq\n', { mode: 0o600 });
+  const refused = await ctl('status');
+  expect(refused.code).not.toBe(0);
+  expect(refused.err).toMatch(/401 missing or wrong token/);
 });
