@@ -33,8 +33,8 @@ type QueueItem = ReturnType<MailNode['queue']['pending']>[number];
 const POSTFIX = '/usr/sbin/postfix';
 
 /** One line when Postfix is missing, naming the Debian package. */
-export function requirePostfix(node: string): void {
-  if (!existsSync(POSTFIX) || !existsSync('/usr/sbin/postqueue'))
+export function requirePostfix(node: string, programs: string[] = [POSTFIX, '/usr/sbin/postqueue', '/usr/sbin/sendmail']): void {
+  if (!programs.every((p) => existsSync(p)))
     throw new Error(`node ${node} has implementation: postfix, but Postfix is not installed (install the Debian package "postfix": apt-get install postfix)`);
 }
 
