@@ -14,6 +14,7 @@ declare -A COMMAND=(
   [ca-certificates]=''      # for chromium and openssl; no command of its own
   [libnet-ssleay-perl]=''   # swaks --tls (a Recommends of swaks, so not there without recommends)
   [libio-socket-ssl-perl]=''
+  [postfix]=''                # nodes with implementation: postfix (its programs are in /usr/sbin)
 )
 
 missing=()
@@ -34,6 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "test-debian.sh: installing ${missing[*]}" >&2
   "${as_root[@]}" apt-get update -qq
   install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq)
+  # Postfix unconfigured: the system instance must not start and take port 25; the lab runs its own
+  echo "postfix postfix/main_mailer_type select No configuration" | "${as_root[@]}" debconf-set-selections
   # chromium with its recommends (the fonts the report's diagrams are measured in); the rest
   # without (docker-compose would bring a whole Docker engine)
   others=()

@@ -121,6 +121,9 @@ export class PostfixNode {
 
   constructor(private readonly options: PostfixNodeOptions) {
     requirePostfix(options.name);
+    // Postfix's master starts as root and its daemons drop to the postfix user (mail_owner).
+    if (process.getuid?.() !== 0)
+      throw new Error(`node ${options.name} has implementation: postfix, which relaylab can only run as root (Postfix's master starts as root)`);
     const root = options.dir;
     this.paths = {
       root,
