@@ -10,6 +10,7 @@ Usage:
   relaylab node --config <t> --node <n>  run one node in this process (one container per node)
   relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
   relaylab certs --config <topology>  make the topology's certificates before starting nodes
+  relaylab import <exports...> [-o f] a topology from Exchange's exports (ConvertTo-Json, Export-Csv)
   relaylab drive [paths...]           run scenarios with each node in its own process (or --attach)
   relaylab ctl <action>               drive a lab that relaylab up runs: status, send, down, up, advance, retry
   relaylab <command> --help           the options of each command

@@ -162,6 +162,8 @@ const receiveConnector: CmdletProperties = {
     'MessageRateSource',
     'OrarEnabled',
     'PipeliningEnabled',
+    'ProxyEnabled',
+    'LiveCredentialEnabled',
     'ProtocolLoggingLevel',
     'RejectReservedSecondLevelRecipientDomains',
     'RejectReservedTopLevelRecipientDomains',
@@ -199,6 +201,7 @@ const sendConnector: CmdletProperties = {
   },
   notSimulated: [
     'AuthenticationCredential',
+    'ConnectedDomains',
     'ConnectionInactivityTimeOut',
     'ConnectorType',
     'DomainSecureEnabled',
@@ -364,6 +367,28 @@ const transportRule: CmdletProperties = {
     'RouteMessageOutboundConnectorRequireTls',
   ],
 };
+
+/** Get-TransportRule's properties that describe a rule rather than make it match or act. */
+export const TRANSPORT_RULE_BOOKKEEPING: readonly string[] = [
+  'Conditions',
+  'Actions',
+  'Exceptions',
+  'Description',
+  'Comments',
+  'RuleVersion',
+  'Mode',
+  'RuleErrorAction',
+  'RuleSubType',
+  'ManuallyModified',
+  'ActivationDate',
+  'ExpiryDate',
+  'ImmutableId',
+  'Size',
+  'UseLegacyRegex',
+  'DlpPolicy',
+  'DlpPolicyId',
+  'IsRuleConfigurationSupported',
+];
 
 const hostedConnectionFilterPolicy: CmdletProperties = {
   cmdlet: 'Get-HostedConnectionFilterPolicy',

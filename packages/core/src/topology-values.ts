@@ -123,7 +123,7 @@ export function readValue(kind: ValueKind, value: unknown): { value: unknown } |
     case 'boolean':
       return { value: parsePowerShellBoolean(value) ?? value };
     case 'integer':
-      return { value: typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value };
+      return { value: typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value };
     case 'string':
     case 'enum':
       return { value: typeof value === 'string' ? value.trim() : value };
@@ -142,7 +142,7 @@ export function readValue(kind: ValueKind, value: unknown): { value: unknown } |
       } else {
         return { value };
       }
-      const strings = items.map((item) => (typeof item === 'string' ? item.trim() : item));
+      const strings = items.map((item) => (typeof item === 'string' ? item.trim() : (itemText(item) ?? item)));
       return { value: kind === 'domainList' ? strings.map((s) => (typeof s === 'string' ? addressSpaceDomain(s) : s)) : strings };
     }
     case 'size': {
@@ -166,8 +166,22 @@ export function readValue(kind: ValueKind, value: unknown): { value: unknown } |
   }
 }
 
-/** One line for a run: each property once, in the order first seen. */
+/**
+ * An item of a multi-valued property that ConvertTo-Json wrote as an object: an IP range
+ * (`Expression`), an address space (`Address`, with `Type` and `Cost`), a smart host (`Domain` or `Address`).
+ */
+function itemText(item: unknown): string | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
+  const o = item as Record<string, unknown>;
+  const text = [o.Expression, o.Address, o.Domain, o.SmtpDomain, o.Name].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return text?.trim();
+}
+
+/**
+ * One line for a run: each property once, in the order first seen. The read-only properties every
+ * object carries (Identity, Guid, WhenChanged …) are accepted without a word: no one expects them to act.
+ */
 export function describeNotSimulated(found: readonly NotSimulated[]): string | undefined {
-  const names = [...new Set(found.map((f) => f.property))];
+  const names = [...new Set(found.map((f) => f.property))].filter((name) => !READ_ONLY_PROPERTIES.includes(name));
   return names.length === 0 ? undefined : `not simulated (accepted, no effect in the lab): ${names.join(', ')}`;
 }

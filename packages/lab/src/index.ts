@@ -1,6 +1,7 @@
 export * from './scenario-model';
 export * from './loader';
 export { notSimulatedIn } from './exchange-values';
+export { importExports, importReport, type ImportOutput } from './import';
 export * from './lab';
 export * from './compose';
 export * from './outcomes';

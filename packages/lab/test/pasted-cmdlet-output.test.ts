@@ -86,10 +86,10 @@ describe('a topology with cmdlet output pasted in', () => {
     expect(topology.nodes.onprem!.sendConnectors![0]!.AddressSpaces).toEqual(['contoso.mail.onmicrosoft.example']);
   });
 
-  test('what the lab does not simulate is listed once, only where it has a value', () => {
+  test('what the lab does not simulate is listed once, only where it has a value; read-only properties go without a word', () => {
     const topology = loadTopologyFile(write('pasted-listed.yaml', PASTED));
     expect(describeNotSimulated(notSimulatedIn(topology))).toBe(
-      'not simulated (accepted, no effect in the lab): Identity, Comment, ConnectorSource, EFTestMode, Guid, WhenChanged, ProtocolLoggingLevel, SmartHostsString',
+      'not simulated (accepted, no effect in the lab): ConnectorSource, EFTestMode, ProtocolLoggingLevel, SmartHostsString',
     );
   });
 

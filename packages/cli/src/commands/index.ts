@@ -2,6 +2,7 @@ import { certsCommand } from './certs';
 import { ctlCommand } from './ctl';
 import { dnsCommand } from './dns';
 import { driveCommand } from './drive';
+import { importCommand } from './import';
 import { lintCommand } from './lint';
 import { nodeCommand } from './node';
 import { runCommand } from './run';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   drive: driveCommand,
   ctl: ctlCommand,
   lint: lintCommand,
+  import: importCommand,
 };
 
 export function commandNamed(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {

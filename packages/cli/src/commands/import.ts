@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { importExports, importReport, loadTopologyFile, ScenarioFileError } from '@relaylab/lab';
+import { guarded, InputError, parseWithEnv, UsageError, type Io } from './shared';
+
+export const IMPORT_HELP = `Usage: relaylab import <folder|file>... [-o topology.yaml] [--at <date>]
+
+Reads what administrators export from Exchange Server and Exchange Online — accepted and remote
+domains, send and receive connectors, inbound and outbound connectors, transport rules,
+connection-filter policy, Get-ExchangeCertificate, Get-HybridConfiguration, Get-ADPermission,
+Get-Mailbox, Get-RemoteMailbox — as ConvertTo-Json (Windows PowerShell 5.1 or PowerShell 7) or
+Export-Csv output, and writes a topology relaylab runs. Each setting carries a comment saying
+which file and object it came from; the report on stderr lists the certificates to make and
+what could not be mapped, and why. Export-Clixml files are not read.
+
+Put exports of each side in a folder whose name says which (on-premises, exchange-online), or
+let the cmdlet and the PowerShell session (PSComputerName) tell.
+
+  -o, --output <file>  write the topology there (default: stdout); it is then loaded as
+                       relaylab run would, and the command fails if it does not load
+  --at <date>          judge certificate validity at this date (ISO 8601; default now)
+`;
+
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  at: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function importCommand(args: string[], io: Io): Promise<number> {
+  return guarded('import', io, IMPORT_HELP, async () => {
+    const { values, positionals } = parseWithEnv(args, OPTIONS, true);
+    if (values.help) {
+      io.out.write(IMPORT_HELP);
+      return 0;
+    }
+    if (positionals.length === 0) throw new UsageError('name the exported files or the folders that hold them');
+    const at = values.at as string | undefined;
+    const now = at === undefined ? new Date() : new Date(at);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--at: expected an ISO 8601 date; found ${JSON.stringify(at)}`);
+    let output;
+    try {
+      output = importExports(positionals, { now, base: process.cwd() });
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    if (output.files.length === 0) throw new InputError(`no Exchange exports (.json, .csv) found in ${positionals.join(', ')}`);
+    io.err.write(importReport(output));
+    const file = values.output as string | undefined;
+    if (file === undefined) {
+      io.out.write(output.yaml);
+      return 0;
+    }
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.writeFileSync(file, output.yaml);
+    try {
+      loadTopologyFile(file);
+    } catch (e) {
+      if (!(e instanceof ScenarioFileError)) throw e;
+      io.err.write(`\n${e.message}\nrelaylab import: wrote ${file}, but it does not load as a topology (above); please report this with the exports\n`);
+      return 1;
+    }
+    io.err.write(`\nwrote ${file}; it loads as a topology\n`);
+    return 0;
+  });
+}
