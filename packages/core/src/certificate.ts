@@ -13,8 +13,25 @@ export interface CertificateInfo {
   selfIssued: boolean;
 }
 
+/**
+ * Parsing a certificate costs more than the rest of a hop's policy, and every transaction on a
+ * pooled connection shows the same few certificates: each DER is parsed once (a bounded cache,
+ * oldest out first). A parsed certificate is immutable, so sharing it changes no result.
+ */
+const PARSED_LIMIT = 256;
+const parsed = new Map<string, X509Certificate>();
+const described = new WeakMap<X509Certificate, CertificateInfo>();
+
 export function parseCertificate(der: Buffer | X509Certificate): X509Certificate {
-  return der instanceof X509Certificate ? der : new X509Certificate(der);
+  if (der instanceof X509Certificate) return der;
+  const key = der.toString('base64');
+  let cert = parsed.get(key);
+  if (!cert) {
+    cert = new X509Certificate(der);
+    if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(key, cert);
+  }
+  return cert;
 }
 
 function commonNameOf(subject: string): string | undefined {
@@ -32,6 +49,12 @@ function dnsSans(cert: X509Certificate): string[] {
 
 export function describeCertificate(input: Buffer | X509Certificate): CertificateInfo {
   const cert = parseCertificate(input);
+  let info = described.get(cert);
+  if (!info) described.set(cert, (info = describe(cert)));
+  return { ...info, sans: [...info.sans] };
+}
+
+function describe(cert: X509Certificate): CertificateInfo {
   return {
     subject: cert.subject.replace(/\n/g, ', '),
     commonName: commonNameOf(cert.subject),

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { describeCertificate, normalizeSerial, type CertificateInfo } from './certificate';
+import { describeCertificate, normalizeSerial, parseCertificate, type CertificateInfo } from './certificate';
 
 /** A CRL already checked against its issuer's signature by whoever loaded it. */
 export interface RevocationList {
@@ -28,8 +28,15 @@ export interface ChainCheck {
 
 const MAX_DEPTH = 6;
 
+/** Signature checks between the same two (cached, immutable) certificates give the same answer: made once. */
+const issuedChecks = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
+
 function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  let byIssuer = issuedChecks.get(cert);
+  if (!byIssuer) issuedChecks.set(cert, (byIssuer = new WeakMap()));
+  let issued = byIssuer.get(issuer);
+  if (issued === undefined) byIssuer.set(issuer, (issued = cert.checkIssued(issuer) && cert.verify(issuer.publicKey)));
+  return issued;
 }
 
 function windowProblem(cert: X509Certificate, now: Date): string | undefined {
@@ -58,7 +65,7 @@ function revocationProblem(cert: X509Certificate, issuer: X509Certificate, store
  * Intermediates come only from `presented`; the store holds roots, as a real MTA's does.
  */
 export function checkChain(presented: readonly Buffer[], store: TrustStore, now: Date): ChainCheck {
-  const certs = presented.map((der) => new X509Certificate(der));
+  const certs = presented.map((der) => parseCertificate(der));
   const leaf = certs[0];
   if (!leaf) throw new Error('checkChain needs at least the leaf certificate');
   const problems: string[] = [];

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** `.<name>.<pid>.tmp`: what an atomic write leaves behind if the process dies before the rename. */
@@ -25,6 +26,44 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   syncDir(dir);
 }
 
+/**
+ * writeFileAtomic off the event loop, without the folder's fsync: a caller writing many files at
+ * once (the spool's group commit) fsyncs the folder once for all of them (syncDirAsync).
+ */
+export async function writeFileAtomicAsync(file: string, data: Buffer, mode = 0o600): Promise<void> {
+  const temp = join(dirname(file), tempName(basename(file)));
+  const handle = await open(temp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+}
+
+/** Removes a file; one already gone is no error. */
+export async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** syncDir off the event loop. */
+export async function syncDirAsync(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the file's own fsync still holds.
+  } finally {
+    await handle?.close();
+  }
+}
+
 /** A rename or unlink is durable only once the folder's entry is on disk. */
 export function syncDir(dir: string): void {
   let fd: number | undefined;
@@ -49,9 +88,10 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes the temp files in `dir` that no running process is still writing. Writes here are
- * synchronous, so one with this process's pid is a leftover of an earlier process that had the
- * same pid (a container restarted). Returns the names removed.
+ * Removes the temp files in `dir` that no running process is still writing. It runs before this
+ * process writes any (a spool is swept when it is loaded, at start), so one with this process's
+ * pid is a leftover of an earlier process that had the same pid (a container restarted).
+ * Returns the names removed.
  */
 export function sweepTempFiles(dir: string): string[] {
   const swept: string[] = [];

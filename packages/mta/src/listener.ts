@@ -64,7 +64,8 @@ export interface SessionState {
 }
 
 /** The node's answer to DATA: taken (the 250 names the message) or refused by its policy. */
-export type Acceptance = (Accepted & { messageId: string }) | Refused;
+/** `durable`: resolves once the node holds the message on disk; the 250 waits for it (a rejection answers 451). */
+export type Acceptance = (Accepted & { messageId: string; durable?: Promise<void> }) | Refused;
 
 export interface ListenerTimeouts {
   /**
@@ -267,7 +268,16 @@ export function createListener(deps: ListenerDeps): SMTPServer {
           return callback(smtpError(REPLIES.acceptFailed));
         }
         if (taken.outcome === 'refuse') return callback(answer(s, 'DATA', taken, { from }));
-        callback(null, `2.6.0 ${taken.messageId} Queued mail for delivery`);
+        const { messageId, durable } = taken;
+        const queued = `2.6.0 ${messageId} Queued mail for delivery`;
+        if (!durable) return callback(null, queued);
+        durable.then(
+          () => callback(null, queued),
+          (err: unknown) => {
+            deps.logger.error({ err, messageId }, 'writing the spool failed');
+            callback(smtpError(REPLIES.acceptFailed));
+          },
+        );
       });
     },
 

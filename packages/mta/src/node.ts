@@ -10,6 +10,7 @@ import { NodeTrace } from './node-trace';
 import { createOutbound } from './outbound';
 import type { ConnectionPool } from './pool';
 import type { DeliveryQueue } from './queue';
+import type { Spool } from './spool';
 
 /** How a node finds the other nodes' ports and names: the lab knows, DNS only gives addresses. */
 export interface Directory {
@@ -64,6 +65,8 @@ export class MailNode {
   private down = false;
   private boundPort = 0;
   private readonly pool: ConnectionPool;
+  /** Group-committed: a 250 waits for `durable()`, stop and isIdle for what is still being written. */
+  private readonly spool?: Spool;
   private readonly server: SMTPServer;
   private readonly logger: Logger;
   private readonly intake: MessageIntake;
@@ -74,7 +77,11 @@ export class MailNode {
     const { ctx, material, clock, directory } = options;
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ node: ctx.name, role: ctx.spec.role });
     const trace = new NodeTrace(ctx.name, clock, options.trace);
-    ({ queue: this.queue, pool: this.pool } = createOutbound({
+    ({
+      queue: this.queue,
+      pool: this.pool,
+      spool: this.spool,
+    } = createOutbound({
       ctx,
       key: material.key,
       chainPem: material.chainPem,
@@ -112,7 +119,10 @@ export class MailNode {
       timeouts: options.timeouts ?? {},
       faults: this.faults,
       listenPort: () => this.boundPort,
-      accept: (session, from, raw) => this.intake.fromSession(session, from, raw),
+      accept: (session, from, raw) => {
+        const taken = this.intake.fromSession(session, from, raw);
+        return taken.outcome === 'accept' && this.spool ? { ...taken, durable: this.spool.durable() } : taken;
+      },
     });
     this.server.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -184,10 +194,11 @@ export class MailNode {
     this.pool.closeAll();
     await draining;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.spool?.flush().catch((err: unknown) => this.logger.error({ err }, 'writing the spool failed'));
   }
 
   isIdle(): boolean {
-    return this.queue.isIdle();
+    return this.queue.isIdle() && (this.spool?.isIdle() ?? true);
   }
 
   /** A user of this node sends a message (what Outlook does over MAPI, not an SMTP hop). */

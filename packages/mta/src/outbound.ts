@@ -25,7 +25,7 @@ export interface OutboundOptions {
 }
 
 /** A queue per next hop, delivering over pooled connections under each connector's TLS policy. */
-export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue; pool: ConnectionPool } {
+export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue; pool: ConnectionPool; spool?: Spool } {
   const { ctx, clock, trace } = options;
   const pool = new ConnectionPool({ maxMessages: options.maxMessagesPerConnection, idleMs: 5000 });
   const deliverer = new Deliverer({
@@ -38,15 +38,16 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     portOf: options.portOf,
     nodeAt: options.nodeAt,
   });
+  const spool = options.spoolDir ? new Spool(options.spoolDir) : undefined;
   const queue = new DeliveryQueue(deliverer, {
     clock,
     trace,
     retry: ctx.preset.retry,
     maxConnectionsPerHop: 2,
     nodeAt: options.nodeAt,
-    spool: options.spoolDir ? new Spool(options.spoolDir) : undefined,
+    spool,
     onFinalFailure: options.onFinalFailure,
     onDelayed: options.onDelayed,
   });
-  return { queue, pool };
+  return { queue, pool, spool };
 }

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueItem } from './queue';
 import { parseStoredItem, toStored } from './spool-item';
-import { sweepTempFiles, syncDir, writeFileAtomic } from './atomic-files';
+import { sweepTempFiles, syncDir, syncDirAsync, unlinkIfPresent, writeFileAtomicAsync } from './atomic-files';
 
 /** The spool keeps queue items whole: enough to carry on after the process died. */
 export type SpooledItem = QueueItem;
@@ -16,12 +16,41 @@ export interface SpoolProblem {
   movedTo: string;
 }
 
+/** The last thing asked of an item's file in a batch: its new contents, or its removal. */
+type Change = { write: Buffer } | { remove: true };
+
+interface Batch {
+  changes: Map<string, Change>;
+  done: Promise<void>;
+  settle(err?: Error): void;
+}
+
+function newBatch(): Batch {
+  let settle!: (err?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+  // A batch nobody waits on (removals only) must not become an unhandled rejection.
+  done.catch(() => undefined);
+  return { changes: new Map(), done, settle };
+}
+
 /**
  * One file per queue item, `<id>.json`, written to a temporary name, fsynced, renamed over the
  * old one and the directory fsynced: after a crash a file is either the old version or the new,
- * never half of one. Synchronous on purpose: the listener answers 250 only after `write` returns.
+ * never half of one.
+ *
+ * Group commit, as Postfix and Exchange's queue database do: `write` and `remove` only note the
+ * change; the changes of every session that arrives while the disk is busy are written together
+ * (files fsynced in parallel off the event loop, then one fsync of the directory). `durable()`
+ * resolves once everything asked so far is on disk: the listener answers 250 only then. An item
+ * written and removed before its batch ran (delivered on at once) never touches the disk: the
+ * next hop holds it durably by then.
  */
 export class Spool {
+  private next = newBatch();
+  private running?: Batch;
+  /** Why the last batch failed, for stop() to report. */
+  private failure?: Error;
+
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
@@ -35,16 +64,62 @@ export class Spool {
   }
 
   write(item: SpooledItem): void {
-    writeFileAtomic(this.fileOf(item.id), JSON.stringify(toStored(item)));
+    this.change(item.id, { write: Buffer.from(JSON.stringify(toStored(item))) });
   }
 
   remove(id: string): void {
-    try {
-      unlinkSync(this.fileOf(id));
-      syncDir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    this.change(id, { remove: true });
+  }
+
+  /** Resolves when every write and removal asked for so far is on disk; rejects if writing failed. */
+  durable(): Promise<void> {
+    if (this.next.changes.size) return this.next.done;
+    return this.running?.done ?? Promise.resolve();
+  }
+
+  /** Nothing waits to be written. */
+  isIdle(): boolean {
+    return !this.running && this.next.changes.size === 0;
+  }
+
+  /** Waits for every change asked for so far; throws what made a batch fail, if one did. */
+  async flush(): Promise<void> {
+    while (!this.isIdle()) await this.durable().catch(() => undefined);
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
+  }
+
+  private change(id: string, change: Change): void {
+    this.next.changes.set(id, change);
+    if (!this.running) queueMicrotask(() => this.run());
+  }
+
+  private run(): void {
+    if (this.running || this.next.changes.size === 0) return;
+    const batch = (this.running = this.next);
+    this.next = newBatch();
+    void this.commit(batch.changes).then(
+      () => this.finish(batch),
+      (err: Error) => this.finish(batch, err),
+    );
+  }
+
+  /** The batch is done before anyone waiting on it runs: isIdle() is already true for them. */
+  private finish(batch: Batch, err?: Error): void {
+    this.running = undefined;
+    if (err) this.failure = err;
+    batch.settle(err);
+    this.run();
+  }
+
+  private async commit(changes: Map<string, Change>): Promise<void> {
+    const results = await Promise.allSettled(
+      [...changes].map(([id, c]) => ('write' in c ? writeFileAtomicAsync(this.fileOf(id), c.write) : unlinkIfPresent(this.fileOf(id)))),
+    );
+    await syncDirAsync(this.dir);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**

@@ -163,6 +163,7 @@ test('a spool with invalid items: they are moved to corrupt/ with a warning, the
   const s = new Spool(spool);
   s.write(good('GOOD1', 1));
   s.write(good('GOOD2', 2));
+  await s.flush();
   const base = JSON.parse(readFileSync(s.fileOf('GOOD1'), 'utf8'));
   const bad: Record<string, unknown> = {
     BADDATE: { ...base, id: 'BADDATE', enqueuedAt: 'yesterday-ish' },
