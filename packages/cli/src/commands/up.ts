@@ -32,9 +32,10 @@ with swaks, Send-MailMessage or a mail client and watch each hop.
   --dns <ip:port>      also serve the topology's MX and A records there, for dig, swaks --server
                        lookups or Postfix (e.g. 127.0.0.53:5300)
   --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
-  --web-port <n>       the web view and its API (docs/web.md) on 127.0.0.1:<n> (default 8525;
-                       0: any free port); the address printed carries the lab's control token
-                       (<certs>/control-token), which the API asks of every request
+  --web-port <n>       the web view and its API (docs/web.md) on 127.0.0.1:<n> (default 8525,
+                       or any free port when that is taken; 0: any free port); the address
+                       printed carries the lab's control token (<certs>/control-token), which
+                       the API asks of every request
   --no-web             no web view
   --verbose            node logs (pino) on stderr
   --allow-non-loopback let --dns listen outside 127.0.0.0/8 (reachable from the network, as
@@ -90,6 +91,21 @@ function table(topology: Topology, lab: Lab): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/**
+ * The web view on the port asked for; without one, on 8525, or, when another lab (or program)
+ * holds that, on any free port, said on stderr: a second lab should not fail for a page.
+ */
+async function listenWeb(web: WebServer, port: number | undefined, io: Io): Promise<void> {
+  if (port !== undefined) return web.listen(port, '127.0.0.1');
+  try {
+    await web.listen(WEB_PORT, '127.0.0.1');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    await web.listen(0, '127.0.0.1');
+    io.err.write(`relaylab up: 127.0.0.1:${WEB_PORT} is taken (another lab?); the web view is on ${web.origin} instead\n`);
+  }
+}
+
 export function upCommand(args: string[], io: Io): Promise<number> {
   return guarded('up', io, UP_HELP, async () => {
     const { values, positionals } = parseWithEnv(args, OPTIONS, true);
@@ -99,7 +115,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     }
     if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
     const port = intOption(values, 'port');
-    const webPort = intOption(values, 'web-port') ?? WEB_PORT;
+    const webPort = intOption(values, 'web-port');
     if (values.dns) {
       const address = (values.dns as string).split(':', 1)[0]!;
       checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
@@ -157,7 +173,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     let web: WebServer | undefined;
     if (!values['no-web']) {
       web = new WebServer(new LabView(lab, trace), ensureControlToken(controlTokenFile(certsDir)));
-      await web.listen(webPort, '127.0.0.1').catch(async (e: unknown) => {
+      await listenWeb(web, webPort, io).catch(async (e: unknown) => {
         await Promise.all([lab.stop(), dns?.close()]);
         throw portInUse(e, () => ({ listener: 'the web view', option: '--web-port <n>' }));
       });
