@@ -32,3 +32,4 @@ export * from './pipeline';
 export * from './disposition';
 export * from './tracking';
 export * from './lint';
+export * from './explain';

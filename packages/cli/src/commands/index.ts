@@ -2,6 +2,7 @@ import { certsCommand } from './certs';
 import { ctlCommand } from './ctl';
 import { dnsCommand } from './dns';
 import { driveCommand } from './drive';
+import { explainCommand } from './explain';
 import { importCommand } from './import';
 import { lintCommand } from './lint';
 import { nodeCommand } from './node';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   drive: driveCommand,
   ctl: ctlCommand,
   lint: lintCommand,
+  explain: explainCommand,
   import: importCommand,
 };
 
