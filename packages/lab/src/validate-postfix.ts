@@ -11,7 +11,10 @@ const NOT_FOR_POSTFIX = ['remoteMailboxes', 'proxyAddresses', 'addressRewriteEnt
 export function checkPostfixNode(node: NodeSpec, here: FieldPath, report: Report): void {
   if (node.implementation !== 'postfix') return;
   if (!POSTFIX_ROLES.includes(node.role)) {
-    report([...here, 'implementation'], `implementation: postfix plays a ${POSTFIX_ROLES.join(', ')} node, not a ${node.role} node`);
+    report(
+      [...here, 'implementation'],
+      `implementation: postfix can play a ${POSTFIX_ROLES.join(', ')} node; role ${node.role} needs implementation: relaylab`,
+    );
   }
   for (const key of NOT_FOR_POSTFIX) {
     if (node[key] !== undefined)

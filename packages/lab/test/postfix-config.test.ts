@@ -1,6 +1,7 @@
 import { StaticResolver, type NodeSpec, type Topology } from '@relaylab/core';
 import { postfixConfig, rangeToCidrs, tlsPolicyOf, type PostfixInstance, type PostfixRoute } from '../src/postfix/config';
 import { postfixRoutes } from '../src/postfix/routes';
+import { validateTopology } from '../src/validate';
 
 const paths = {
   root: '/lab/fabrikam',
@@ -142,5 +143,26 @@ describe('the Postfix instance relaylab writes for a node', () => {
     expect(rangeToCidrs('10.0.0.1-10.0.0.6')).toEqual(['10.0.0.1/32', '10.0.0.2/31', '10.0.0.4/31', '10.0.0.6/32']);
     expect(rangeToCidrs('0.0.0.0-255.255.255.255')).toEqual(['0.0.0.0/0']);
     expect(() => rangeToCidrs('not an ip')).toThrow(/not an IPv4 address/);
+  });
+});
+
+describe('validating a Postfix node', () => {
+  const problems = (spec: NodeSpec) => {
+    const found: string[] = [];
+    validateTopology({ nodes: { n: spec } }, (path, message) => found.push(`${path.join('.')}: ${message}`));
+    return found;
+  };
+
+  it('accepts the roles Postfix can play and refuses an Exchange role', () => {
+    expect(problems({ ...partner, certificate: undefined })).toEqual([]);
+    expect(problems({ role: 'exchange-server', implementation: 'postfix', hostname: 'mail.contoso.example', address: '127.0.0.10' })).toEqual([
+      'nodes.n.implementation: implementation: postfix can play a partner, internet, appliance node; role exchange-server needs implementation: relaylab',
+    ]);
+  });
+
+  it('refuses settings the written Postfix instance would silently ignore', () => {
+    expect(problems({ ...partner, certificate: undefined, proxyAddresses: { 'a@fabrikam.example': 'Ann@fabrikam.example' } })).toEqual([
+      "nodes.n.proxyAddresses: proxyAddresses is not written into a Postfix node's configuration; remove it or use implementation: relaylab",
+    ]);
   });
 });

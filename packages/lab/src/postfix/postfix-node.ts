@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -38,9 +38,19 @@ export function requirePostfix(node: string, programs: string[] = [POSTFIX, '/us
     throw new Error(`node ${node} has implementation: postfix, but Postfix is not installed (install the Debian package "postfix": apt-get install postfix)`);
 }
 
-function run(command: string, args: string[], input?: Buffer): { status: number | null; output: string } {
-  const r = spawnSync(command, args, { input, encoding: 'utf8', timeout: 20_000 });
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 });
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+}
+
+/** As run, without holding the event loop: other labs in this process keep talking SMTP meanwhile. */
+function runAsync(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ status, output: `${stdout}${stderr}${error && !stderr ? error.message : ''}`.trim() });
+    });
+  });
 }
 
 /** A free TCP port on `address`, so the Postfix node's port is known before any node starts. */
@@ -114,6 +124,7 @@ export class PostfixNode {
   private partial = '';
   private tail?: NodeJS.Timeout;
   private submitting = 0;
+  private flushing = 0;
   /** Deferred messages by Message-ID: how often deferred and when the lab clock says to retry. */
   private readonly deferred = new Map<string, { count: number; dueAt: number }>();
   /** Flushed messages whose next attempt has not been logged yet. */
@@ -188,7 +199,7 @@ export class PostfixNode {
   async start(): Promise<void> {
     await this.reservePort();
     await this.writeInstance();
-    const check = run(POSTFIX, ['-c', this.paths.config, 'check']);
+    const check = await runAsync(POSTFIX, ['-c', this.paths.config, 'check']);
     if (check.status !== 0)
       throw new Error(`node ${this.name}: postfix check failed${check.output ? `: ${check.output}` : ''} (config in ${this.paths.config})`);
     this.parser ??= new PostfixLogParser({ node: this.name, address: this.spec.address, port: this.boundPort, routes: this.routes });
@@ -197,7 +208,7 @@ export class PostfixNode {
   }
 
   private async launch(): Promise<void> {
-    const daemonDir = run('postconf', ['-c', this.paths.config, '-h', 'daemon_directory']).output || '/usr/lib/postfix/sbin';
+    const daemonDir = (await runAsync('postconf', ['-c', this.paths.config, '-h', 'daemon_directory'])).output || '/usr/lib/postfix/sbin';
     this.exitNote = undefined;
     let stderr = '';
     // Detached: the master leads its own process group, which it signals to stop its daemons.
@@ -290,8 +301,11 @@ export class PostfixNode {
     const due = [...this.deferred].filter(([, d]) => d.dueAt <= now);
     if (!due.length) return;
     for (const [id] of due) this.retrying.set(id, Date.now());
-    const r = run('/usr/sbin/postqueue', ['-c', this.paths.config, '-f']);
-    if (r.status !== 0) this.options.logger?.warn({ node: this.name, output: r.output }, 'postqueue -f failed');
+    this.flushing++;
+    void runAsync('/usr/sbin/postqueue', ['-c', this.paths.config, '-f']).then((r) => {
+      this.flushing--;
+      if (r.status !== 0) this.options.logger?.warn({ node: this.name, output: r.output }, 'postqueue -f failed');
+    });
   }
 
   /** A user of this node sends: Postfix's sendmail, as a local program would. */
@@ -332,6 +346,6 @@ export class PostfixNode {
     this.readLog();
     const stale = Date.now() - 10_000;
     for (const [id, since] of this.retrying) if (since < stale) this.retrying.delete(id);
-    return this.submitting === 0 && this.retrying.size === 0 && (this.parser?.open.size ?? 0) === 0 && !this.queueBusy();
+    return this.submitting === 0 && this.flushing === 0 && this.retrying.size === 0 && (this.parser?.open.size ?? 0) === 0 && !this.queueBusy();
   }
 }
