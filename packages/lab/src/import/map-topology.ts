@@ -107,6 +107,9 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
   if (accepted.length === 0) unmapped.push({ file: '(none)', reason: `no Get-AcceptedDomain export: the organization's domain is taken as ${defaultDomain}` });
   const orgName = slug(defaultDomain.split('.')[0] ?? 'organization');
   const coexistence = domains.find((d) => d.endsWith('.mail.onmicrosoft.com'));
+  const initial =
+    accepted.map((o) => (parsePowerShellBoolean(o.properties.InitialDomain) ? text(o.properties.DomainName)?.toLowerCase() : undefined)).find((d) => !!d) ??
+    domains.find((d) => d.endsWith('.onmicrosoft.com') && !d.endsWith('.mail.onmicrosoft.com'));
   const publicDomains = domains.filter((d) => !d.endsWith('.onmicrosoft.com'));
 
   const hybrid = of('Get-HybridConfiguration')[0];
@@ -225,7 +228,7 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
 
   disableRulesWithUnmodelledParts(objects, [onprem, eop], refuse, note);
   grantRelayRights(of('Get-ADPermission'), onprem, refuse, note);
-  placeMailboxes({ onprem, eop, coexistence, defaultDomain, objects, note, unmapped });
+  placeMailboxes({ onprem, eop, coexistence, initial, defaultDomain, objects, note, unmapped });
 
   // The on-premises certificate: the one the hybrid connectors name.
   const onpremCertName = [
@@ -399,6 +402,7 @@ function placeMailboxes(context: {
   onprem: NodeSpec;
   eop: NodeSpec;
   coexistence: string | undefined;
+  initial: string | undefined;
   defaultDomain: string;
   objects: ExportedObject[];
   note: (p: ValuePath, c: string) => void;
@@ -431,9 +435,16 @@ function placeMailboxes(context: {
   const from = remote.length > 0 ? `from ${[...new Set(remote.map((o) => o.file))].join(', ')}` : 'made by relaylab import: no Get-RemoteMailbox export';
   onprem.remoteMailboxes = Object.fromEntries(moved);
   eop.mailboxes = moved.map(([primary]) => primary);
-  eop.proxyAddresses = Object.fromEntries(moved.map(([primary, routing]) => [routing, primary]));
+  // Exchange Online gives every mailbox an address in the tenant's initial domain too.
+  const initial = context.initial;
+  const inInitial = initial ? moved.map(([primary]): [string, string] => [`${primary.slice(0, primary.lastIndexOf('@'))}@${initial}`, primary]) : [];
+  eop.proxyAddresses = Object.fromEntries([...moved.map(([primary, routing]): [string, string] => [routing, primary]), ...inInitial]);
   note(['nodes', 'onprem', 'remoteMailboxes'], `RemoteRoutingAddress, ${from}`);
   note(['nodes', 'eop', 'mailboxes'], `the remote mailboxes' primary addresses, ${from}`);
+  note(
+    ['nodes', 'eop', 'proxyAddresses'],
+    `RemoteRoutingAddress${initial ? ` and the address Exchange Online gives each mailbox in ${initial}` : ''}, ${from}`,
+  );
 }
 
 /** The hosts the exports only imply, each on a loopback address and with a certificate of its own. */

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { lintTopology } from '@relaylab/core';
 import { importExports } from '../../src/import';
 import { loadTopologyFile } from '../../src/loader';
 
@@ -54,6 +55,12 @@ describe('the bundled sample exports', () => {
       sans: ['mail.fabrikam.example', 'autodiscover.fabrikam.example'],
       issuer: 'digicert-global-g2-tls-rsa-sha256-2020-ca1',
     });
+  });
+
+  test("relaylab lint finds no error in it (its warnings are the sample organization's own)", () => {
+    const topology = loadTopologyFile(path.join(repo, 'scenarios/topologies/imported-fabrikam.yaml'));
+    const findings = lintTopology({ topology, now: EXPORT_DATE }).findings;
+    expect(findings.filter((f) => f.severity === 'error').map((f) => `${f.check}: ${f.message}`)).toEqual([]);
   });
 
   test('each connector says where it came from', () => {
