@@ -5,6 +5,8 @@ export { importExports, importReport, type ImportOutput } from './import';
 export * from './lab';
 export * from './compose';
 export * from './outcomes';
+export * from './lab-offset';
+export * from './lab-time';
 export * from './assertions';
 export * from './runner';
 export * from './relocate';

@@ -1,4 +1,4 @@
-import { formatFailure, type ScenarioResult } from '@relaylab/lab';
+import { describeTimes, formatFailure, type ScenarioResult } from '@relaylab/lab';
 import type { RunReport } from './run';
 import { escapeXml as x } from './xml';
 
@@ -6,6 +6,8 @@ const seconds = (ms: number) => (ms / 1000).toFixed(3);
 
 interface Case {
   name: string;
+  /** When the recipient reached its state: lab time (from submission) and real time. */
+  time?: string;
   failure?: { message: string; text: string };
   error?: { message: string; text: string };
 }
@@ -14,6 +16,7 @@ interface Case {
 function casesOf(r: ScenarioResult): Case[] {
   const cases: Case[] = r.expectations.map((e) => ({
     name: e.name,
+    time: timeOf(r, e.message, e.recipient),
     failure: e.passed
       ? undefined
       : {
@@ -27,6 +30,12 @@ function casesOf(r: ScenarioResult): Case[] {
     failure: r.unaccounted.length ? { message: `not accounted for: ${r.unaccounted.join(', ')}`, text: r.unaccounted.join('\n') } : undefined,
   });
   return cases;
+}
+
+function timeOf(r: ScenarioResult, message: string, recipient: string): string | undefined {
+  const fate = r.fates.find((f) => f.message === message && f.recipient.toLowerCase() === recipient.toLowerCase())?.fate;
+  const times = fate && describeTimes(fate.submittedAt, fate.at, fate.realAt);
+  return times && `${fate.state}: ${times}`;
 }
 
 const show = (v: unknown) => (v === undefined ? '(nothing)' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -46,13 +55,14 @@ export function renderJunit(run: RunReport): string {
     if (r.scenario.description) lines.push(`    <properties><property name="description" value="${x(r.scenario.description)}"/></properties>`);
     for (const c of cases) {
       const open = `    <testcase classname="relaylab.${x(r.scenario.name)}" name="${x(c.name)}" file="${x(r.scenario.file)}" time="0">`;
-      if (!c.failure && !c.error) {
+      if (!c.failure && !c.error && !c.time) {
         lines.push(open.replace(/>$/, '/>'));
         continue;
       }
       lines.push(open);
       if (c.failure) lines.push(`      <failure type="expectation" message="${x(c.failure.message)}">${x(c.failure.text)}</failure>`);
       if (c.error) lines.push(`      <error type="error" message="${x(c.error.message)}">${x(c.error.text)}</error>`);
+      if (c.time) lines.push(`      <system-out>${x(c.time)}</system-out>`);
       lines.push('    </testcase>');
     }
     lines.push('  </testsuite>');

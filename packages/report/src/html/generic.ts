@@ -35,7 +35,7 @@ export function renderEvents(events: readonly TraceEvent[]): string {
   if (!events.length) return '<p class="none">no trace events</p>';
   const rows = events.map(
     (e) =>
-      `<details class="event ev-${esc(e.type)}"><summary><span class="at">${esc(e.at)}</span> <b>${esc(e.node)}</b> <span class="type">${esc(e.type)}</span> ${esc(gist(e))}</summary>${renderValue(e)}</details>`,
+      `<details class="event ev-${esc(e.type)}"><summary><span class="at" title="lab time${e.realAt ? `; real time ${esc(e.realAt)}` : ''}">lab ${esc(e.at)}${e.realAt ? ` · real ${esc(e.realAt)}` : ''}</span> <b>${esc(e.node)}</b> <span class="type">${esc(e.type)}</span> ${esc(gist(e))}</summary>${renderValue(e)}</details>`,
   );
   return rows.join('\n');
 }
