@@ -1,0 +1,40 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repo, run } from './run-cli';
+
+describe('relaylab import', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-import-cli-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('writes the topology, says it loads, and reports certificates and what it could not map', async () => {
+    const file = path.join(dir, 'fabrikam.yaml');
+    const { code, out, err } = await run(['import', path.join(repo, 'examples/fabrikam-hybrid'), '-o', file, '--at', '2026-11-30']);
+    expect(code).toBe(0);
+    expect(out).toBe('');
+    expect(err).toMatch(/^read 14 file\(s\)\n/);
+    expect(err).toContain('  onprem: CN=mail.fabrikam.example, names mail.fabrikam.example, autodiscover.fabrikam.example, NotAfter 2027-09-14T00:00:00.000Z');
+    expect(err).toMatch(/Get-TransportRule\.json "External disclaimer": the rule uses SentToScope, .* imported with State Disabled/);
+    expect(err).toContain(`wrote ${file}; it loads as a topology`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('name: imported-fabrikam');
+  });
+
+  test('without -o the topology goes to stdout', async () => {
+    const { code, out } = await run(['import', path.join(repo, 'examples/fabrikam-hybrid/exchange-online')]);
+    expect(code).toBe(0);
+    expect(out).toContain('inboundConnectors:');
+  });
+
+  test('bad input: nothing named, nothing found, a bad date', async () => {
+    expect((await run(['import'])).code).toBe(2);
+    const empty = await run(['import', dir]);
+    expect(empty.code).toBe(2);
+    expect(empty.err).toContain('no Exchange exports (.json, .csv) found');
+    const date = await run(['import', path.join(repo, 'examples/fabrikam-hybrid'), '--at', 'soon']);
+    expect(date.code).toBe(2);
+    expect(date.err).toContain('--at: expected an ISO 8601 date; found "soon"');
+  });
+});
