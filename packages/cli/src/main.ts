@@ -1,5 +1,5 @@
 import { commandNamed } from './commands';
-import { RUN_HELP } from './commands/run';
+import { RUN_HELP } from './commands/run-help';
 import { cliVersion } from './version';
 
 const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on loopback

@@ -1,29 +1,27 @@
-import { certsCommand } from './certs';
-import { ctlCommand } from './ctl';
-import { dnsCommand } from './dns';
-import { driveCommand } from './drive';
-import { explainCommand } from './explain';
-import { importCommand } from './import';
-import { lintCommand } from './lint';
-import { nodeCommand } from './node';
-import { runCommand } from './run';
 import type { Io } from './shared';
-import { upCommand } from './up';
 
-/** Every command: scenario runs, the long-running lab and the one-node-per-process modes. */
-const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  run: runCommand,
-  up: upCommand,
-  node: nodeCommand,
-  dns: dnsCommand,
-  certs: certsCommand,
-  drive: driveCommand,
-  ctl: ctlCommand,
-  lint: lintCommand,
-  explain: explainCommand,
-  import: importCommand,
+type Command = (args: string[], io: Io) => Promise<number>;
+
+/**
+ * Every command: scenario runs, the long-running lab and the one-node-per-process modes. Each is
+ * loaded when it is run, not before: `relaylab --help` must not pay for starting the whole lab
+ * (certificates, SMTP, reports), and each command loads only what it uses.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run')).runCommand,
+  up: async () => (await import('./up')).upCommand,
+  node: async () => (await import('./node')).nodeCommand,
+  dns: async () => (await import('./dns')).dnsCommand,
+  certs: async () => (await import('./certs')).certsCommand,
+  drive: async () => (await import('./drive')).driveCommand,
+  ctl: async () => (await import('./ctl')).ctlCommand,
+  lint: async () => (await import('./lint')).lintCommand,
+  explain: async () => (await import('./explain')).explainCommand,
+  import: async () => (await import('./import')).importCommand,
 };
 
-export function commandNamed(name: string): ((args: string[], io: Io) => Promise<number>) | undefined {
-  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+export function commandNamed(name: string): Command | undefined {
+  if (!Object.hasOwn(COMMANDS, name)) return undefined;
+  const load = COMMANDS[name]!;
+  return async (args, io) => (await load())(args, io);
 }

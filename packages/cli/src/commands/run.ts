@@ -5,27 +5,11 @@ import pino from 'pino';
 import { describeNotSimulated, trackingRow } from '@relaylab/core';
 import { loadScenarios, notSimulatedIn, runScenarios, type Scenario, type ScenarioResult } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
-import { createReporters, DEFAULT_OUTPUT_DIR, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
+import { createReporters, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
+import { RUN_HELP } from './run-help';
 import { guarded, InputError, UsageError, type Io } from './shared';
 
-export const RUN_HELP = `relaylab run [paths...] [options] — run scenario files or folders (default: scenarios/)
-
-Options:
-  --list               print the scenarios with their description and exit
-  --grep <regex>       run only scenarios whose name or description matches
-  --concurrency <n>    scenarios run side by side (default 4)
-  --certs <dir>        certificate cache (default: ./certs, or $RELAYLAB_CERTS)
-  --trace <file>       write every trace event (hops, TLS, connectors, replies, header edits)
-                       as JSON lines, each tagged with its scenario and its message-tracking EventId
-  --reporter <list>    pretty, json, junit, html; several comma-separated or repeated (default pretty)
-  --output <dir>       where json (results.json), junit (junit.xml) and html (index.html) are
-                       written (default ${DEFAULT_OUTPUT_DIR}/)
-  --verbose            node logs (pino) on stderr
-  -h, --help           this help
-
-Exit codes: 0 all scenarios passed; 1 a scenario failed; 2 bad input or usage
-(a malformed scenario is reported with file:line:column and the field, before anything starts).
-`;
+export { RUN_HELP };
 
 const OPTIONS = {
   list: { type: 'boolean' },
