@@ -146,6 +146,10 @@ test('a message sent through the API shows its hops with TLS, certificate and cl
   expect(hop.tls).toMatch(/^TLSv1\.[23]$/);
   expect(hop.classification.authAs).toBeDefined();
   expect(m.html).toContain('class="sequence"');
+  // eop stamps its own headers on arrival (the cross-premises ones, for one), each with a reason
+  const eopChanges = m.recipients[0].headerChanges.find((c: { node: string }) => c.node === 'eop');
+  expect(eopChanges.changes.length).toBeGreaterThan(0);
+  expect(eopChanges.changes.every((c: { reason?: string }) => typeof c.reason === 'string' && c.reason.length > 0)).toBe(true);
   // in trace order; onprem records its SEND when eop's 250 came back, which may be after eop delivered
   const rows = m.tracking.map((r: { eventId: string; server: string }) => `${r.eventId} ${r.server}`);
   expect([...rows].sort()).toEqual(['DELIVER eop', 'RECEIVE eop', 'RECEIVE onprem', 'RESOLVE onprem', 'SEND onprem']);

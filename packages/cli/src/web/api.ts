@@ -1,6 +1,6 @@
 import { parseDuration, trackingRow, type TraceEvent } from '@relaylab/core';
 import { integer, invalid, line, MAX_ADVANCE_MS, only, Refused, shown, type FaultRequest } from '@relaylab/lab';
-import { liveMessageHtml, liveTopologyHtml } from '@relaylab/report';
+import { headerDiff, headerSteps, liveMessageHtml, liveTopologyHtml } from '@relaylab/report';
 import type { LabView, QueueItem } from './lab-view';
 
 /**
@@ -64,7 +64,17 @@ export function messageJson(v: LabView, id: string) {
   const events = v.events(id);
   return {
     summary,
-    recipients: fates,
+    recipients: fates.map(({ recipient, fate }) => ({
+      recipient,
+      fate,
+      // what each node the message passed did to its header: added, removed, changed, kept, and why
+      headerChanges: headerSteps(events, id, fate.addresses.length ? fate.addresses : [recipient]).map((step) => ({
+        node: step.node,
+        at: step.at,
+        kind: step.kind,
+        changes: headerDiff(step).filter((l) => l.kind !== 'kept'),
+      })),
+    })),
     queued: v.queued(id).map(({ node, item }) => ({ node, ...queuedMessage(node, item, v.now()) })),
     raw: v.raw(id)?.where ?? null,
     tracking: trackingRows(

@@ -50,6 +50,8 @@ export class LabView {
   /** Message-IDs in the order the lab first saw them. */
   private readonly order: string[] = [];
   private readonly unsubscribe: () => void;
+  /** Nodes with a lasting fault switched on and not healed since, from the trace's fault events. */
+  private readonly faulted = new Set<string>();
 
   constructor(
     readonly lab: Lab,
@@ -64,6 +66,10 @@ export class LabView {
   }
 
   private index(e: TraceEvent, i: number): void {
+    if (e.type === 'fault' && e.sessionId === undefined) {
+      if (e.fault === 'heal') this.faulted.delete(e.node);
+      else if (LASTING_FAULTS.has(e.fault)) this.faulted.add(e.node);
+    }
     if (!('messageId' in e)) return;
     let entry = this.byId.get(e.messageId);
     if (!entry) {
@@ -94,13 +100,7 @@ export class LabView {
 
   health(node: string): Health {
     if (this.lab.node(node).isDown) return 'down';
-    let faulted = false;
-    for (const e of this.trace.events) {
-      if (e.type !== 'fault' || e.node !== node || e.sessionId !== undefined) continue;
-      if (e.fault === 'heal') faulted = false;
-      else if (LASTING_FAULTS.has(e.fault)) faulted = true;
-    }
-    return faulted ? 'faulted' : 'up';
+    return this.faulted.has(node) ? 'faulted' : 'up';
   }
 
   nodePort(node: string): number {

@@ -283,7 +283,38 @@ export function openApiDocument() {
           required: ['summary', 'recipients', 'queued', 'raw', 'tracking', 'events', 'html'],
           properties: {
             summary: ref('MessageSummary'),
-            recipients: { type: 'array', items: { type: 'object', required: ['recipient', 'fate'], properties: { recipient: str, fate: ref('Fate') } } },
+            recipients: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['recipient', 'fate', 'headerChanges'],
+                properties: {
+                  recipient: str,
+                  fate: ref('Fate'),
+                  headerChanges: {
+                    type: 'array',
+                    description: 'per node the message passed, the header fields it added, removed or changed, with the reason it traced',
+                    items: {
+                      type: 'object',
+                      required: ['node', 'at', 'kind', 'changes'],
+                      properties: {
+                        node: str,
+                        at: str,
+                        kind: { type: 'string', enum: ['submitted', 'received'] },
+                        changes: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['kind', 'name', 'value'],
+                            properties: { kind: { type: 'string', enum: ['added', 'removed', 'changed'] }, name: str, value: str, previous: str, reason: str },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
             queued: { type: 'array', items: ref('QueuedMessage') },
             raw: { ...strOrNull, description: 'which copy GET …/raw returns, or null when none is held' },
             tracking: { type: 'array', items: ref('TrackingRow') },
