@@ -48,6 +48,9 @@ export const REPLIES = {
   queued: reply(250, '2.6.0', 'Queued mail for delivery'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
+  // the rest of Exchange's conversation (docs/exchange.md, "The SMTP conversation Exchange shows") [field]
+  startMailInput: reply(354, '', 'Start mail input; end with <CRLF>.<CRLF>'),
+  closing: reply(221, '2.0.0', 'Service closing transmission channel'),
 } as const;
 
 export type ReplyName = keyof typeof REPLIES;

@@ -22,6 +22,7 @@ export * from './dns';
 export * from './headers';
 export * from './trace';
 export * from './received';
+export * from './conversation';
 export * from './body-digest';
 export * from './edits';
 export * from './exchange-headers';

@@ -75,6 +75,10 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
     const same = typeof want === 'string' && typeof value === 'string' ? want.toLowerCase() === value.toLowerCase() : want === value;
     if (!same) fail(`${prefix}.${key}`, want, value);
   }
+  if (expected.replyMatches !== undefined) {
+    checks++;
+    if (!new RegExp(expected.replyMatches).test(actual?.reply ?? '')) fail(`${prefix}.replyMatches`, `/${expected.replyMatches}/`, actual?.reply);
+  }
   if (expected.rules) {
     checks++;
     const fired = actual?.classification?.rules.map((r) => r.rule) ?? [];

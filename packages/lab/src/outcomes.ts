@@ -15,6 +15,8 @@ export interface Hop {
   tlsDecision: string;
   inboundReason?: string;
   reusedConnection: number;
+  /** The receiver's last reply on this hop as the sender read it (the 250 after DATA). */
+  reply?: string;
   serverCertificate?: string;
   clientCertificate?: string;
   /** What the receiving node made of the message (Exchange nodes only). */
@@ -132,6 +134,7 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
     tlsDecision: attempt.tlsDecision,
     inboundReason: received?.reason,
     reusedConnection: attempt.reusedConnection,
+    reply: attempt.replies.at(-1),
     serverCertificate: certLabel(attempt.tls.peerCertificate),
     clientCertificate: certLabel(attempt.tls.localCertificate),
     classification: received?.classification,

@@ -115,6 +115,8 @@ export interface HopExpectation {
   ipv?: string;
   /** Names of the mail flow rules that fired at the receiving node, in order. */
   rules?: string[];
+  /** A regular expression the receiver's reply to the end of DATA must match, as the sender read it. */
+  replyMatches?: string;
 }
 
 /** Header fields that must arrive at one node exactly as they arrived at another (or at the mailbox). */

@@ -209,6 +209,7 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
     expectation.hops?.forEach((hop, j) => {
       checkNode([...here, 'hops', j, 'from'], hop.from);
       checkNode([...here, 'hops', j, 'to'], hop.to);
+      if (hop.replyMatches !== undefined) checkRegExp(report, [...here, 'hops', j, 'replyMatches'], hop.replyMatches);
     });
     expectation.headers?.forEach((header, j) => {
       const at = [...here, 'headers', j];

@@ -278,7 +278,8 @@ describe('whole SMTP sessions with odd commands and bytes against a node, over r
           played.reachedData++;
           const end = await ask(`${t.body}\r\n.`);
           if (!end) return { ...played, stuck: true };
-          const queued = /^250 2\.6\.0 (.*) Queued mail for delivery$/.exec(end[0]);
+          // Exchange's 250 names the message, then its InternalId and host: `<id> [InternalId=…, Hostname=…]`
+          const queued = /^250 2\.6\.0 (\S*)(?: \[InternalId=\d+, Hostname=[^\]]+\])? Queued mail for delivery$/.exec(end[0]);
           if (queued) played.accepted.push(queued[1]);
           else played.dataRefused.push(end.join(' | '));
         }

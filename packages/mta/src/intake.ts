@@ -9,7 +9,9 @@ import {
   planDisposition,
   prependHeader,
   processMessage,
+  queuedText,
   receivedHeader,
+  REPLIES,
   routeRecipient,
   summarizeTls,
   type AcceptedRecipient,
@@ -82,6 +84,9 @@ function summarize(c: Classification | undefined, outcome: MessageOutcome): Clas
  * carries the plan out: queue items, mailboxes, bounces.
  */
 export class MessageIntake {
+  /** Exchange's InternalId in the 250 after DATA: this node's count of messages taken over SMTP. */
+  private internalIds = 0;
+
   constructor(private readonly deps: IntakeDeps) {}
 
   /** DATA is complete: the message is taken (before the 250 reply) or refused by a mail flow rule. */
@@ -110,6 +115,7 @@ export class MessageIntake {
     const at = clock.now();
     if (outcome.verdict.outcome === 'refuse') return outcome.verdict;
     const plan = planDisposition(ctx, from, outcome, s.recipients);
+    const reply = queuedText(REPLIES.queued, messageId, ctx.preset.exchange ? { internalId: ++this.internalIds, hostname: ctx.spec.hostname } : undefined);
     trace.emit(
       {
         type: 'received',
@@ -127,7 +133,7 @@ export class MessageIntake {
         connectorType: s.inbound?.connectorType,
         connectorMatchedBy: s.inbound?.matchedBy,
         reason: s.inbound?.verdict.reason ?? '',
-        replies: [`250 2.6.0 ${messageId} Queued mail for delivery`],
+        replies: [`250 ${reply}`],
         classification: summarize(classification, outcome),
         headersIn,
         bodySha256: bodySha256(original),
@@ -138,7 +144,7 @@ export class MessageIntake {
     trace.edits(messageId, [{ op: 'prepend', name: 'Received', value: received, reason: 'every hop records itself' }], at);
     trace.edits(messageId, outcome.edits);
     this.commit(messageId, from, outcome, plan);
-    return { ...outcome.verdict, messageId };
+    return { ...outcome.verdict, messageId, reply };
   }
 
   /** A user of this node sends a message (what Outlook does over MAPI, not an SMTP hop). */

@@ -8,10 +8,12 @@ import {
   declaredSizeVerdict,
   decideReceiveConnector,
   domainOf,
+  EXCHANGE_EHLO_GREETING,
   formatReply,
   matchInboundConnector,
   messageSizeVerdict,
   PLAINTEXT,
+  queuedText,
   receiveLimits,
   recipientCountVerdict,
   refuse,
@@ -36,6 +38,7 @@ import {
   type TlsFacts,
   type TrustStore,
 } from '@relaylab/core';
+import { installExchangeReplies } from './exchange-replies';
 import { installFaultGate, type FaultReport, type NodeFaults } from './faults';
 import type { NodeTrace } from './node-trace';
 import { SessionLimits } from './session-limits';
@@ -64,8 +67,11 @@ export interface SessionState {
 }
 
 /** The node's answer to DATA: taken (the 250 names the message) or refused by its policy. */
-/** `durable`: resolves once the node holds the message on disk; the 250 waits for it (a rejection answers 451). */
-export type Acceptance = (Accepted & { messageId: string; durable?: Promise<void> }) | Refused;
+/**
+ * `durable`: resolves once the node holds the message on disk; the 250 waits for it (a rejection answers 451).
+ * `reply`: the 250's text after the code, in the node's own words (see queuedText).
+ */
+export type Acceptance = (Accepted & { messageId: string; durable?: Promise<void>; reply?: string }) | Refused;
 
 export interface ListenerTimeouts {
   /**
@@ -122,7 +128,9 @@ export function createListener(deps: ListenerDeps): SMTPServer {
 
   const server = new SMTPServer({
     name: ctx.spec.hostname,
-    banner: ctx.preset.receivedStyle === 'exchange' ? 'Microsoft ESMTP MAIL Service ready' : 'ESMTP relaylab',
+    // Exchange roles: the banner is Exchange's own (installExchangeReplies), the EHLO line `<fqdn> Hello [<ip>]`
+    banner: ctx.preset.exchange ? undefined : 'ESMTP relaylab',
+    ...(ctx.preset.exchange && { heloResponse: EXCHANGE_EHLO_GREETING }),
     secure: false,
     key: deps.key,
     cert: deps.chainPem,
@@ -269,7 +277,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
         }
         if (taken.outcome === 'refuse') return callback(answer(s, 'DATA', taken, { from }));
         const { messageId, durable } = taken;
-        const queued = `2.6.0 ${messageId} Queued mail for delivery`;
+        const queued = taken.reply ?? queuedText(REPLIES.queued, messageId);
         if (!durable) return callback(null, queued);
         durable.then(
           () => callback(null, queued),
@@ -295,6 +303,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     if (s) answer(s, 'SESSION', cut);
     return cut.reply;
   });
+  if (ctx.preset.exchange) installExchangeReplies(server, ctx.spec.hostname, () => deps.clock.now());
   guardHooks(server, deps.logger);
   return server;
 }

@@ -158,7 +158,8 @@ describe('swaks against the Exchange Online node', () => {
     expect(transcript).toMatch(/-> STARTTLS\r?\n<- {1,2}220 /);
     expect(transcript).toMatch(/=== TLS started with cipher TLSv1\.[23]:/);
     expect(transcript).toMatch(/<~ {1,2}250 2\.6\.0 /);
-    expect(transcript).toContain(`250 2.6.0 ${messageId} Queued mail for delivery`);
+    expect(transcript).toContain(`250 2.6.0 ${messageId} [InternalId=`);
+    expect(transcript).toContain(`, Hostname=${EOP_HOST}] Queued mail for delivery`);
     // What swaks put on the wire between 354 and the final dot, unstuffed, is exactly `data`.
     const wire = /<~ {1,2}354 [^\n]*\n((?: ~> [^\n]*\n)*?) ~> \.\r?\n/.exec(transcript)?.[1];
     expect(wire).toBeDefined();
