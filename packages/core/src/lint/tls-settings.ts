@@ -140,15 +140,16 @@ export const requireTlsVerifiesNothing: LintCheck = (view) => {
       });
     }
     for (const c of node.spec.inboundConnectors ?? []) {
-      if (c.Enabled === false || !c.RequireTls || c.TlsSenderCertificateName) continue;
+      // Pinned by SenderIPAddresses the sender is identified by address; by SenderDomains alone, by a claim anyone can make.
+      if (c.Enabled === false || !c.RequireTls || c.TlsSenderCertificateName || c.SenderIPAddresses?.length) continue;
       findings.push({
         check: 'require-tls-verifies-nothing',
         severity: 'warning',
         node: node.name,
         connector: c.Name,
         parameter: 'TlsSenderCertificateName',
-        message: `inbound connector "${c.Name}" requires TLS but names no TlsSenderCertificateName: any client certificate, or none, satisfies it`,
-        why: 'RequireTls alone only refuses plaintext; the sender is identified by IP or domain, so another host that speaks TLS from an allowed address or with a matching sender domain is treated as the partner.',
+        message: `inbound connector "${c.Name}" requires TLS but names no TlsSenderCertificateName and no SenderIPAddresses: any client that speaks TLS with a matching sender domain satisfies it`,
+        why: 'RequireTls alone only refuses plaintext. With neither a certificate name nor IP addresses, the connector recognises the partner by the sender domain, which any host can claim: another server that speaks TLS is treated as the partner.',
         reference: REFERENCES.partnerConnectors,
         fix: `Set-InboundConnector "${c.Name}" -TlsSenderCertificateName <the partner's certificate name> (and -RestrictDomainsToCertificate $true for a Partner connector).`,
       });
