@@ -1,4 +1,14 @@
-import { asciiLower, parseHeaders, prependHeader, removeHeaders, sameHeaderName, type HeaderField } from './headers';
+import {
+  asciiLower,
+  headerLine,
+  locateHeaders,
+  parseHeaders,
+  prependHeader,
+  removeHeaders,
+  sameHeaderName,
+  type HeaderField,
+  type LocatedField,
+} from './headers';
 
 /** A named header edit; nodes apply them in order and trace each one. */
 export interface HeaderEdit {
@@ -13,6 +23,35 @@ export interface HeaderEdit {
  * uses (headers.ts), so it removes every field a reader would call by that name.
  */
 export function applyEdits(raw: Buffer, edits: readonly HeaderEdit[]): Buffer {
+  if (!edits.length) return raw;
+  // A message that starts with a continuation line would have it folded into whatever field is
+  // prepended above it: there each edit is applied to the bytes the previous one left.
+  if (raw[0] === 0x20 || raw[0] === 0x09) return applyOneByOne(raw, edits);
+  // One parse for all the edits, in their order: a remove cuts the message's own fields by the
+  // same parse every read uses and any field an earlier edit prepended; prepends stack on top.
+  // The bytes are those that applying the edits one at a time would give.
+  const fields = locateHeaders(raw);
+  const cut = new Set<LocatedField>();
+  let added: Array<{ name: string; line: Buffer }> = [];
+  for (const e of edits) {
+    if (e.op === 'prepend') added.unshift({ name: e.name, line: headerLine(e.name, e.value ?? '') });
+    else {
+      for (const f of fields) if (!cut.has(f) && sameHeaderName(f.name, e.name)) cut.add(f);
+      added = added.filter((a) => !sameHeaderName(a.name, e.name));
+    }
+  }
+  const parts = added.map((a) => a.line);
+  let at = 0;
+  for (const f of fields) {
+    if (!cut.has(f)) continue;
+    parts.push(raw.subarray(at, f.start));
+    at = f.end;
+  }
+  parts.push(raw.subarray(at));
+  return Buffer.concat(parts);
+}
+
+function applyOneByOne(raw: Buffer, edits: readonly HeaderEdit[]): Buffer {
   let out = raw;
   for (const e of edits) {
     if (e.op === 'prepend') out = prependHeader(out, e.name, e.value ?? '');

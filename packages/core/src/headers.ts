@@ -111,7 +111,7 @@ export function parseHeaders(raw: Buffer): HeaderField[] {
 }
 
 /** ASCII-only lower case: header names are ASCII, and an 8-bit byte must not fold into one. */
-export const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+export const asciiLower = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s.toLowerCase() : s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)));
 const nameKey = (name: string) => asciiLower(name.replace(/[ \t]+$/, ''));
 export const sameHeaderName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
@@ -123,6 +123,21 @@ export function fieldValues(fields: readonly HeaderField[], name: string): strin
   return fields.filter((f) => sameHeaderName(f.name, name)).map((f) => unfoldValue(f.value));
 }
 
+/**
+ * Unfolded values by name from one parse, for a step that reads many names of one message (the
+ * pipeline reads some twenty): the same answers as fieldValues, without a scan per name.
+ */
+export function headerIndex(fields: readonly HeaderField[]): (name: string) => string[] {
+  const byName = new Map<string, string[]>();
+  for (const f of fields) {
+    const key = nameKey(f.name);
+    const list = byName.get(key);
+    if (list) list.push(unfoldValue(f.value));
+    else byName.set(key, [unfoldValue(f.value)]);
+  }
+  return (name) => [...(byName.get(nameKey(name)) ?? [])];
+}
+
 /** Unfolded values of a header field, case-insensitive name. */
 export function headerValues(raw: Buffer, name: string): string[] {
   return fieldValues(parseHeaders(raw), name);
@@ -131,10 +146,15 @@ export function headerValues(raw: Buffer, name: string): string[] {
 /** A field name a writer may put on the wire: printable ASCII, no colon (RFC 5322 §3.6.8). */
 export const isFieldName = (name: string) => /^[!-9;-~]+$/.test(name);
 
-export function prependHeader(raw: Buffer, name: string, value: string): Buffer {
+/** A header field as it is written on top of a message, refused if it would inject a line or a bad name. */
+export function headerLine(name: string, value: string): Buffer {
   if (/[\r\n:]/.test(name) || /\r?\n(?![ \t])|\r(?!\n)/.test(value)) throw new Error(`header ${name} would inject a line break`);
   if (!isFieldName(name)) throw new Error(`header name ${JSON.stringify(name)} is not a field name`);
-  return Buffer.concat([Buffer.from(`${name}: ${value.replace(/\r?\n/g, '\r\n')}\r\n`, 'latin1'), raw]);
+  return Buffer.from(`${name}: ${value.replace(/\r?\n/g, '\r\n')}\r\n`, 'latin1');
+}
+
+export function prependHeader(raw: Buffer, name: string, value: string): Buffer {
+  return Buffer.concat([headerLine(name, value), raw]);
 }
 
 /** The message without the fields whose name matches: their bytes are cut, every other byte stays. */

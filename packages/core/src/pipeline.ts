@@ -4,7 +4,7 @@ import type { Classification } from './classify';
 import type { OutboundRoute } from './connectors';
 import { applyEdits, headerPattern, removalsMatching, removalsOf, type HeaderEdit } from './edits';
 import { carriedName, CROSS_PREMISES, HEADER, isCrossPremises, isOrgHeader, ORG, type AuthAs } from './exchange-headers';
-import { headerEnd, headerValues, parseHeaders, unfoldValue, type HeaderField } from './headers';
+import { headerEnd, headerIndex, headerValues, parseHeaders, unfoldValue, type HeaderField } from './headers';
 import { ipListed } from './ip';
 import { domainOf } from './names';
 import { evaluateRules, type RulesOutcome } from './rules';
@@ -45,9 +45,11 @@ export interface MessageOutcome {
  * so the original client is read from the Received headers, newest first, past the skipped hops.
  */
 export function originalClientIp(raw: Buffer, skip: { skipIps: string[]; skipLast: boolean }): string | undefined {
-  const ips = headerValues(raw, 'Received')
-    .map((v) => /^from \S+ \((?:[^)[]*\[)?(\d{1,3}(?:\.\d{1,3}){3})\]?\)/.exec(v)?.[1])
-    .filter((ip): ip is string => !!ip);
+  return originalClientIpOf(headerValues(raw, 'Received'), skip);
+}
+
+function originalClientIpOf(received: string[], skip: { skipIps: string[]; skipLast: boolean }): string | undefined {
+  const ips = received.map((v) => /^from \S+ \((?:[^)[]*\[)?(\d{1,3}(?:\.\d{1,3}){3})\]?\)/.exec(v)?.[1]).filter((ip): ip is string => !!ip);
   // ips[0] is this node's own Received header: the hop that connected to us.
   let candidates = ips;
   if (skip.skipLast) candidates = candidates.slice(1);
@@ -79,8 +81,8 @@ export function addressRewrite(ctx: NodeContext, from: string, raw: Buffer): { f
 }
 
 /** The domain of the From header's address, as mail flow rules read the sender by default. */
-function headerFromDomain(raw: Buffer): string | undefined {
-  const from = headerValues(raw, 'From')[0];
+function headerFromDomain(values: (name: string) => string[]): string | undefined {
+  const from = values('From')[0];
   const address = from ? (/<([^>]+)>/.exec(from)?.[1] ?? from.trim()) : undefined;
   return address && address.includes('@') ? domainOf(address) : undefined;
 }
@@ -127,12 +129,12 @@ function carryAcross(
 }
 
 /** Header firewall on receipt (docs/exchange.md, "Header firewall and cross-premises headers", rules 1–3). */
-function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
+function firewall(fields: readonly HeaderField[], c: Classification): HeaderEdit[] {
   const edits: HeaderEdit[] = [];
   if (!c.keepOrganizationHeaders) {
     edits.push(
-      ...removalsMatching(
-        raw,
+      ...removalsOf(
+        fields,
         isOrgHeader,
         `header firewall: organization headers from ${c.authAs === 'Internal' ? 'a user' : `an untrusted (${c.authAs})`} source are removed`,
       ),
@@ -140,14 +142,14 @@ function firewall(raw: Buffer, c: Classification): HeaderEdit[] {
   }
   if (c.acceptCrossPremises) {
     edits.push(
-      ...carryAcross(parseHeaders(raw), isCrossPremises, CROSS_PREMISES, ORG, {
+      ...carryAcross(fields, isCrossPremises, CROSS_PREMISES, ORG, {
         carried: 'cross-premises header promoted: the sender is the authenticated hybrid partner',
         dropped: 'cross-premises header dropped: its name is not one Exchange writes, so it is not promoted',
         written: (name) => `promoted from ${name}`,
       }),
     );
   } else {
-    edits.push(...removalsMatching(raw, isCrossPremises, 'cross-premises headers dropped: the sender was not authenticated as the hybrid partner'));
+    edits.push(...removalsOf(fields, isCrossPremises, 'cross-premises headers dropped: the sender was not authenticated as the hybrid partner'));
   }
   return edits;
 }
@@ -164,15 +166,17 @@ export function processMessage(input: MessageInput): MessageOutcome {
     return { raw: applyEdits(input.raw, edits), edits, rules: noRules, verdict: accept(`${ctx.spec.hostname} applies no mail flow rules`) };
   }
   const c = input.classification;
-  const edits = firewall(input.raw, c);
+  const edits = firewall(parseHeaders(input.raw), c);
   let raw = applyEdits(input.raw, edits);
+  // Every read below is of this one version of the header section, parsed once.
+  const values = headerIndex(parseHeaders(raw));
 
   const trusted = c.acceptCrossPremises || c.keepOrganizationHeaders;
-  const carried = trusted ? headerValues(raw, HEADER.authAs)[0] : undefined;
+  const carried = trusted ? values(HEADER.authAs)[0] : undefined;
   // Only Exchange's own value set is honoured; anything else is replaced by this node's verdict.
   const promotedAuthAs = carried && ['Anonymous', 'Partner', 'Internal'].includes(carried) ? (carried as AuthAs) : undefined;
   const authAs: AuthAs = promotedAuthAs ?? c.authAs;
-  const carriedDirection = trusted ? headerValues(raw, HEADER.directionality)[0] : undefined;
+  const carriedDirection = trusted ? values(HEADER.directionality)[0] : undefined;
   const directionality =
     carriedDirection === 'Incoming' || carriedDirection === 'Originating' ? carriedDirection : authAs === 'Internal' ? 'Originating' : 'Incoming';
 
@@ -182,15 +186,15 @@ export function processMessage(input: MessageInput): MessageOutcome {
     // InOrganization: an authenticated sender whose address is in one of the organization's accepted domains.
     fromScope: authAs === 'Internal' && accepted.includes(domainOf(input.from)) ? 'InOrganization' : 'NotInOrganization',
     senderDomain: domainOf(input.from),
-    headerSenderDomain: headerFromDomain(raw),
+    headerSenderDomain: headerFromDomain(values),
     recipientDomains,
     clientIp: input.clientIp,
-    header: (name) => headerValues(raw, name),
+    header: values,
   });
 
   const online = ctx.preset.connectorModel === 'online';
   const outbound = recipientDomains.some((d) => !accepted.includes(d));
-  const originalIp = c.enhancedFiltering ? (originalClientIp(raw, c.enhancedFiltering) ?? input.clientIp) : input.clientIp;
+  const originalIp = c.enhancedFiltering ? (originalClientIpOf(values('Received'), c.enhancedFiltering) ?? input.clientIp) : input.clientIp;
   const antispam = online
     ? antispamVerdict({
         authAs,
@@ -206,7 +210,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     : undefined;
   const scl = antispam?.scl ?? rules.scl?.value ?? (authAs === 'Internal' ? -1 : undefined);
 
-  const has = (name: string) => headerValues(raw, name).length > 0;
+  const has = (name: string) => values(name).length > 0;
   const stamps: HeaderEdit[] = [];
   const why = `classified ${authAs} by ${ctx.spec.hostname}: ${c.reason}`;
   if (!promotedAuthAs) {
@@ -215,7 +219,7 @@ export function processMessage(input: MessageInput): MessageOutcome {
     if (c.authMechanism) stamps.push(...replace(HEADER.authMechanism, c.authMechanism, why, has(HEADER.authMechanism)));
   }
   if (carriedDirection !== directionality) stamps.push(...replace(HEADER.directionality, directionality, why, has(HEADER.directionality)));
-  const sclNow = headerValues(raw, HEADER.scl)[0];
+  const sclNow = values(HEADER.scl)[0];
   if (scl !== undefined && sclNow !== String(scl))
     stamps.push(
       ...replace(
