@@ -15,7 +15,7 @@ describe('relaylab import', () => {
     const { code, out, err } = await run(['import', path.join(repo, 'examples/fabrikam-hybrid'), '-o', file, '--at', '2026-11-30']);
     expect(code).toBe(0);
     expect(out).toBe('');
-    expect(err).toMatch(/^read 14 file\(s\)\n/);
+    expect(err).toMatch(/^read 15 file\(s\)\n/);
     expect(err).toContain('  onprem: CN=mail.fabrikam.example, names mail.fabrikam.example, autodiscover.fabrikam.example, NotAfter 2027-09-14T00:00:00.000Z');
     expect(err).toMatch(/Get-TransportRule\.json "External disclaimer": the rule uses SentToScope, .* imported with State Disabled/);
     expect(err).toContain(`wrote ${file}; it loads as a topology`);

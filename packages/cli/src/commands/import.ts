@@ -8,10 +8,10 @@ export const IMPORT_HELP = `Usage: relaylab import <folder|file>... [-o topology
 Reads what administrators export from Exchange Server and Exchange Online — accepted and remote
 domains, send and receive connectors, inbound and outbound connectors, transport rules,
 connection-filter policy, Get-ExchangeCertificate, Get-HybridConfiguration, Get-ADPermission,
-Get-Mailbox, Get-RemoteMailbox — as ConvertTo-Json (Windows PowerShell 5.1 or PowerShell 7) or
-Export-Csv output, and writes a topology relaylab runs. Each setting carries a comment saying
-which file and object it came from; the report on stderr lists the certificates to make and
-what could not be mapped, and why. Export-Clixml files are not read.
+Get-Mailbox, Get-RemoteMailbox — as ConvertTo-Json (Windows PowerShell 5.1 or PowerShell 7),
+Export-Csv or Export-Clixml output, and writes a topology relaylab runs. Each setting carries a
+comment saying which file and object it came from; the report on stderr lists the certificates
+to make and what could not be mapped, and why.
 
 Put exports of each side in a folder whose name says which (on-premises, exchange-online), or
 let the cmdlet and the PowerShell session (PSComputerName) tell.

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { readClixmlExport } from './read-clixml';
 import { readCsvExport } from './read-csv';
 import { readJsonExport, type ExportFormat } from './read-json';
 
@@ -93,6 +94,16 @@ function sideOf(file: string, cmdlet: Cmdlet, properties: Record<string, unknown
   return { side: 'on-premises', told: onPremisesOnly.includes(cmdlet) ? 'cmdlet' : 'assumed' };
 }
 
+/**
+ * Windows PowerShell 5.1 writes UTF-16 (`>` redirection, Export-Clixml) or UTF-8 with a BOM; the
+ * BOM says which.
+ */
+export function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}
+
 /** Export files under `paths` (files or folders, walked recursively), sorted. */
 export function exportFiles(paths: string[]): string[] {
   const found: string[] = [];
@@ -117,14 +128,10 @@ export function readExports(paths: string[], base?: string): { objects: Exported
   const unread: UnreadExport[] = [];
   for (const file of exportFiles(paths)) {
     const display = (base === undefined ? file : path.relative(base, path.resolve(file))).split(path.sep).join('/');
-    if (/\.xml$/i.test(file)) {
-      unread.push({ file: display, reason: 'Export-Clixml files are not read yet; export with ConvertTo-Json -Depth 4 or Export-Csv instead' });
-      continue;
-    }
     let read;
     try {
-      const text = fs.readFileSync(file, 'utf8');
-      read = /\.csv$/i.test(file) ? readCsvExport(text) : readJsonExport(text);
+      const text = decodeText(fs.readFileSync(file));
+      read = /\.csv$/i.test(file) ? readCsvExport(text) : /\.xml$/i.test(file) ? readClixmlExport(text) : readJsonExport(text);
     } catch (error) {
       unread.push({ file: display, reason: `cannot read it: ${(error as Error).message}` });
       continue;

@@ -29,7 +29,7 @@ export function importExports(paths: string[], options: { now?: Date; base?: str
     '',
     'Written by `relaylab import`; each setting says which export it came from. Read from:',
     ...files.map((f) => `  ${f}`),
-    ...(notSimulated ? ['', `${notSimulated}.`] : []),
+    ...(notSimulated ? ['', ...wrap(`${notSimulated}.`, 100)] : []),
   ];
   return { ...result, files, yaml: topologyYaml(result.topology, result.notes, header) };
 }
@@ -52,4 +52,19 @@ export function importReport(output: ImportOutput): string {
 function certificateLine(c: CertificateToMake): string {
   const sans = c.sans.length > 0 ? `, names ${c.sans.join(', ')}` : '';
   return `${c.name}: CN=${c.subject}${sans}${c.notAfter ? `, NotAfter ${c.notAfter}` : ''} (from ${c.from})`;
+}
+
+/** Words into lines of at most `width` characters, for a comment a reader can take in. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return line ? [...lines, line] : lines;
 }

@@ -16,6 +16,7 @@ import {
   TOPOLOGY_OBJECT_PROPERTIES,
   TRANSPORT_RULE_BOOKKEEPING,
   type CertificateSpec,
+  type CmdletProperties,
   type NodeSpec,
   type NotSimulated,
   type Topology,
@@ -74,6 +75,22 @@ const IP_FIELDS: Partial<Record<TopologyObjectField, string[]>> = {
   transportRules: ['SenderIPRanges', 'ExceptIfSenderIPRanges'],
   hostedConnectionFilterPolicy: ['IPAllowList'],
 };
+
+/**
+ * Exchange Online's sending addresses as Microsoft publishes them ("Microsoft 365 URLs and IP
+ * address ranges", Exchange Online, ID 9): a rule scoped to them (the X-OriginatorOrg rule) is
+ * scoped to the lab's Exchange Online node.
+ */
+const EXCHANGE_ONLINE_RANGES = [
+  '40.92.0.0/15',
+  '40.107.0.0/16',
+  '52.100.0.0/15',
+  '52.102.0.0/16',
+  '52.103.0.0/16',
+  '104.47.0.0/17',
+  '2a01:111:f400::/48',
+  '2a01:111:f403::/48',
+];
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 const list = (v: unknown): string[] => {
@@ -160,7 +177,7 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
       continue;
     }
     const node = raw.nodes[nodeName]!;
-    const properties = { ...o.properties };
+    const properties = canonicalNames(o.properties, TOPOLOGY_OBJECT_PROPERTIES[field]);
     for (const [key, value] of Object.entries(properties)) {
       if (TOPOLOGY_OBJECT_PROPERTIES[field].modelled[key] === 'enum' && typeof value === 'number') {
         delete properties[key];
@@ -304,6 +321,12 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
   for (const o of of('Get-HybridConfiguration').slice(1)) refuse(o, 'a second hybrid configuration: only the first is read');
   if (!hybrid) unmapped.push({ file: '(none)', reason: `no Get-HybridConfiguration export: the on-premises host name is taken as ${onpremHost}` });
   return { topology, notes, unmapped, notSimulated, certificates };
+}
+
+/** PowerShell's property names are case-insensitive (SenderIpRanges is SenderIPRanges): the documented spelling. */
+function canonicalNames(properties: Mutable, cmdlet: CmdletProperties): Mutable {
+  const known = new Map([...Object.keys(cmdlet.modelled), ...cmdlet.notSimulated, ...READ_ONLY_PROPERTIES].map((k) => [k.toLowerCase(), k]));
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [known.get(k.toLowerCase()) ?? k, v]));
 }
 
 function certificateFrom(o: ExportedObject, now: Date): CertificateSpec {
@@ -576,6 +599,7 @@ class HostsAround {
 
   /** Exported addresses of hosts that are now lab nodes → the nodes' loopback addresses. */
   rewriteAddresses(onprem: NodeSpec & Mutable, eop: NodeSpec & Mutable): void {
+    const eopAddress = { address: eop.address, node: 'eop' };
     for (const [nodeName, node] of [
       ['onprem', onprem],
       ['eop', eop],
@@ -588,12 +612,13 @@ class HostsAround {
             const values = o[key];
             if (!Array.isArray(values)) continue;
             const rewritten: string[] = [];
-            o[key] = values.map((v: unknown) => {
-              const mapped = typeof v === 'string' ? this.addresses.get(v) : undefined;
+            const moved = values.map((v: unknown) => {
+              const mapped = typeof v === 'string' ? (this.addresses.get(v) ?? (EXCHANGE_ONLINE_RANGES.includes(v) ? eopAddress : undefined)) : undefined;
               if (!mapped) return v;
               rewritten.push(`${String(v)} → ${mapped.address} (${mapped.node})`);
               return mapped.address;
             });
+            o[key] = [...new Set(moved)];
             if (rewritten.length > 0) {
               const at = Array.isArray(held) ? ['nodes', nodeName, field, i, key] : ['nodes', nodeName, field, key];
               this.notes.push({ path: at, comment: `exported addresses moved to the lab's: ${rewritten.join(', ')}` });

@@ -3,7 +3,7 @@
  * dates as `\/Date(ms)\/` and some enums as numbers; PowerShell 7 writes ISO dates and, with
  * the Exchange Online module, enums as names. Both read to plain objects; dates become ISO text.
  */
-export type ExportFormat = 'json (Windows PowerShell 5.1)' | 'json (PowerShell 7)' | 'csv (Windows PowerShell 5.1)' | 'csv (PowerShell 7)';
+export type ExportFormat = 'json (Windows PowerShell 5.1)' | 'json (PowerShell 7)' | 'csv (Windows PowerShell 5.1)' | 'csv (PowerShell 7)' | 'clixml';
 
 export interface ExportedRecords {
   format: ExportFormat;

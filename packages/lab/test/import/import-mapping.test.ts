@@ -50,6 +50,20 @@ describe('the bundled sample exports', () => {
     const relay = topology.nodes.onprem!.receiveConnectors!.find((c) => c.Name === 'Relay MFD Floor 2')!;
     expect(relay.RemoteIPRanges).toEqual(['127.0.0.60']);
     expect(relay.ExtendedRights).toContain('ms-Exch-SMTP-Accept-Any-Recipient');
+    // From Export-Clixml, in UTF-16 as Windows PowerShell 5.1 writes it.
+    expect(topology.nodes.onprem!.transportRules).toEqual([
+      {
+        Name: 'Only our tenant through Exchange Online',
+        Priority: 0,
+        State: 'Enabled',
+        SenderAddressLocation: 'Header',
+        SenderIPRanges: ['127.0.0.20'],
+        ExceptIfHeaderMatchesMessageHeader: 'X-OriginatorOrg',
+        ExceptIfHeaderMatchesPatterns: ['^fabrikam\\.example$'],
+        DeleteMessage: true,
+        StopRuleProcessing: false,
+      },
+    ]);
     expect(topology.certificates!.onprem).toEqual({
       subject: 'mail.fabrikam.example',
       sans: ['mail.fabrikam.example', 'autodiscover.fabrikam.example'],
@@ -170,8 +184,21 @@ describe('what cannot be mapped is said, with the reason', () => {
     expect(output.topology.nodes.onprem!.transportRules).toEqual([{ Name: 'SCL', Priority: 0, State: 'Enabled', SetSCL: -1 }]);
   });
 
-  test('Export-Clixml files are named as not read', () => {
-    const root = folder('clixml', { 'Get-SendConnector.xml': '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"></Objs>' });
-    expect(reasons(importExports([root], { now: EXPORT_DATE }))).toContainEqual(expect.stringMatching(/Export-Clixml files are not read yet/));
+  test("rule properties in any case, and a rule scoped to Exchange Online's published addresses scoped to the lab's", () => {
+    const root = folder('eop-ranges', {
+      'on-premises/Get-TransportRule.json': JSON.stringify({
+        Name: 'Only our tenant',
+        Priority: 0,
+        State: 'Enabled',
+        Mode: 'Enforce',
+        SenderIpRanges: ['40.92.0.0/15', '104.47.0.0/17', '192.0.2.0/24'],
+        ExceptIfHeaderMatchesMessageHeader: 'X-OriginatorOrg',
+        exceptIfHeaderMatchesPatterns: ['^fabrikam\\.example$'],
+        DeleteMessage: true,
+      }),
+    });
+    const rule = importExports([root], { now: EXPORT_DATE }).topology.nodes.onprem!.transportRules![0]!;
+    expect(rule.SenderIPRanges).toEqual(['127.0.0.20', '192.0.2.0/24']);
+    expect(rule.ExceptIfHeaderMatchesPatterns).toEqual(['^fabrikam\\.example$']);
   });
 });
