@@ -237,3 +237,13 @@ describe('the control token file', () => {
     expect(() => ensureControlToken(file)).toThrow(/chmod 600/);
   });
 });
+
+test('GET /clock tells the runner’s scheduler the node’s lab time and when its queue next has work (none when empty)', async () => {
+  const client = new NodeControlClient('onprem', ADDRESS, CONTROL, token);
+  const before = await client.clock();
+  expect(before.nextDue).toBeUndefined();
+  await client.advance(3_600_000, false);
+  const after = await client.clock();
+  expect(Date.parse(after.now) - Date.parse(before.now)).toBeGreaterThanOrEqual(3_600_000);
+  expect((await call('GET', '/clock', { host: `${ADDRESS}:${CONTROL}` })).status).toBe(401);
+});
