@@ -56,7 +56,7 @@ describe('bad bundled topologies', () => {
         expect(f.parameter).toBeTruthy();
         expect(f.why.length).toBeGreaterThan(40);
         expect(f.fix.length).toBeGreaterThan(20);
-        expect(f.reference.url ?? f.reference.title).toMatch(/^(https:\/\/learn\.microsoft\.com\/|seed ")/);
+        expect(f.reference.url ?? f.reference.title).toMatch(/^(https:\/\/learn\.microsoft\.com\/|field report ")/);
       }
     }
   });

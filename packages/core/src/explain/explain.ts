@@ -161,7 +161,7 @@ function classify(
   ) {
     problem(
       'foreign-tenant',
-      `accepted as internal on premises, but X-OriginatorOrg is ${stamps.originatorOrg}, not the recipients' organization: another Exchange Online tenant's connector delivered it to your hybrid endpoint (seed "Securing the Hybrid receive connector"; relaylab lint reports it as hybrid-receive-any-tenant)`,
+      `accepted as internal on premises, but X-OriginatorOrg is ${stamps.originatorOrg}, not the recipients' organization: another Exchange Online tenant's connector delivered it to your hybrid endpoint (field report "Securing the Hybrid receive connector further"; relaylab lint reports it as hybrid-receive-any-tenant)`,
     );
   }
   if (!c.internal && inOrg(from)) {
@@ -174,7 +174,7 @@ function classify(
     for (const h of between)
       problem(
         'device-in-path',
-        `hop ${h.index + 1}: ${h.by ?? 'a host'} is not Exchange and sits between on premises and Exchange Online; it received the message and sent it on, so Exchange Online saw it, not your server (seed "Transport options in Exchange hybrid deployments"; relaylab lint: device-between-onprem-and-eop)`,
+        `hop ${h.index + 1}: ${h.by ?? 'a host'} is not Exchange and sits between on premises and Exchange Online; it received the message and sent it on, so Exchange Online saw it, not your server (Microsoft, "Transport options in Exchange hybrid deployments"; relaylab lint: device-between-onprem-and-eop)`,
       );
     if (!between.length && intoCloud && intoCloud.fromKind === 'exchange-server' && intoCloud.tls === null)
       problem(

@@ -92,7 +92,7 @@ export const certificateExpiry: LintCheck = (view) => {
       parameter: 'NotAfter',
       message: `certificate "${cert.name}", which ${node.name} (${node.spec.hostname}) presents, ${when}`,
       why: 'Hybrid mail between on premises and Exchange Online uses forced TLS with certificate validation in both directions: an expired certificate stops it. Exchange Online defers with 450 4.7.320 and returns the message after 24 hours; on-premises mail reaches the cloud as anonymous.',
-      reference: REFERENCES.hybridTlsSeed,
+      reference: REFERENCES.hybridTlsReport,
       fix: `Renew the certificate with the same names (${view.subjectOrSans(cert.facts).join(', ')}), enable it for SMTP (Enable-ExchangeCertificate -Services SMTP), update TlsCertificateName on the hybrid connectors, and monitor its expiry.`,
     });
   }

@@ -48,7 +48,7 @@ export interface LintInput {
   expiryWarningDays?: number;
 }
 
-/** Where each pitfall is written down: Microsoft's pages, or the source document relaylab started from. */
+/** Where each pitfall is written down: Microsoft's pages, or the field reports docs/exchange.md lists under "Sources". */
 export const REFERENCES = {
   hybridCertificate: {
     title: 'Certificate requirements for hybrid deployments',
@@ -58,8 +58,8 @@ export const REFERENCES = {
     title: 'Transport options in Exchange hybrid deployments',
     url: 'https://learn.microsoft.com/en-us/exchange/transport-options',
   },
-  hybridTlsSeed: { title: 'seed "hybrid mail flow TLS": certificate checklist (SAN, CRL, expiry)' },
-  forcedTlsSeed: { title: 'seed "Forced TLS connectors": the four outbound TLS options, inbound certificate names' },
+  hybridTlsReport: { title: 'field report "Secure Office 365 hybrid mail flow TLS": the certificate checklist (docs/exchange.md, "Sources")' },
+  forcedTlsReport: { title: 'field report "Forced TLS connectors": the four outbound TLS options, partner certificate names (docs/exchange.md, "Sources")' },
   partnerConnectors: {
     title: 'Set up connectors for secure mail flow with a partner organization',
     url: 'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/set-up-connectors-for-secure-mail-flow-with-a-partner',
@@ -68,7 +68,10 @@ export const REFERENCES = {
     title: 'Send connectors in Exchange Server',
     url: 'https://learn.microsoft.com/en-us/exchange/mail-flow/connectors/send-connectors',
   },
-  securingHybridReceive: { title: 'seed "Securing the Hybrid receive connector": another tenant\'s connector, the X-OriginatorOrg rule and its side effects' },
+  securingHybridReceive: {
+    title:
+      'field report "Securing the Hybrid receive connector further": another tenant\'s connector, the X-OriginatorOrg rule and its side effects (docs/exchange.md, "Sources")',
+  },
   transportRouting: {
     title: 'Transport routing in Exchange hybrid deployments',
     url: 'https://learn.microsoft.com/en-us/exchange/transport-routing',

@@ -4,7 +4,7 @@ import type { LintCheck, NamedNode } from './view';
 
 /**
  * A server, service or device that processes SMTP between on premises and Exchange Online
- * (seed "Transport options in Exchange hybrid deployments"): it re-originates the message, the
+ * (docs/exchange.md, "Header firewall and cross-premises headers"): it re-originates the message, the
  * cross-premises headers do not survive it, and hybrid mail arrives as external.
  */
 

@@ -8,7 +8,7 @@ import type { LintCheck, NamedNode } from './view';
  * The hybrid receive connector trusts any Exchange Online tenant: every tenant connects from the
  * same addresses with the same certificate, so another tenant's outbound connector pointed at
  * this server is taken as internal. The field's mitigation is a mail flow rule on X-OriginatorOrg,
- * which has side effects of its own (seed "Securing the Hybrid receive connector").
+ * which has side effects of its own (docs/exchange.md, "The tenant-connector attack").
  */
 
 const ORIGINATOR = 'x-originatororg';

@@ -82,7 +82,7 @@ export const tlsDomainUnmatchable: LintCheck = (view) => {
       parameter: 'TlsDomain',
       message: `"${c.connector}" requires a certificate for ${c.tlsDomain} (DomainValidation), but ${seen.join('; ')}`,
       why: "With DomainValidation the sender checks the receiver's certificate names against TlsDomain after STARTTLS and defers when none matches (Exchange Online: 450 4.7.320 Certificate validation failed). The mail waits in the queue and is returned when it expires.",
-      reference: REFERENCES.forcedTlsSeed,
+      reference: REFERENCES.forcedTlsReport,
       fix: `${c.cmdlet} "${c.connector}" -TlsDomain <a name the receiver's certificate carries>, or have the receiver install a certificate for ${c.tlsDomain}.`,
     });
   }
@@ -101,7 +101,7 @@ export const tlsDomainIgnored: LintCheck = (view) => {
       parameter: 'TlsDomain',
       message: `"${c.connector}" names TlsDomain ${c.tlsDomain} but ${c.setting} is ${c.level ?? '$null'}, so the name is never checked`,
       why: "Only DomainValidation compares the receiver's certificate with TlsDomain; with any other level any certificate (or none) is accepted, and the connector gives less protection than it appears to.",
-      reference: REFERENCES.forcedTlsSeed,
+      reference: REFERENCES.forcedTlsReport,
       fix: `${c.cmdlet} "${c.connector}" -${c.setting} DomainValidation, or remove TlsDomain.`,
     });
   }
@@ -135,7 +135,7 @@ export const requireTlsVerifiesNothing: LintCheck = (view) => {
         parameter: 'TlsAuthLevel',
         message: `send connector "${c.Name}" requires TLS with TlsAuthLevel ${c.TlsAuthLevel ?? '$null'}: it encrypts but checks no certificate`,
         why: "Any certificate is accepted, expired, self-signed or another host's: a device or attacker in the path that answers STARTTLS receives the mail, and the forced TLS gives no assurance of who the receiver is.",
-        reference: REFERENCES.forcedTlsSeed,
+        reference: REFERENCES.forcedTlsReport,
         fix: `Set-SendConnector "${c.Name}" -TlsAuthLevel DomainValidation -TlsDomain <the receiver's certificate name> (or CertificateValidation at least).`,
       });
     }
