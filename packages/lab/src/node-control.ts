@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { FaultKind } from '@relaylab/core';
-import type { MailNode } from '@relaylab/mta';
 import {
   body,
   CONTROL_BODY_LIMIT,
@@ -24,6 +23,7 @@ import {
   type NodeStatus,
   type WireMessage,
 } from './control-protocol';
+import { relaylabNode, type LabNode } from './lab-node';
 import { faultDetail } from './steps';
 import type { ObservedTrace } from './trace-stream';
 
@@ -58,7 +58,7 @@ import type { ObservedTrace } from './trace-stream';
  *                                      it: loopback, not another container's address)
  */
 export interface ControlledNode {
-  node: MailNode;
+  node: LabNode;
   trace: ObservedTrace;
   /** Moves the node's clock; with `kick`, lets its queue retry what is now due at once. */
   advance(ms: number, kick: boolean): void;
@@ -236,7 +236,7 @@ export class NodeControlServer {
   }
 
   private switchFault(f: FaultRequest): void {
-    const { node } = this.target;
+    const node = relaylabNode(this.target.node, `the ${f.fault} fault`);
     switch (f.fault) {
       case 'fail':
         node.faults.fail(f.command, f.reply, f.times);

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { VirtualClock, type Resolver, type Topology, type TraceSink } from '@relaylab/core';
-import { StripStartTlsProxy, type Directory, type MailNode } from '@relaylab/mta';
+import { StripStartTlsProxy, type Directory } from '@relaylab/mta';
 import { Pki } from '@relaylab/pki';
 import { NodeControlServer } from './node-control';
 import { faultDetail } from './steps';
 import { detourTarget, topologyDirectory } from './topology-directory';
-import { createTopologyNode } from './topology-node';
+import { createLabNode, type LabNode } from './lab-node';
 import { ObservedTrace } from './trace-stream';
 
 export interface StandaloneNodeOptions {
@@ -31,7 +31,7 @@ export interface StandaloneNodeOptions {
 export class StandaloneNode {
   private control?: NodeControlServer;
   private constructor(
-    readonly node: MailNode,
+    readonly node: LabNode,
     readonly trace: ObservedTrace,
     readonly clock: VirtualClock,
     /** Certificate files this process had to make: not empty means the shared cache was not ready. */
@@ -65,7 +65,7 @@ export class StandaloneNode {
     };
     const trace = new ObservedTrace();
     for (const sink of options.sinks ?? []) trace.subscribe((e) => sink.emit(e));
-    const node = await createTopologyNode({
+    const node = await createLabNode({
       topology: options.topology,
       name: options.name,
       certificates,

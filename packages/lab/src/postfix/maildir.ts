@@ -10,6 +10,9 @@ import type { StoredMessage } from '@relaylab/mta';
 export class MaildirBoxes {
   constructor(private readonly base: string) {}
 
+  /** The messages are Postfix's files on disk, read when asked: nothing held in memory to bound. */
+  bound(_limit: number): void {}
+
   all(): StoredMessage[] {
     let addresses: string[];
     try {

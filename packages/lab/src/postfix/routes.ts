@@ -14,6 +14,21 @@ export function labDomains(topology: Topology): string[] {
 const isIp = (host: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
 
 /**
+ * A lookup that waits for the lab's DNS service: one node per process starts beside it, and the
+ * routes are written at start, not at the first delivery. Only "no such name" (DnsError) is an answer.
+ */
+async function patiently<T>(lookup: () => Promise<T>, deadline = Date.now() + 15_000): Promise<T> {
+  for (;;) {
+    try {
+      return await lookup();
+    } catch (err) {
+      if (err instanceof DnsError || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
  * Where a Postfix node sends each of the lab's domains: the connector relaylab's own nodes would
  * pick (core's selectOutboundRoute), its smart host or the domain's first MX in the lab's DNS,
  * and that host's port in the lab. Domains with no route, or whose name does not resolve, get no
@@ -34,9 +49,9 @@ export async function postfixRoutes(
     const route = selectOutboundRoute(ctx.routes, domain, ctx.preset);
     if (!route) continue;
     try {
-      const host = route.smartHosts[0] ?? (await resolver.mx(domain))[0]?.exchange;
+      const host = route.smartHosts[0] ?? (await patiently(() => resolver.mx(domain)))[0]?.exchange;
       if (!host) continue;
-      const ip = isIp(host) ? host : (await resolver.a(host))[0];
+      const ip = isIp(host) ? host : (await patiently(() => resolver.a(host)))[0];
       if (!ip) continue;
       routes.push({
         domain,
