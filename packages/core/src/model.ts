@@ -3,7 +3,7 @@
  * names so that the output of Get-InboundConnector / Get-SendConnector can be pasted in.
  */
 
-export type RoleName = 'exchange-online' | 'exchange-server' | 'edge' | 'partner' | 'internet' | 'appliance' | 'device';
+export type RoleName = 'exchange-online' | 'exchange-server' | 'edge' | 'partner' | 'internet' | 'appliance' | 'device' | 'passthrough';
 
 export type TlsSettings = 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
 
@@ -220,6 +220,11 @@ export interface NodeSpec {
   addressRewriteEntries?: AddressRewriteEntry[];
   /** A device in the path that removes header fields (glob patterns, e.g. `X-MS-Exchange-*`) from what it relays. */
   stripHeaders?: string[];
+  /**
+   * Role passthrough: the node it forwards every TCP connection to (a firewall or load balancer
+   * that never speaks SMTP), keeping the client's source address.
+   */
+  forwardTo?: string;
 }
 
 export interface MxRecord {

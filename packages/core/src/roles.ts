@@ -129,4 +129,6 @@ export const ROLE_PRESETS: Record<RoleName, RolePreset> = {
   internet: plainMta,
   appliance: plainMta,
   device: plainMta,
+  // A TCP forwarder speaks no SMTP: it never uses a preset; a plain MTA's stands in for the type.
+  passthrough: plainMta,
 };

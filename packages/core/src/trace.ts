@@ -177,6 +177,21 @@ export interface HandedOffEvent extends Base {
   reason: string;
 }
 
+/**
+ * A pass-through device (role passthrough) forwarded one TCP connection: no SMTP seen, only the
+ * two connections it joined, so a hop can be followed through it to the node behind.
+ */
+export interface ForwardedEvent extends Base {
+  type: 'forwarded';
+  /** The connecting client, as the device saw it. */
+  client: Endpoint;
+  /** The device's own connection onward: its local end (the client's address kept) and where it went. */
+  local: Endpoint;
+  target: Endpoint;
+  /** The node behind the target address. */
+  to: string;
+}
+
 /** A node sent a delivery status notification (RFC 3464) back to the envelope sender. */
 export interface DsnEvent extends Base {
   type: 'dsn';
@@ -221,6 +236,7 @@ export type TraceEvent =
   | AttemptEvent
   | DeliveredEvent
   | HandedOffEvent
+  | ForwardedEvent
   | FinalFailureEvent
   | RetargetedEvent
   | DeletedEvent

@@ -49,6 +49,7 @@ export function trackingRow(event: TraceEvent): TrackingRow | undefined {
     case 'dsn':
       return { eventId: 'DSN', source: 'DSN' };
     case 'header':
+    case 'forwarded':
     case 'fault':
     case 'restored':
       return undefined;

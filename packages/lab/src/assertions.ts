@@ -79,6 +79,11 @@ function checkHop(prefix: string, expected: HopExpectation, actual: Hop | undefi
     checks++;
     if (!new RegExp(expected.replyMatches).test(actual?.reply ?? '')) fail(`${prefix}.replyMatches`, `/${expected.replyMatches}/`, actual?.reply);
   }
+  if (expected.via) {
+    checks++;
+    const crossed = actual?.via ?? [];
+    if (crossed.join(' → ') !== expected.via.join(' → ')) fail(`${prefix}.via`, expected.via, crossed);
+  }
   if (expected.rules) {
     checks++;
     const fired = actual?.classification?.rules.map((r) => r.rule) ?? [];

@@ -1,13 +1,18 @@
 import type { MailNode } from '@relaylab/mta';
+import { PassThroughNode } from './passthrough-node';
 import { PostfixNode } from './postfix/postfix-node';
 import { createTopologyNode, type TopologyNodeOptions } from './topology-node';
 
-/** A node of a running lab: relaylab's own MTA, or a real Postfix it configured and runs. */
-export type LabNode = MailNode | PostfixNode;
+/** A node of a running lab: relaylab's own MTA, a real Postfix it configured and runs, or a pass-through device. */
+export type LabNode = MailNode | PostfixNode | PassThroughNode;
 
 /** The node the topology describes, played by whichever implementation it names. */
 export async function createLabNode(options: TopologyNodeOptions): Promise<LabNode> {
   const spec = options.topology.nodes[options.name];
+  if (spec?.role === 'passthrough') {
+    const { topology, name, clock, trace, directory } = options;
+    return new PassThroughNode({ topology, name, clock, trace, directory, port: options.port ?? 0 });
+  }
   if (spec?.implementation !== 'postfix') return createTopologyNode(options);
   if (!options.spoolDir) throw new Error(`node ${options.name} runs Postfix, which needs a working folder (spoolDir) for its instance`);
   return new PostfixNode({
@@ -38,5 +43,6 @@ export async function startLabNodes(nodes: LabNode[]): Promise<void> {
 /** Faults that act on relaylab's own listener and client: a Postfix node has neither. */
 export function relaylabNode(node: LabNode, what: string): MailNode {
   if (node instanceof PostfixNode) throw new Error(`node ${node.name} runs Postfix: ${what} acts on relaylab's own MTA, not on Postfix`);
+  if (node instanceof PassThroughNode) throw new Error(`node ${node.name} is a pass-through device: ${what} acts on an MTA, and it speaks no SMTP`);
   return node;
 }

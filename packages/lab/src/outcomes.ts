@@ -21,6 +21,8 @@ export interface Hop {
   clientCertificate?: string;
   /** What the receiving node made of the message (Exchange nodes only). */
   classification?: ClassificationSummary;
+  /** Pass-through devices (role passthrough) the connection crossed: TCP forwarders, not SMTP hops. */
+  via?: string[];
 }
 
 export interface Fate {
@@ -141,6 +143,23 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
   };
 }
 
+/**
+ * The logical hop behind pass-through devices: a device (role passthrough) forwards the sender's
+ * connection from the sender's own address, and its `forwarded` event joins the two connections,
+ * so the hop is the sender's to the node behind, with the devices it crossed in `via`.
+ */
+function throughPassThroughs(events: readonly TraceEvent[], to: string, local: { ip: string; port: number }) {
+  const via: string[] = [];
+  for (let depth = 0; depth < 8; depth++) {
+    const link = events.find((f) => f.type === 'forwarded' && f.node === to && f.client.ip === local.ip && f.client.port === local.port);
+    if (!link || link.type !== 'forwarded') break;
+    via.push(to);
+    to = link.to;
+    local = link.local;
+  }
+  return { to, local, via };
+}
+
 export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
   const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
   const addresses = [recipient.toLowerCase()];
@@ -165,12 +184,12 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
           fate.failedAttempts.push(e);
           break;
         }
-        const to = nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`;
+        const { to, local, via } = throughPassThroughs(events, nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`, e.local);
         const isReceipt = (r: TraceEvent): r is ReceivedEvent =>
-          r.type === 'received' && r.node === to && r.remote.ip === e.local.ip && includes(r.to, addresses);
+          r.type === 'received' && r.node === to && r.remote.ip === local.ip && includes(r.to, addresses);
         // By the connection's ports; a man in the middle makes its own connection, so then by address.
-        const received = mine.find((r): r is ReceivedEvent => isReceipt(r) && r.remote.port === e.local.port) ?? mine.find(isReceipt);
-        fate.hops.push(hopOf(e, to, received));
+        const received = mine.find((r): r is ReceivedEvent => isReceipt(r) && r.remote.port === local.port) ?? mine.find(isReceipt);
+        fate.hops.push({ ...hopOf(e, to, received), ...(via.length && { via }) });
         break;
       }
       case 'delivered':
@@ -241,7 +260,7 @@ export function describeFate(f: Fate): string[] {
   const lines = [`path: ${f.path.join(' → ') || '(never submitted)'}`];
   for (const h of f.hops) {
     lines.push(
-      `  ${h.from} → ${h.to}: ${h.tls}${h.cipher ? ` ${h.cipher}` : ''}; out ${h.outboundConnector}; in ${h.inboundConnector ?? '(none)'}; certificate ${h.serverCertificate ?? '(none)'}${h.certificateVerified === undefined ? '' : h.certificateVerified ? ' verified' : ' not verified'}${h.certificateName ? ` for ${h.certificateName}` : ''}`,
+      `  ${h.from} → ${h.to}${h.via ? ` (through ${h.via.join(', ')})` : ''}: ${h.tls}${h.cipher ? ` ${h.cipher}` : ''}; out ${h.outboundConnector}; in ${h.inboundConnector ?? '(none)'}; certificate ${h.serverCertificate ?? '(none)'}${h.certificateVerified === undefined ? '' : h.certificateVerified ? ' verified' : ' not verified'}${h.certificateName ? ` for ${h.certificateName}` : ''}`,
       `    ${h.tlsDecision}`,
     );
     const c = h.classification;

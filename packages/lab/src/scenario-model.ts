@@ -117,6 +117,8 @@ export interface HopExpectation {
   rules?: string[];
   /** A regular expression the receiver's reply to the end of DATA must match, as the sender read it. */
   replyMatches?: string;
+  /** The pass-through devices (role passthrough) the hop's connection crossed, in order; [] for none. */
+  via?: string[];
 }
 
 /** Header fields that must arrive at one node exactly as they arrived at another (or at the mailbox). */

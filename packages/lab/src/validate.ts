@@ -6,6 +6,7 @@ import { parseByteSize, parseTimeSpan, receiveLimits, ROLE_PRESETS, type NodeSpe
 import type { Expectation, FaultCommandName } from './scenario-model';
 import { checkAuthoritiesAndTls } from './validate-tls';
 import { checkPostfixNode } from './validate-postfix';
+import { checkPassThroughNode } from './validate-passthrough';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -101,6 +102,7 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
     checkConnectorSets(node, here, report);
     checkConnectorNames(node, here, report);
     checkReceiveLimits(node, here, report);
+    checkPassThroughNode(topology, name, node, here, report);
     checkPostfixNode(node, here, report);
   }
 }
@@ -209,6 +211,7 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
     expectation.hops?.forEach((hop, j) => {
       checkNode([...here, 'hops', j, 'from'], hop.from);
       checkNode([...here, 'hops', j, 'to'], hop.to);
+      hop.via?.forEach((name, k) => checkNode([...here, 'hops', j, 'via', k], name));
       if (hop.replyMatches !== undefined) checkRegExp(report, [...here, 'hops', j, 'replyMatches'], hop.replyMatches);
     });
     expectation.headers?.forEach((header, j) => {

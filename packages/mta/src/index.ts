@@ -5,6 +5,7 @@ export { MailboxStore, type StoredMessage } from './mailbox';
 // What the lab needs to break and restart nodes.
 export { NodeFaults, type FaultCommand } from './faults';
 export { StripStartTlsProxy, stripStartTlsLine } from './proxy';
+export { TcpPassThrough, type PassThroughOptions } from './passthrough';
 export { Spool, type SpooledItem, type SpoolProblem } from './spool';
 export { sweepTempFiles, writeFileAtomic } from './atomic-files';
 export { composeDsn, statusOf } from './dsn';
