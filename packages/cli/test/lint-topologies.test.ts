@@ -31,6 +31,7 @@ describe('bad bundled topologies', () => {
     ['bad-certificate-name.yaml', ['hybrid-certificate-name', 'tls-domain-unmatchable']],
     ['bad-certificate-expired.yaml', ['certificate-expiry']],
     ['bad-send-connector-certificate.yaml', ['send-connector-certificate-name']],
+    ['bad-certificate-untrusted.yaml', ['hybrid-certificate-untrusted']],
     ['bad-tls-domain.yaml', ['tls-domain-ignored', 'tls-domain-unmatchable']],
     ['bad-require-tls.yaml', ['require-tls-contradiction', 'require-tls-verifies-nothing']],
     ['bad-device-in-path.yaml', ['device-between-onprem-and-eop']],

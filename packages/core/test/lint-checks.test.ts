@@ -76,3 +76,31 @@ describe('lint.accept', () => {
     expect(r.unusedAcceptances).toHaveLength(1);
   });
 });
+
+describe('a device between on premises and Exchange Online', () => {
+  const via = (role: 'passthrough' | 'appliance') =>
+    topology({
+      nodes: {
+        ...topology().nodes,
+        onprem: {
+          ...topology().nodes.onprem!,
+          sendConnectors: [
+            {
+              Name: 'Outbound to Office 365',
+              AddressSpaces: ['contoso.mail.onmicrosoft.example'],
+              DNSRoutingEnabled: false,
+              SmartHosts: ['fw.contoso.example'],
+              CloudServicesMailEnabled: true,
+            },
+          ],
+        },
+        fw: { role, hostname: 'fw.contoso.example', address: '127.0.0.41', ...(role === 'passthrough' && { forwardTo: 'eop' }) },
+      },
+    });
+  const found = (role: 'passthrough' | 'appliance') =>
+    lintTopology({ topology: via(role), now: NOW }).findings.filter((f) => f.check === 'device-between-onprem-and-eop');
+
+  test('a firewall that passes port 25 on (passthrough) is not one', () => expect(found('passthrough')).toEqual([]));
+  test('an SMTP appliance is, named with the connector that reaches it', () =>
+    expect(found('appliance')).toEqual([expect.objectContaining({ node: 'onprem', connector: 'Outbound to Office 365', parameter: 'SmartHosts' })]));
+});

@@ -98,3 +98,51 @@ export const certificateExpiry: LintCheck = (view) => {
   }
   return findings;
 };
+
+/** The root an authority chains up to (an intermediate names its issuer). */
+function rootAuthority(view: TopologyView, name: string): string {
+  const seen = new Set<string>();
+  let current = name;
+  while (!seen.has(current)) {
+    seen.add(current);
+    const issuer = view.topology.authorities?.[current]?.issuer;
+    if (!issuer) return current;
+    current = issuer;
+  }
+  return current;
+}
+
+export const certificateUntrusted: LintCheck = (view) => {
+  const findings: LintFinding[] = [];
+  for (const node of view.onPremises()) {
+    const cert = view.certificateOf(node);
+    const spec = cert && view.topology.certificates?.[cert.name];
+    if (!cert || !spec) continue;
+    // Exchange Online validates with its own trust store: what its nodes trust, or every public (trusted) authority.
+    const eops = view.online(node.spec.organization);
+    if (!eops.length) continue;
+    const root = spec.issuer === 'self' ? undefined : rootAuthority(view, spec.issuer);
+    const trustedBy = (trust: string[] | undefined) => !!root && (trust ? trust.includes(root) : view.topology.authorities?.[root]?.trusted !== false);
+    const problem =
+      spec.issuer === 'self'
+        ? 'is self-signed'
+        : !eops.every((e) => trustedBy(e.spec.trust))
+          ? `is issued under ${root}, an authority Exchange Online does not trust`
+          : spec.revoked
+            ? 'is revoked (its issuer lists it on its CRL)'
+            : undefined;
+    if (!problem) continue;
+    findings.push({
+      check: 'hybrid-certificate-untrusted',
+      severity: 'error',
+      node: node.name,
+      connector: `certificate ${cert.name}`,
+      parameter: 'Issuer',
+      message: `certificate "${cert.name}", which ${node.name} (${node.spec.hostname}) presents, ${problem}`,
+      why: 'Hybrid transport needs a certificate from a trusted public CA with a reachable CRL: Exchange Online validates the chain when it delivers to on premises (DomainValidation: 450 4.7.320, retried, then returned) and before it matches on-premises mail to the OnPremises connector (otherwise the mail arrives anonymous).',
+      reference: REFERENCES.hybridCertificate,
+      fix: `Install a certificate for ${view.subjectOrSans(cert.facts).join(', ')} from a public CA, enable it for SMTP and rerun the Hybrid Configuration Wizard (it sets TlsCertificateName on the hybrid connectors).`,
+    });
+  }
+  return findings;
+};

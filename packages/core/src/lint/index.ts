@@ -1,5 +1,5 @@
 import type { LintAcceptance } from '../model';
-import { certificateExpiry, inboundCertificateName, sendConnectorCertificateName } from './certificates';
+import { certificateExpiry, certificateUntrusted, inboundCertificateName, sendConnectorCertificateName } from './certificates';
 import type { LintFinding, LintInput } from './finding';
 import { acceptedDomainUnserved, centralizedWithoutInternetConnector, mxDisagrees } from './mail-routing';
 import { deviceInHybridPath } from './smtp-device';
@@ -15,6 +15,7 @@ export const LINT_CHECKS: readonly LintCheck[] = [
   inboundCertificateName,
   sendConnectorCertificateName,
   certificateExpiry,
+  certificateUntrusted,
   tlsDomainUnmatchable,
   tlsDomainIgnored,
   requireTlsVerifiesNothing,

@@ -71,9 +71,16 @@ export class TopologyView {
   nodesAt(host: string): NamedNode[] {
     const h = normalizeName(host);
     const named = this.nodes.filter((n) => normalizeName(n.spec.hostname) === h);
-    if (named.length) return named;
     const ips = this.addressesOf(host);
-    return this.nodes.filter((n) => ips.includes(n.spec.address));
+    return (named.length ? named : this.nodes.filter((n) => ips.includes(n.spec.address))).map((n) => this.behindPassthrough(n));
+  }
+
+  /** A pass-through device (a firewall passing port 25) is not an SMTP hop: the connection reaches the node it forwards to. */
+  private behindPassthrough(node: NamedNode, seen = new Set<string>()): NamedNode {
+    if (node.spec.role !== 'passthrough' || !node.spec.forwardTo || seen.has(node.name)) return node;
+    seen.add(node.name);
+    const target = this.nodes.find((n) => n.name === node.spec.forwardTo);
+    return target ? this.behindPassthrough(target, seen) : node;
   }
 
   /** MX hosts of a domain, most preferred first; the domain itself when only an A record exists (RFC 5321 §5.1). */
