@@ -134,7 +134,7 @@ export function readValue(kind: ValueKind, value: unknown): { value: unknown } |
         const split = splitMultiValued(value);
         if (!split)
           return {
-            problem: `the export lost this list: it holds the type name ${JSON.stringify(value.trim())} instead of the values (Export-Csv writes collections so); re-export with ConvertTo-Json, or join the values in a calculated property`,
+            problem: `the export lost this list: it holds the type name ${JSON.stringify(value.trim())} instead of the values (Export-Csv, and ConvertTo-Json past its -Depth, write collections so); re-export with ConvertTo-Json -Depth 4 or Export-Clixml, or join the values in a calculated property`,
           };
         items = split;
       } else if (Array.isArray(value)) {
