@@ -220,11 +220,20 @@ export interface NodeSpec {
   addressRewriteEntries?: AddressRewriteEntry[];
   /** A device in the path that removes header fields (glob patterns, e.g. `X-MS-Exchange-*`) from what it relays. */
   stripHeaders?: string[];
+  /** Set-TransportService timeouts this node runs with, `[d.]hh:mm:ss` (default: its role's). */
+  transportService?: TransportService;
   /**
    * Role passthrough: the node it forwards every TCP connection to (a firewall or load balancer
    * that never speaks SMTP), keeping the client's source address.
    */
   forwardTo?: string;
+}
+
+export interface TransportService {
+  /** How long a message may wait in a queue before its sender gets a delay DSN (Exchange Server: 04:00:00). */
+  DelayNotificationTimeout?: string;
+  /** How long a message is retried before it is returned with an NDR (Exchange Server: 2.00:00:00). */
+  MessageExpirationTimeout?: string;
 }
 
 export interface MxRecord {

@@ -1,6 +1,6 @@
 import type { ReplyName } from './codes';
-import type { ReceiveConnector, RoleName } from './model';
-import type { ReceiveLimits } from './receive-limits';
+import type { NodeSpec, ReceiveConnector, RoleName } from './model';
+import { parseTimeSpan, type ReceiveLimits } from './receive-limits';
 
 /**
  * Role presets are data: what differs between Exchange Online, an Exchange server and a plain
@@ -69,6 +69,21 @@ const edgeLimits: ReceiveLimits = { ...mailboxServerLimits, connectionTimeoutMs:
 
 export function retryDelay(schedule: RetrySchedule, attempts: number): number {
   return attempts <= schedule.quickRetries ? schedule.quickIntervalMs : schedule.intervalMs;
+}
+
+/**
+ * The node's role preset with its Set-TransportService timeouts over the role's. Values are
+ * validated when the topology is loaded; one that still cannot be read keeps the role's.
+ */
+export function presetFor(spec: NodeSpec): RolePreset {
+  const preset = ROLE_PRESETS[spec.role];
+  const t = spec.transportService;
+  if (!t) return preset;
+  const read = (v: string | undefined) => (v === undefined ? undefined : parseTimeSpan(v));
+  const retry = { ...preset.retry };
+  retry.delayNotificationMs = read(t.DelayNotificationTimeout) ?? retry.delayNotificationMs;
+  retry.expiryMs = read(t.MessageExpirationTimeout) ?? retry.expiryMs;
+  return { ...preset, retry };
 }
 
 const anonymousDefault = (name: string): ReceiveConnector => ({

@@ -1,9 +1,9 @@
 import { REPLIES, type SmtpReply } from './codes';
 import { outboundRoutes, selectOutboundRoute, type OutboundRoute } from './connectors';
-import type { NodeSpec, Organization, RoleName } from './model';
+import type { NodeSpec, Organization } from './model';
 import { domainMatches, domainOf, normalizeName } from './names';
 import { tenantIdOf } from './pipeline';
-import { ROLE_PRESETS, type RolePreset } from './roles';
+import { presetFor, type RolePreset } from './roles';
 import type { RelayRights } from './relay';
 import { accept, refuse, type Accepted, type Refused } from './verdict';
 
@@ -24,7 +24,7 @@ export function nodeContext(name: string, spec: NodeSpec, organizations: Record<
   return {
     name,
     spec,
-    preset: ROLE_PRESETS[spec.role as RoleName],
+    preset: presetFor(spec),
     acceptedDomains,
     routes: outboundRoutes(spec, acceptedDomains),
     mailboxes: new Set((spec.mailboxes ?? []).map((m) => m.toLowerCase())),

@@ -7,6 +7,7 @@ import type { Expectation, FaultCommandName } from './scenario-model';
 import { checkAuthoritiesAndTls } from './validate-tls';
 import { checkPostfixNode } from './validate-postfix';
 import { checkPassThroughNode } from './validate-passthrough';
+import { checkTransportService } from './validate-transport-service';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -102,6 +103,7 @@ export function validateTopology(topology: Topology, report: Report, at: FieldPa
     checkConnectorSets(node, here, report);
     checkConnectorNames(node, here, report);
     checkReceiveLimits(node, here, report);
+    checkTransportService(node, here, report);
     checkPassThroughNode(topology, name, node, here, report);
     checkPostfixNode(node, here, report);
   }

@@ -125,6 +125,22 @@ describe('at:, retries and delayNotice in a scenario', () => {
     expect(none.failures.map((f) => [f.field, f.expected])).toEqual([['delayNotice', 'no delay DSN']]);
   });
 
+  test("a node's own Set-TransportService timeouts: delay DSN at 1 h, expiry at 3 h", async () => {
+    const file = join(dir, 'transport-service.yaml');
+    writeFileSync(
+      file,
+      `name: clock-ts\ntopology: ${topologyFile}\npatch:\n  nodes:\n    eop: { transportService: { DelayNotificationTimeout: "01:00:00", MessageExpirationTimeout: "03:00:00" } }\nmessages:\n  - { id: m1, from: tom@tailspin.example, to: [alice@contoso.example], via: tailspin }\nsteps:\n  - down: onprem\n  - send: m1\n  - advance: 5h\nexpect:\n  - { message: m1, state: bounced, node: eop, at: 3h, retries: 12, delayNotice: { at: 1h }, ndr: { at: 3h } }\n`,
+    );
+    const result = await runScenario(loadScenarioFile(file), { certsDir });
+    expect(result.error).toBeUndefined();
+    expect(result.failures).toEqual([]);
+    writeFileSync(
+      file,
+      `name: clock-ts\ntopology: ${topologyFile}\npatch:\n  nodes:\n    eop: { transportService: { DelayNotificationTimeout: "31.00:00:00" } }\nmessages:\n  - { id: m1, from: tom@tailspin.example, to: [alice@contoso.example], via: tailspin }\nexpect:\n  - { message: m1, state: delivered }\n`,
+    );
+    expect(() => loadScenarioFile(file)).toThrow(/DelayNotificationTimeout "31\.00:00:00" must be a time span from 00:00:01 to 30\.00:00:00/);
+  });
+
   test('a malformed time is refused before the lab starts', () => {
     expect(() => scenario('at: { after: soon }')).toThrow(/expect\[0\]\.at\.after: expected a duration such as 90s, 15m, 4h, 2d or 20h15m; found "soon"/);
   });
