@@ -112,6 +112,13 @@ test('mail sent with swaks appears live with where it is, its hops, TLS verdicts
   await contains(detail.locator('table.list'), 'DELIVER');
   await page.screenshot({ path: join(ARTIFACTS, 'web-message.png') });
 
+  // the diagram's header badge opens that node's header diff, as in the report
+  const lastStep = detail.locator('details.header-step').last();
+  expect(await lastStep.getAttribute('open')).toBeNull();
+  await seq.locator('a.header-link').last().click();
+  await eventually(async () => expect(await lastStep.getAttribute('open')).not.toBeNull());
+  await count(lastStep.locator('tr.diff-added', { hasText: /^\+Received/ }), 1);
+
   await detail.getByRole('button', { name: 'show raw message' }).click();
   await contains(detail.locator('pre.raw'), 'Subject: browser-test live');
 });

@@ -299,6 +299,11 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     if (ev.key === 'n') { var older = document.querySelector('#list .pager button:nth-child(2)'); if (older && !older.disabled) older.click(); }
     if (ev.key === 'p') { var newer = document.querySelector('#list .pager button:nth-child(1)'); if (newer && !newer.disabled) newer.click(); }
   });
+  // a diagram's header badge links to its diff: open it, as the report does (details do not open on :target)
+  window.addEventListener('hashchange', function () {
+    var el = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (el && el.tagName === 'DETAILS') { el.open = true; el.scrollIntoView(); el.querySelector('summary').focus(); }
+  });
   var initial = location.hash.slice(1);
   state.tab = renderers[initial] ? initial : 'messages';
   show(state.tab);
