@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DsnEvent, TraceEvent } from '@relaylab/core';
+import { VirtualClock, type DsnEvent, type TraceEvent } from '@relaylab/core';
 import { fateOf, Lab, loadScenarioFile, loadTopologyFile, runScenario } from '@relaylab/lab';
 
 const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-clock-'));
@@ -94,6 +94,26 @@ test('a message still queued after 4 hours: the sender gets one delay DSN (Actio
     'delayed',
     'failed',
   ]);
+});
+
+test('the delay DSN is remembered in the spool: a node restarted on it does not tell the sender twice', async () => {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'relaylab-clock-spool-'));
+  const clock = new VirtualClock();
+  lab = await Lab.start(topology, { certsDir, spoolDir, clock });
+  await lab.down('onprem');
+  send(lab, 'restart');
+  expect(await lab.advance(5 * HOUR)).toBe(true);
+  const notices = (l: Lab) => l.trace.events.filter((e) => e.type === 'dsn' && e.messageId === '<restart@tailspin.example>');
+  expect(notices(lab)).toHaveLength(1);
+  await lab.stop();
+
+  // The same lab clock goes on; the restored item keeps its retry time and its notice.
+  lab = await Lab.start(topology, { certsDir, spoolDir, clock });
+  await lab.down('onprem');
+  expect(lab.trace.events.filter((e) => e.type === 'restored')).toHaveLength(1);
+  expect(await lab.advance(10 * HOUR)).toBe(true);
+  expect(notices(lab)).toEqual([]);
+  expect(lab.trace.events.filter((e) => e.type === 'deferred' && e.node === 'eop').length).toBeGreaterThanOrEqual(39);
 });
 
 describe('at:, retries and delayNotice in a scenario', () => {
