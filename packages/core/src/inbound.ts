@@ -3,6 +3,7 @@ import { subjectOrSanNames } from './certificate';
 import { ipListed, narrowestMatch, normalizeIp } from './ip';
 import type { InboundConnector, ReceiveConnector } from './model';
 import { domainMatches, findMatchingName } from './names';
+import { commonName, parseCertificateName } from './powershell-values';
 import type { ChainCheck } from './trust';
 import { accept, refuse, type Accepted, type Refused } from './verdict';
 
@@ -39,8 +40,13 @@ function presentedName(facts: SessionFacts): string {
 }
 
 function identify(c: InboundConnector, facts: SessionFacts): string | undefined {
-  if (c.TlsSenderCertificateName) {
-    const name = findMatchingName(c.TlsSenderCertificateName, trustedClientNames(facts));
+  // Written as a name or as Exchange prints a certificate, <I>issuer<S>subject: then the issuer
+  // must match too, compared by its CN because exports format the rest of a DN differently.
+  const wanted = c.TlsSenderCertificateName ? parseCertificateName(c.TlsSenderCertificateName) : undefined;
+  if (wanted) {
+    const issuer = facts.clientCertificate?.leaf.issuer;
+    const issuerMatches = !wanted.issuer || (issuer !== undefined && commonName(issuer)?.toLowerCase() === commonName(wanted.issuer)?.toLowerCase());
+    const name = issuerMatches ? findMatchingName(wanted.hostName, trustedClientNames(facts)) : undefined;
     if (name) return `certificate ${name}`;
   }
   if (ipListed(normalizeIp(facts.clientIp), c.SenderIPAddresses)) return `IP ${normalizeIp(facts.clientIp)}`;
