@@ -65,6 +65,15 @@ export function freePort(address: string): Promise<number> {
   });
 }
 
+/** The master and the daemons it started: they share its process group (it was spawned detached). */
+function killGroup(master: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (master.pid) process.kill(-master.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 function waitForBanner(address: string, port: number, timeoutMs: number, exited: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -214,7 +223,11 @@ export class PostfixNode {
     // Detached: the master leads its own process group, which it signals to stop its daemons.
     const master = spawn(join(daemonDir, 'master'), ['-d', '-c', this.paths.config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     master.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Should relaylab end without stopping the lab, its Postfix instances end with it.
+    const orphaned = () => killGroup(master, 'SIGTERM');
+    process.once('exit', orphaned);
     master.once('exit', (code, signal) => {
+      process.removeListener('exit', orphaned);
       this.exitNote = `Postfix master of node ${this.name} exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}; see ${this.paths.log}`;
       if (this.master === master) this.master = undefined;
     });
@@ -228,7 +241,7 @@ export class PostfixNode {
     if (!master || master.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => master.once('exit', () => resolve()));
     master.kill('SIGTERM');
-    const timer = setTimeout(() => master.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => killGroup(master, 'SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
     this.readLog();
