@@ -17,7 +17,7 @@ export interface PassThroughNodeOptions {
  * no users; each forwarded connection is traced (`forwarded`) so hops are followed through it.
  */
 export class PassThroughNode {
-  readonly mailboxes = { all: (): StoredMessage[] => [], get: (_address: string): StoredMessage[] => [] };
+  readonly mailboxes = { all: (): StoredMessage[] => [], get: (_address: string): StoredMessage[] => [], bound: (_limit: number): void => undefined };
   readonly queue = { kick: (): void => undefined, nextDueAt: (): Date | undefined => undefined, pending: (): readonly never[] => [] };
   spoolWarnings: string[] = [];
   private readonly forwarder: TcpPassThrough;

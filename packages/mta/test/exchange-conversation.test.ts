@@ -104,7 +104,7 @@ test('refusals and fault replies are not reworded', async () => {
   await wire.waitFor(/^220 /m);
   wire.write('EHLO client.example\r\nMAIL FROM:<tom@tailspin.example>\r\nRCPT TO:<someone@elsewhere.example>\r\n');
   await wire.waitFor(/^550 5\.7\.54 SMTP; Unable to relay recipient in non-accepted domain\r\n/m);
-  lab.node('onprem').faults.fail('MAIL', '451 4.3.2 System not accepting network messages', 1);
+  lab.failCommand('onprem', 'MAIL', '451 4.3.2 System not accepting network messages', 1);
   wire.write('RSET\r\nMAIL FROM:<tom@tailspin.example>\r\n');
   await wire.waitFor(/^451 4\.3\.2 System not accepting network messages\r\n/m);
   wire.close();
