@@ -104,3 +104,16 @@ describe('a device between on premises and Exchange Online', () => {
   test('an SMTP appliance is, named with the connector that reaches it', () =>
     expect(found('appliance')).toEqual([expect.objectContaining({ node: 'onprem', connector: 'Outbound to Office 365', parameter: 'SmartHosts' })]));
 });
+
+test('TlsSenderCertificateName as Exchange prints it, <I>issuer<S>subject, stands for the subject CN', () => {
+  const t = topology();
+  const eop = t.nodes.eop!;
+  const printed = {
+    ...eop,
+    inboundConnectors: [{ ...eop.inboundConnectors![0]!, TlsSenderCertificateName: '<I>CN=Relaylab Public Root CA, O=relaylab<S>CN=mail.contoso.example' }],
+  };
+  const findings = (names: string[]) =>
+    lintTopology({ topology: { ...t, nodes: { ...t.nodes, eop: printed } }, certificates: { onprem: facts(names, 365) }, now: NOW }).findings;
+  expect(ids(findings(['mail.contoso.example']))).toEqual([]);
+  expect(ids(findings(['mail2.contoso.example']))).toContain('hybrid-certificate-name:error');
+});

@@ -24,18 +24,20 @@ export const inboundCertificateName: LintCheck = (view) => {
   for (const eop of view.online()) {
     for (const c of eop.spec.inboundConnectors ?? []) {
       if (c.ConnectorType !== 'OnPremises' || c.Enabled === false || !c.TlsSenderCertificateName) continue;
+      // Pasted as Exchange prints it, `<I>issuer<S>CN=name` stands for the host name in its subject.
+      const expected = parseCertificateName(c.TlsSenderCertificateName)?.hostName ?? c.TlsSenderCertificateName;
       const senders = hybridSenders(view, eop.spec.organization);
-      if (!senders.length || senders.some((s) => view.presents(s, c.TlsSenderCertificateName!, 'client'))) continue;
+      if (!senders.length || senders.some((s) => view.presents(s, expected, 'client'))) continue;
       findings.push({
         check: 'hybrid-certificate-name',
         severity: 'error',
         node: eop.name,
         connector: c.Name,
         parameter: 'TlsSenderCertificateName',
-        message: `inbound connector "${c.Name}" expects ${c.TlsSenderCertificateName}, but ${senders.map((s) => `${s.name} presents ${shown(view, s)}`).join('; ')}`,
+        message: `inbound connector "${c.Name}" expects ${expected}, but ${senders.map((s) => `${s.name} presents ${shown(view, s)}`).join('; ')}`,
         why: "Exchange Online matches the OnPremises connector by the name in the sending server's certificate. Without a match, on-premises mail arrives as anonymous Internet mail: not internal, filtered as spam, and relaying to the Internet through Exchange Online is refused (550 5.7.64 TenantAttribution).",
         reference: REFERENCES.hybridCertificate,
-        fix: `Give the on-premises certificate ${c.TlsSenderCertificateName} in its subject or SAN (and assign it to the send connector), or run Set-InboundConnector "${c.Name}" -TlsSenderCertificateName <a name the certificate carries>; rerunning the Hybrid Configuration Wizard sets both sides.`,
+        fix: `Give the on-premises certificate ${expected} in its subject or SAN (and assign it to the send connector), or run Set-InboundConnector "${c.Name}" -TlsSenderCertificateName <a name the certificate carries>; rerunning the Hybrid Configuration Wizard sets both sides.`,
       });
     }
   }
