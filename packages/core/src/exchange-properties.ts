@@ -432,6 +432,60 @@ const addressRewriteEntry: CmdletProperties = {
   notSimulated: ['ExceptionList'],
 };
 
+const transportConfig: CmdletProperties = {
+  cmdlet: 'Get-TransportConfig',
+  modelled: { TLSReceiveDomainSecureList: 'domainList' },
+  notSimulated: [
+    'Name',
+    'AddressBookPolicyRoutingEnabled',
+    'AllowLegacyTLSClients',
+    'AnonymousSenderToRecipientRatePerHour',
+    'ClearCategories',
+    'ConvertDisclaimerWrapperToEml',
+    'DSNConversionMode',
+    'ExternalDelayDsnEnabled',
+    'ExternalDsnDefaultLanguage',
+    'ExternalDsnLanguageDetectionEnabled',
+    'ExternalDsnMaxMessageAttachSize',
+    'ExternalDsnReportingAuthority',
+    'ExternalDsnSendHtml',
+    'ExternalPostmasterAddress',
+    'GenerateCopyOfDSNFor',
+    'HeaderPromotionModeSetting',
+    'InternalDelayDsnEnabled',
+    'InternalDsnDefaultLanguage',
+    'InternalDsnLanguageDetectionEnabled',
+    'InternalDsnMaxMessageAttachSize',
+    'InternalDsnReportingAuthority',
+    'InternalDsnSendHtml',
+    'InternalSMTPServers',
+    'JournalingReportNdrTo',
+    'LegacyJournalingMigrationEnabled',
+    'MaxDumpsterSizePerDatabase',
+    'MaxDumpsterTime',
+    'MaxReceiveSize',
+    'MaxRecipientEnvelopeLimit',
+    'MaxRetriesForLocalSiteShadow',
+    'MaxRetriesForRemoteSiteShadow',
+    'MaxSendSize',
+    'MessageExpiration',
+    'RejectMessageOnShadowFailure',
+    'Rfc2231EncodingEnabled',
+    'SafetyNetHoldTime',
+    'ShadowHeartbeatFrequency',
+    'ShadowMessageAutoDiscardInterval',
+    'ShadowMessagePreferenceSetting',
+    'ShadowRedundancyEnabled',
+    'ShadowResubmitTimeSpan',
+    'SmtpClientAuthenticationDisabled',
+    'SupervisionTags',
+    'TLSSendDomainSecureList',
+    'VerifySecureSubmitEnabled',
+    'VoicemailJournalingEnabled',
+    'Xexch50Enabled',
+  ],
+};
+
 /** Topology objects by the node field that holds them. */
 export const TOPOLOGY_OBJECT_PROPERTIES = {
   inboundConnectors: inboundConnector,
@@ -442,6 +496,7 @@ export const TOPOLOGY_OBJECT_PROPERTIES = {
   addressRewriteEntries: addressRewriteEntry,
   hostedConnectionFilterPolicy,
   hostedContentFilterPolicy,
+  transportConfig,
 } as const satisfies Record<string, CmdletProperties>;
 
 export type TopologyObjectField = keyof typeof TOPOLOGY_OBJECT_PROPERTIES;

@@ -21,6 +21,7 @@ export type Cmdlet =
   | 'Get-HostedContentFilterPolicy'
   | 'Get-ExchangeCertificate'
   | 'Get-HybridConfiguration'
+  | 'Get-TransportConfig'
   | 'Get-ADPermission'
   | 'Get-Mailbox'
   | 'Get-RemoteMailbox';
@@ -57,6 +58,7 @@ const SIGNATURES: Array<[Cmdlet, (p: Record<string, unknown>) => boolean]> = [
   ['Get-RemoteDomain', (p) => has(p, 'DomainName') && ('AutoReplyEnabled' in p || 'AllowedOOFType' in p)],
   ['Get-ExchangeCertificate', (p) => has(p, 'Thumbprint') && ('CertificateDomains' in p || 'Subject' in p)],
   ['Get-HybridConfiguration', (p) => 'OnPremisesSmartHost' in p || has(p, 'Features', 'Domains', 'TlsCertificateName')],
+  ['Get-TransportConfig', (p) => has(p, 'TLSReceiveDomainSecureList') || has(p, 'MaxRecipientEnvelopeLimit', 'ShadowRedundancyEnabled')],
   ['Get-HostedConnectionFilterPolicy', (p) => has(p, 'IPAllowList') || has(p, 'IPBlockList', 'EnableSafeList')],
   ['Get-HostedContentFilterPolicy', (p) => has(p, 'SpamAction') || has(p, 'BulkThreshold')],
   ['Get-ADPermission', (p) => has(p, 'ExtendedRights', 'User')],

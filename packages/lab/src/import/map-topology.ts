@@ -58,6 +58,7 @@ const FIELD_OF: Partial<Record<Cmdlet, TopologyObjectField>> = {
   'Get-TransportRule': 'transportRules',
   'Get-HostedConnectionFilterPolicy': 'hostedConnectionFilterPolicy',
   'Get-HostedContentFilterPolicy': 'hostedContentFilterPolicy',
+  'Get-TransportConfig': 'transportConfig',
 };
 
 /** Relay rights the lab models (receive connector ExtendedRights). */
@@ -172,7 +173,12 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
     if (!field) continue;
     const nodeName = o.side === 'exchange-online' ? 'eop' : 'onprem';
     const cloudField = field === 'inboundConnectors' || field === 'outboundConnectors' || field.startsWith('hosted');
-    if (cloudField !== (o.side === 'exchange-online') && field !== 'transportRules') {
+    // Exchange Online has a transport config too, but none of what the lab models of it.
+    if (field === 'transportConfig' && o.side === 'exchange-online') {
+      refuse(o, "Exchange Online's transport config holds nothing the lab simulates");
+      continue;
+    }
+    if (cloudField !== (o.side === 'exchange-online') && field !== 'transportRules' && field !== 'transportConfig') {
       refuse(o, `${o.cmdlet} output belongs to ${cloudField ? 'Exchange Online' : 'Exchange Server'}, but the file was taken as ${o.side}`);
       continue;
     }
@@ -187,7 +193,7 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
         );
       }
     }
-    if (field === 'hostedConnectionFilterPolicy' || field === 'hostedContentFilterPolicy') {
+    if (field === 'hostedConnectionFilterPolicy' || field === 'hostedContentFilterPolicy' || field === 'transportConfig') {
       if (node[field] !== undefined) {
         refuse(o, `a second ${o.cmdlet} policy: the lab models one per tenant (the default); only the first is used`);
         continue;

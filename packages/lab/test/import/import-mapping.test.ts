@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { lintTopology } from '@relaylab/core';
+import { describeNotSimulated, lintTopology } from '@relaylab/core';
 import { importExports } from '../../src/import';
 import { loadTopologyFile } from '../../src/loader';
 
@@ -182,6 +182,24 @@ describe('what cannot be mapped is said, with the reason', () => {
       ]),
     );
     expect(output.topology.nodes.onprem!.transportRules).toEqual([{ Name: 'SCL', Priority: 0, State: 'Enabled', SetSCL: -1 }]);
+  });
+
+  test('Get-TransportConfig: the domain-secure list acts, the rest is listed as not simulated', () => {
+    const root = folder('transport-config', {
+      'on-premises/Get-TransportConfig.json': JSON.stringify({
+        Identity: 'Transport Settings',
+        TLSReceiveDomainSecureList: ['litware.example'],
+        TLSSendDomainSecureList: ['litware.example'],
+        MaxSendSize: '35 MB (36,700,160 bytes)',
+        ShadowRedundancyEnabled: true,
+        MaxRecipientEnvelopeLimit: 'Unlimited',
+      }),
+    });
+    const output = importExports([root], { now: EXPORT_DATE });
+    expect(output.topology.nodes.onprem!.transportConfig).toEqual({ TLSReceiveDomainSecureList: ['litware.example'] });
+    expect(describeNotSimulated(output.notSimulated)).toBe(
+      'not simulated (accepted, no effect in the lab): TLSSendDomainSecureList, MaxSendSize, ShadowRedundancyEnabled, MaxRecipientEnvelopeLimit',
+    );
   });
 
   test("rule properties in any case, and a rule scoped to Exchange Online's published addresses scoped to the lab's", () => {
