@@ -7,8 +7,8 @@ export const IMPORT_HELP = `Usage: relaylab import <folder|file>... [-o topology
 
 Reads what administrators export from Exchange Server and Exchange Online — accepted and remote
 domains, send and receive connectors, inbound and outbound connectors, transport rules,
-connection-filter policy, Get-ExchangeCertificate, Get-HybridConfiguration, Get-ADPermission,
-Get-Mailbox, Get-RemoteMailbox — as ConvertTo-Json (Windows PowerShell 5.1 or PowerShell 7),
+connection-filter policy, Get-ExchangeCertificate, Get-HybridConfiguration, Get-TransportConfig,
+Get-ADPermission, Get-Mailbox, Get-RemoteMailbox — as ConvertTo-Json (Windows PowerShell 5.1 or PowerShell 7),
 Export-Csv or Export-Clixml output, and writes a topology relaylab runs. Each setting carries a
 comment saying which file and object it came from; the report on stderr lists the certificates
 to make and what could not be mapped, and why.
