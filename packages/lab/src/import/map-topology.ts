@@ -202,6 +202,15 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
       origin.set(`${nodeName}.${field}`, o);
     } else {
       const items = (node[field] ??= []) as Mutable[];
+      const twin = items.findIndex((item) => typeof item.Name === 'string' && item.Name === properties.Name);
+      if (twin >= 0) {
+        const first = origin.get(`${nodeName}.${field}.${twin}`);
+        refuse(
+          o,
+          `another ${o.cmdlet} object is named ${JSON.stringify(properties.Name)} (from ${first ? source(first) : 'an earlier file'}): the lab has one node per side and names must be unique there; only the first is imported`,
+        );
+        continue;
+      }
       origin.set(`${nodeName}.${field}.${items.length}`, o);
       items.push(properties);
     }

@@ -184,6 +184,21 @@ describe('what cannot be mapped is said, with the reason', () => {
     expect(output.topology.nodes.onprem!.transportRules).toEqual([{ Name: 'SCL', Priority: 0, State: 'Enabled', SetSCL: -1 }]);
   });
 
+  test('two servers with a connector of the same name: the first is imported, the second reported', () => {
+    const connector = (server: string) => ({
+      Name: 'Relay',
+      Identity: `${server}\\Relay`,
+      Bindings: ['0.0.0.0:25'],
+      RemoteIPRanges: ['0.0.0.0-255.255.255.255'],
+    });
+    const root = folder('two-servers', { 'on-premises/Get-ReceiveConnector.json': JSON.stringify([connector('EX01'), connector('EX02')]) });
+    const output = importExports([root], { now: EXPORT_DATE });
+    expect(output.topology.nodes.onprem!.receiveConnectors).toHaveLength(1);
+    expect(reasons(output)).toContainEqual(
+      expect.stringMatching(/^EX02\\Relay: another Get-ReceiveConnector object is named "Relay" \(from .*"EX01\\\\Relay"\)/),
+    );
+  });
+
   test('Get-TransportConfig: the domain-secure list acts, the rest is listed as not simulated', () => {
     const root = folder('transport-config', {
       'on-premises/Get-TransportConfig.json': JSON.stringify({
