@@ -85,3 +85,22 @@ function delayNoticeChecks(want: DelayNoticeExpectation, fate: Fate, fail: Fail)
   if (spec.at !== undefined) checks += checkLabTime('delayNotice.at', spec.at, fate, notice.at, 'delay DSN', fail);
   return checks;
 }
+
+/** A window whose `after` is later than its `before` can never hold: refused when the file is loaded. */
+export function checkLabTimeWindows(
+  e: Expectation,
+  here: ReadonlyArray<string | number>,
+  report: (path: Array<string | number>, message: string) => void,
+): void {
+  const windows: Array<[Array<string | number>, LabTime | undefined]> = [
+    [['at'], e.at],
+    [['ndr', 'at'], e.ndr?.at],
+    [['delayNotice', 'at'], typeof e.delayNotice === 'object' ? e.delayNotice.at : undefined],
+  ];
+  for (const [field, w] of windows) {
+    if (!w || typeof w === 'string' || w.after === undefined || w.before === undefined) continue;
+    if ((parseDuration(w.after) ?? 0) > (parseDuration(w.before) ?? Infinity)) {
+      report([...here, ...field], `after (${w.after}) is later than before (${w.before}): no moment is in this window`);
+    }
+  }
+}

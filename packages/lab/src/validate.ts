@@ -8,6 +8,7 @@ import { checkAuthoritiesAndTls } from './validate-tls';
 import { checkPostfixNode } from './validate-postfix';
 import { checkPassThroughNode } from './validate-passthrough';
 import { checkTransportService } from './validate-transport-service';
+import { checkLabTimeWindows } from './lab-time';
 import type { FieldPath } from './yaml-positions';
 
 /** Records one problem at `path`; `atKey` points at the field's name instead of its value. */
@@ -225,6 +226,7 @@ export function validateScenario(scenario: ScenarioDocument, topology: Topology 
       if (header.matches !== undefined) checkRegExp(report, [...at, 'matches'], header.matches);
     });
     if (expectation.bodyMatches !== undefined) checkRegExp(report, [...here, 'bodyMatches'], expectation.bodyMatches);
+    checkLabTimeWindows(expectation, here, report);
   });
 }
 

@@ -163,5 +163,8 @@ describe('at:, retries and delayNotice in a scenario', () => {
 
   test('a malformed time is refused before the lab starts', () => {
     expect(() => scenario('at: { after: soon }')).toThrow(/expect\[0\]\.at\.after: expected a duration such as 90s, 15m, 4h, 2d or 20h15m; found "soon"/);
+    expect(() => scenario('ndr: { at: { after: 25h, before: 20h } }')).toThrow(
+      /expect\[0\]\.ndr\.at: after \(25h\) is later than before \(20h\): no moment is in this window/,
+    );
   });
 });
