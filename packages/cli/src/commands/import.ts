@@ -40,7 +40,7 @@ export function importCommand(args: string[], io: Io): Promise<number> {
     if (Number.isNaN(now.getTime())) throw new UsageError(`--at: expected an ISO 8601 date; found ${JSON.stringify(at)}`);
     let output;
     try {
-      output = importExports(positionals, { now, base: process.cwd() });
+      output = importExports(positionals, { now, base: process.cwd(), ...(values.output !== undefined && { output: values.output as string }) });
     } catch (e) {
       throw new InputError((e as Error).message);
     }

@@ -3,6 +3,8 @@
  * PowerShell 7, Export-Csv) → a topology file, the certificates to make, and what could not be
  * mapped. See docs/exchange.md, "What administrators export".
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { describeNotSimulated } from '@relaylab/core';
 import { readExports } from './exports';
 import { mapTopology, type CertificateToMake, type ImportResult } from './map-topology';
@@ -18,20 +20,38 @@ export interface ImportOutput extends ImportResult {
   files: string[];
 }
 
-/** `now` judges certificate validity; `base` is the folder the comments' file names are relative to. */
-export function importExports(paths: string[], options: { now?: Date; base?: string } = {}): ImportOutput {
+/**
+ * `now` judges certificate validity; `base` is the folder the comments' file names are relative
+ * to; `output` is where the YAML will be written, for the path to the schema an editor follows.
+ */
+export function importExports(paths: string[], options: { now?: Date; base?: string; output?: string } = {}): ImportOutput {
   const { objects, unread } = readExports(paths, options.base);
   const result = mapTopology(objects, unread, options);
   const files = [...new Set(objects.map((o) => `${o.file} (${o.cmdlet}, ${o.format})`))];
   const notSimulated = describeNotSimulated(result.notSimulated);
   const header = [
-    'yaml-language-server: $schema=../../schemas/topology.schema.json',
+    `yaml-language-server: $schema=${schemaReference(options.output)}`,
     '',
     'Written by `relaylab import`; each setting says which export it came from. Read from:',
     ...files.map((f) => `  ${f}`),
     ...(notSimulated ? ['', ...wrap(`${notSimulated}.`, 100)] : []),
   ];
   return { ...result, files, yaml: topologyYaml(result.topology, result.notes, header) };
+}
+
+/**
+ * The topology schema relative to the file written (where the loader finds it: in the installed
+ * package, or at the repository's root), else where it is in the repository.
+ */
+function schemaReference(output: string | undefined): string {
+  const schema = [path.resolve(__dirname, '../../schemas'), path.resolve(__dirname, '../../../../schemas')]
+    .map((dir) => path.join(dir, 'topology.schema.json'))
+    .find((file) => fs.existsSync(file));
+  if (!output || !schema) return '../../schemas/topology.schema.json';
+  return path
+    .relative(path.dirname(path.resolve(output)), schema)
+    .split(path.sep)
+    .join('/');
 }
 
 /** The report printed after an import: what could not be mapped and why, and the certificates to make. */
