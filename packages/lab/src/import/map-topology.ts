@@ -528,7 +528,8 @@ class HostsAround {
         name = slug(first.split('.')[0] ?? first);
         if (this.topology.nodes[name]) name = `${name}-partner`;
         made.set(first, name);
-        const hostname = c.host && !c.host.startsWith('*') ? c.host.toLowerCase() : `mail.${first}`;
+        const named = c.host ? parseCertificateName(c.host)?.hostName : undefined;
+        const hostname = named && !named.startsWith('*') ? named.toLowerCase() : `mail.${first}`;
         this.add(
           name,
           {

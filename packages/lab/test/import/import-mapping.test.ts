@@ -184,6 +184,19 @@ describe('what cannot be mapped is said, with the reason', () => {
     expect(output.topology.nodes.onprem!.transportRules).toEqual([{ Name: 'SCL', Priority: 0, State: 'Enabled', SetSCL: -1 }]);
   });
 
+  test('a partner named by <I>issuer<S>subject gets the subject as its host name', () => {
+    const root = folder('partner-cert-form', {
+      'exchange-online/Get-InboundConnector.json': JSON.stringify({
+        Name: 'Inbound from Litware',
+        ConnectorType: 'Partner',
+        SenderDomains: ['smtp:litware.example;1'],
+        TlsSenderCertificateName: '<I>CN=Some CA, O=CA Inc<S>CN=smtp.litware.example, O=Litware',
+        EFSkipIPs: [],
+      }),
+    });
+    expect(importExports([root], { now: EXPORT_DATE }).topology.nodes.litware?.hostname).toBe('smtp.litware.example');
+  });
+
   test('two servers with a connector of the same name: the first is imported, the second reported', () => {
     const connector = (server: string) => ({
       Name: 'Relay',
