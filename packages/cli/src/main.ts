@@ -10,7 +10,7 @@ Usage:
   relaylab node --config <t> --node <n>  run one node in this process (one container per node)
   relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
   relaylab certs --config <topology>  make the topology's certificates before starting nodes
-  relaylab import <exports...> [-o f] a topology from Exchange's exports (ConvertTo-Json, Export-Csv)
+  relaylab import <exports...> [-o f] a topology from Exchange's exports (JSON, CSV, Clixml)
   relaylab lint <topology>            check a topology for known hybrid pitfalls (exit 1 on errors)
   relaylab explain <message.eml | ->  tell hop by hop what happened to a real message and why
   relaylab drive [paths...]           run scenarios with each node in its own process (or --attach)
