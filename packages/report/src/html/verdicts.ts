@@ -26,7 +26,7 @@ export function verdictsHtml(fate: Fate, rows: readonly SequenceRow[]): string {
     } else {
       const a = r.attempt;
       items.push(
-        `<li class="bad"><b>${esc(a.node)} → ${esc(r.to)}</b> ${esc(a.outcome)} at ${esc(a.at)}: connector <i>${esc(a.connector)}</i>; ${esc(a.tlsDecision)}${a.replies.length ? `; replies: ${esc(a.replies.join(' | '))}` : ''}` +
+        `<li class="bad"><b>${esc(a.node)} → ${esc(r.to)}</b> ${esc(a.outcome)} at lab time ${esc(a.at)}${a.realAt ? ` (real ${esc(a.realAt)})` : ''}: connector <i>${esc(a.connector)}</i>; ${esc(a.tlsDecision)}${a.replies.length ? `; replies: ${esc(a.replies.join(' | '))}` : ''}` +
           `<details class="hop-details"><summary>all attempt fields</summary>${renderValue(a)}</details></li>`,
       );
     }
