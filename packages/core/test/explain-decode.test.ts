@@ -90,6 +90,17 @@ describe('X-Forefront-Antispam-Report', () => {
     expect(ski!.meaning).toMatch(/intra-organization/);
   });
 
+  test('SCL bands follow "Spam confidence level (SCL)": 7 is not used by the filter, only set by a rule; out of range is flagged', () => {
+    const meaning = (v: string) => decodeAntispamReport(`SCL:${v};`)[0]!;
+    expect(meaning('-1').meaning).toMatch(/skipped spam filtering/);
+    expect(meaning('6').meaning).toMatch(/: spam\./);
+    expect(meaning('7').meaning).toMatch(/not used by spam filtering/);
+    expect(meaning('7').meaning).toMatch(/mail flow rule/);
+    expect(meaning('9').meaning).toMatch(/high confidence spam/);
+    expect(meaning('12')).toMatchObject({ documented: false });
+    expect(meaning('12').meaning).toMatch(/outside -1 to 9/);
+  });
+
   test('a value the page does not list for a documented field is flagged', () => {
     const [odd] = decodeAntispamReport('SFV:XYZ;');
     expect(odd).toMatchObject({ field: 'SFV', value: 'XYZ', documented: false });

@@ -6,6 +6,7 @@
  */
 
 export const ANTISPAM_HEADERS_URL = 'https://learn.microsoft.com/en-us/defender-office-365/message-headers-eop-mdo';
+export const ANTISPAM_SCL_URL = 'https://learn.microsoft.com/en-us/defender-office-365/anti-spam-spam-confidence-level-scl-about';
 
 export interface DecodedField {
   field: string;
@@ -56,19 +57,23 @@ const IPV: Record<string, string> = {
   NLI: 'the connecting IP was not found on any IP reputation list',
 };
 
+/** Bands from Microsoft's "Spam confidence level (SCL)" page (ANTISPAM_SCL_URL). */
 function scl(value: string): { meaning: string; documented: boolean } {
   const n = Number(value);
   if (value === '' || !Number.isInteger(n)) return { meaning: 'no spam confidence level given', documented: true };
+  if (n < -1 || n > 9) return { meaning: `spam confidence level ${n}: outside -1 to 9, the values Microsoft documents`, documented: false };
   const band =
-    n < 0
-      ? 'skipped spam filtering'
+    n === -1
+      ? 'skipped spam filtering (a safe sender, the IP Allow List, a mail flow rule, or mail the organization treats as internal)'
       : n <= 1
         ? 'not spam'
         : n <= 4
-          ? 'not spam (values 2-4 are not used by the filter)'
+          ? 'not used by spam filtering (a mail flow rule can set it; Microsoft gives it no action)'
           : n <= 6
             ? 'spam'
-            : 'high confidence spam';
+            : n === 7
+              ? 'not used by spam filtering; a mail flow rule that sets 7 triggers the high confidence spam action'
+              : 'high confidence spam';
   return {
     meaning: `spam confidence level ${n}: ${band}. Microsoft notes that in the cloud SCL does not decide the verdict (CAT and DIR do); on premises it decides Junk Email delivery`,
     documented: true,
