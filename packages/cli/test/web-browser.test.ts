@@ -80,10 +80,9 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await context?.close();
-  await up?.stop();
+  await Promise.all([context?.close(), up?.stop()]);
   if (profile) rmSync(profile, { recursive: true, force: true });
-});
+}, 60_000);
 
 test('the printed address logs the browser in and leaves the token out of the address bar', async () => {
   await eventually(async () => expect(page.url()).toBe(`${origin}/#messages`));
@@ -161,6 +160,19 @@ test('a message sent from the Actions form to a node that is down waits in a que
   await page.getByRole('tab', { name: 'Queues' }).click();
   await page.getByRole('button', { name: 'Retry-Queue' }).first().click();
   await contains(page.locator('#queues'), 'has no messages queued');
+});
+
+test('a fault switched on from the Actions tab shows as faulted health until healed', async () => {
+  await page.getByRole('tab', { name: 'Actions' }).click();
+  const form = page.locator('fieldset', { hasText: 'Faults' });
+  await form.locator('select[name=node]').selectOption('fabrikam');
+  await form.locator('select[name=fault]').selectOption('break the TLS handshake after STARTTLS');
+  await form.getByRole('button', { name: 'Switch on' }).click();
+  await contains(page.locator('#flash'), 'now faulted');
+  await contains(page.locator('#status'), 'fabrikam faulted');
+  await form.locator('select[name=fault]').selectOption('heal (every fault off)');
+  await form.getByRole('button', { name: 'Switch on' }).click();
+  await contains(page.locator('#flash'), 'now up');
 });
 
 test('message tracking filters by sender and shows Exchange EventIds', async () => {

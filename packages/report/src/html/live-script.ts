@@ -102,7 +102,11 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     if (!detail) return;
     api(msgPath(id)).then(function (m) {
       var s = m.summary;
-      var raw = h('div');
+      // a live refresh keeps open what the reader opened
+      var open = id === detail.dataset.id ? Array.prototype.map.call(detail.querySelectorAll('details[open][id]'), function (d) { return d.id; }) : [];
+      var keptRaw = id === detail.dataset.id ? detail.querySelector('.raw-copy') : null;
+      var raw = keptRaw || h('div', { class: 'raw-copy' });
+      detail.dataset.id = id;
       detail.replaceChildren(
         h('h2', { text: s.subject || '(no subject)' }),
         h('table', { class: 'kv' }, [['Message-ID', s.messageId], ['from', s.from || '<>'], ['to', s.to.join(', ')], ['first seen', s.firstSeen + ' at ' + s.firstNode]].map(function (r) { return h('tr', null, h('th', { text: r[0] }), h('td', { text: r[1] })); })),
@@ -114,6 +118,7 @@ export const LIVE_SCRIPT = String.raw`'use strict';
         h('div', { class: 'live-message', html: m.html }),
         h('h4', { text: 'Message tracking' }),
         trackingTable(m.tracking));
+      open.forEach(function (o) { var d = document.getElementById(o); if (d) d.open = true; });
       if (focus) detail.focus();
     }).catch(fail);
   }
@@ -242,10 +247,27 @@ export const LIVE_SCRIPT = String.raw`'use strict';
       h('button', { type: 'button', onclick: function () { nodeAction(document.getElementById('action-node').value, 'down'); } }, 'Take down'),
       h('button', { type: 'button', onclick: function () { nodeAction(document.getElementById('action-node').value, 'up'); } }, 'Bring up'),
       h('button', { type: 'button', onclick: function () { var n = document.getElementById('action-node').value; api('/api/nodes/' + encodeURIComponent(n) + '/queues/retry', {}).then(function (r) { say('Retry-Queue at ' + n + ': ' + r.retried + ' message(s) due now'); }).catch(fail); } }, 'Retry its queues'));
+    var FAULTS = {
+      'fail RCPT with 451 4.3.2 (try later)': { fault: 'fail', command: 'RCPT', reply: '451 4.3.2 System not accepting network messages' },
+      'fail RCPT with 550 5.7.1 (refuse)': { fault: 'fail', command: 'RCPT', reply: '550 5.7.1 Unable to relay' },
+      'break the TLS handshake after STARTTLS': { fault: 'tlsHandshakeFails' },
+      'drop the connection during DATA': { fault: 'dropDuringData' },
+      'answer every command 2 s late': { fault: 'slow', delayMs: 2000 },
+      'heal (every fault off)': { fault: 'heal' },
+    };
+    var faults = h('form', { class: 'inline', onsubmit: function (e) {
+      e.preventDefault();
+      var n = e.target.elements.node.value, f = e.target.elements.fault.value;
+      api('/api/nodes/' + encodeURIComponent(n) + '/faults', FAULTS[f]).then(function (r) { say(n + ': ' + f + ' — now ' + r.health); refresh(); }).catch(fail);
+    } },
+      h('label', null, 'node ', h('select', { name: 'node' }, opts())),
+      h('label', null, 'fault ', h('select', { name: 'fault' }, Object.keys(FAULTS).map(function (k) { return h('option', { value: k, text: k }); }))),
+      h('button', { type: 'submit' }, 'Switch on'));
     view.replaceChildren(h('h2', { text: 'Actions' }),
       h('fieldset', null, h('legend', { text: 'Send a test message (as a user of the node)' }), send),
       h('fieldset', null, h('legend', { text: 'Lab clock' }), clock),
-      h('fieldset', null, h('legend', { text: 'Nodes' }), node));
+      h('fieldset', null, h('legend', { text: 'Nodes' }), node),
+      h('fieldset', null, h('legend', { text: 'Faults (as scenario steps switch them)' }), faults));
   };
 
   // ---- frame ----
