@@ -97,14 +97,19 @@ export class MailNode {
         this.intake.notifySender({ messageId: item.messageId, from: item.from, raw: item.raw, arrived: item.enqueuedAt, failed }),
       onDelayed: (item) => {
         const reply = item.lastReply ?? formatReply(REPLIES.cannotConnect);
-        this.intake.notifySender({
-          messageId: item.messageId,
-          from: item.from,
-          raw: item.raw,
-          arrived: item.enqueuedAt,
-          failed: item.recipients.map((recipient) => ({ recipient, reply, reason: item.lastReason ?? 'still queued' })),
-          delayed: { willRetryUntil: new Date(item.enqueuedAt.getTime() + ctx.preset.retry.expiryMs) },
-        });
+        try {
+          this.intake.notifySender({
+            messageId: item.messageId,
+            from: item.from,
+            raw: item.raw,
+            arrived: item.enqueuedAt,
+            failed: item.recipients.map((recipient) => ({ recipient, reply, reason: item.lastReason ?? 'still queued' })),
+            delayed: { willRetryUntil: new Date(item.enqueuedAt.getTime() + ctx.preset.retry.expiryMs) },
+          });
+        } catch (err) {
+          // A notice that cannot be sent must not stop the queue: the message itself is still owed.
+          this.logger.error({ err, messageId: item.messageId }, 'the delay DSN could not be sent');
+        }
       },
     }));
     this.intake = new MessageIntake({ ctx, clock, trace, logger: this.logger, queue: this.queue, mailboxes: this.mailboxes });
