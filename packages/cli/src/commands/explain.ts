@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANTISPAM_HEADERS_URL, explainMessage, replayScenario, type Explanation } from '@relaylab/core';
+import { MessageInputError, readMessageHeaders } from './explain-input';
 import { guarded, InputError, UsageError, type Io } from './shared';
 
 export const EXPLAIN_HELP = `Usage: relaylab explain <message.eml | -> [options]
@@ -29,19 +30,6 @@ const OPTIONS = {
   scenario: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-async function readInput(source: string): Promise<Buffer> {
-  if (source !== '-') {
-    try {
-      return readFileSync(resolve(source));
-    } catch (e) {
-      throw new InputError(`${source}: ${(e as Error).message}`);
-    }
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** scenarios/topologies as shipped beside this package in the repository. */
 function bundledTopologies(): string {
@@ -122,7 +110,13 @@ export function explainCommand(args: string[], io: Io): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('name one message file, or - for standard input');
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format expects text or json, got "${format}"`);
-    const raw = await readInput(positionals[0]!);
+    let raw: Buffer;
+    try {
+      raw = await readMessageHeaders(positionals[0]!, process.stdin);
+    } catch (e) {
+      if (e instanceof MessageInputError) throw new InputError(e.message);
+      throw e;
+    }
     if (!raw.length) throw new InputError('the message is empty');
     const explanation = explainMessage(raw, values.org?.length ? { organizationDomains: values.org } : {});
     if (!explanation.hops.length && explanation.classification.source === 'none')
