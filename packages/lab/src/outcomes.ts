@@ -184,7 +184,11 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
           fate.failedAttempts.push(e);
           break;
         }
-        const { to, local, via } = throughPassThroughs(events, nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`, e.local);
+        const { to, local, via } = throughPassThroughs(
+          events,
+          nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`,
+          e.local,
+        );
         const isReceipt = (r: TraceEvent): r is ReceivedEvent =>
           r.type === 'received' && r.node === to && r.remote.ip === local.ip && includes(r.to, addresses);
         // By the connection's ports; a man in the middle makes its own connection, so then by address.
