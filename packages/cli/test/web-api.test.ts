@@ -140,6 +140,7 @@ test('a message sent through the API shows its hops with TLS, certificate and cl
   await until(async () => (await call('GET', path)).json().summary.states[0].state === 'delivered');
   const m = (await call('GET', path)).json();
   expect(m.summary).toMatchObject({ subject: 'api hop test', from: 'alice@contoso.example', firstNode: 'onprem' });
+  expect(m.summary.states).toEqual([{ recipient: 'carol@contoso.example', state: 'delivered', node: 'eop', messageTraceStatus: 'Delivered' }]);
   expect(m.summary.now).toMatch(/carol@contoso\.example: in carol@contoso\.example \(Inbox\) at eop/);
   const hop = m.recipients[0].fate.hops[0];
   expect(hop).toMatchObject({ from: 'onprem', to: 'eop', certificateVerified: true, inboundConnector: 'Inbound from on-premises' });

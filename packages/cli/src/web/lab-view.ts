@@ -33,7 +33,28 @@ export interface MessageSummary {
   firstNode: string;
   /** Where the message is now, in words: per recipient its final state, or the queue holding it. */
   now: string;
-  states: Array<{ recipient: string; state: Fate['state']; node?: string }>;
+  /** Per recipient: relaylab's final state, and the status Get-MessageTrace would give (docs/exchange.md, "Message tracking and queues"). */
+  states: Array<{ recipient: string; state: Fate['state']; node?: string; messageTraceStatus: MessageTraceStatus }>;
+}
+
+export type MessageTraceStatus = 'Delivered' | 'FilteredAsSpam' | 'Failed' | 'Pending' | 'None';
+
+/** Exchange Online's message trace status for a fate: Junk Email is FilteredAsSpam, a rule's delete None. */
+function messageTraceStatus(f: Fate): MessageTraceStatus {
+  switch (f.state) {
+    case 'delivered':
+      return f.folder === 'Junk Email' ? 'FilteredAsSpam' : 'Delivered';
+    case 'handedOff':
+      // accepted by a server outside the lab's Exchange: the trace ends there as Delivered
+      return 'Delivered';
+    case 'rejected':
+    case 'bounced':
+      return 'Failed';
+    case 'deleted':
+      return 'None';
+    default:
+      return 'Pending';
+  }
 }
 
 interface Indexed {
@@ -165,7 +186,7 @@ export class LabView {
     if (!env) return undefined;
     const fates = this.fates(messageId);
     const queued = this.queued(messageId);
-    const states = fates.map(({ recipient, fate }) => ({ recipient, state: fate.state, node: fate.node }));
+    const states = fates.map(({ recipient, fate }) => ({ recipient, state: fate.state, node: fate.node, messageTraceStatus: messageTraceStatus(fate) }));
     const where = fates.map(({ recipient, fate }) => {
       const q = queued.find((x) => x.item.recipients.some((r) => fate.addresses.includes(r.toLowerCase())));
       if (q && fate.state !== 'delivered') return `${recipient}: queued at ${q.node} for ${q.item.nextHop}`;

@@ -229,11 +229,16 @@ export function openApiDocument() {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['recipient', 'state'],
+                required: ['recipient', 'state', 'messageTraceStatus'],
                 properties: {
                   recipient: str,
                   state: { type: 'string', enum: ['delivered', 'rejected', 'deferred', 'bounced', 'deleted', 'handedOff', 'unaccounted'] },
                   node: str,
+                  messageTraceStatus: {
+                    type: 'string',
+                    enum: ['Delivered', 'FilteredAsSpam', 'Failed', 'Pending', 'None'],
+                    description: 'what Get-MessageTrace would say: Junk Email is FilteredAsSpam, a rule that deleted the message None',
+                  },
                 },
               },
             },

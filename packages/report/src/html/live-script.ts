@@ -109,7 +109,7 @@ export const LIVE_SCRIPT = String.raw`'use strict';
       detail.dataset.id = id;
       detail.replaceChildren(
         h('h2', { text: s.subject || '(no subject)' }),
-        h('table', { class: 'kv' }, [['Message-ID', s.messageId], ['from', s.from || '<>'], ['to', s.to.join(', ')], ['first seen', s.firstSeen + ' at ' + s.firstNode]].map(function (r) { return h('tr', null, h('th', { text: r[0] }), h('td', { text: r[1] })); })),
+        h('table', { class: 'kv' }, [['Message-ID', s.messageId], ['from', s.from || '<>'], ['to', s.to.join(', ')], ['first seen', s.firstSeen + ' at ' + s.firstNode], ['Get-MessageTrace', s.states.map(function (x) { return x.recipient + ': ' + x.messageTraceStatus; }).join(', ')]].map(function (r) { return h('tr', null, h('th', { text: r[0] }), h('td', { text: r[1] })); })),
         h('p', null, 'now: ', h('span', { class: 'where', text: s.now })),
         h('p', null,
           m.raw ? h('button', { type: 'button', onclick: function () { fetch(msgPath(id) + '/raw').then(function (r) { return r.text(); }).then(function (t) { raw.replaceChildren(h('p', { class: 'muted', text: 'the copy in ' + m.raw }), h('pre', { class: 'raw', text: t })); }).catch(fail); } }, 'show raw message') : h('span', { class: 'muted', text: 'no copy held (not delivered, not queued)' }), ' ',
@@ -274,6 +274,7 @@ export const LIVE_SCRIPT = String.raw`'use strict';
   function show(tab) {
     state.tab = tab;
     document.querySelectorAll('nav.tabs button').forEach(function (b) { var on = b.dataset.view === tab; b.setAttribute('aria-selected', String(on)); b.tabIndex = on ? 0 : -1; });
+    view.setAttribute('aria-labelledby', 'tab-' + tab);
     history.replaceState(null, '', '#' + tab);
     renderers[tab]();
   }
