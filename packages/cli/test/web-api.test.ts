@@ -173,6 +173,21 @@ test('a message sent through the API shows its hops with TLS, certificate and cl
   expect(carol.folders[0].messages.some((x: { subject: string }) => x.subject === 'api hop test')).toBe(true);
 });
 
+test('spam lands in Junk Email: the mailbox folder holds it and the message trace says FilteredAsSpam', async () => {
+  const gtube = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+  const sent = await call('POST', '/api/messages', {
+    body: { node: 'tailspin', from: 'tom@tailspin.example', to: ['carol@contoso.example'], subject: 'gtube', body: gtube },
+  });
+  const id = sent.json().messageId as string;
+  await until(async () => (await call('GET', `/api/messages/${encodeURIComponent(id)}`)).json().summary.states[0].state === 'delivered');
+  const m = (await call('GET', `/api/messages/${encodeURIComponent(id)}`)).json();
+  expect(m.summary.states[0].messageTraceStatus).toBe('FilteredAsSpam');
+  expect(m.recipients[0].fate.hops[0].classification.antispam).toMatchObject({ sfv: 'SPM' });
+  const carol = (await call('GET', '/api/nodes/eop/mailboxes')).json().mailboxes.find((b: { address: string }) => b.address === 'carol@contoso.example');
+  const junk = carol.folders.find((f: { name: string }) => f.name === 'Junk Email');
+  expect(junk.messages.map((x: { messageId: string }) => x.messageId)).toContain(id);
+});
+
 test('with the next hop down the message waits in a queue (Retry, LastError); after up, Retry-Queue delivers it at once', async () => {
   expect((await call('POST', '/api/nodes/eop/down', { body: {} })).json()).toEqual({ health: 'down' });
   const id = (
