@@ -28,11 +28,31 @@ describe('relaylab import', () => {
     expect(out).toContain('inboundConnectors:');
   });
 
+  test('a corrupt export among good ones fails the import (exit 2) naming the file and line, writing nothing', async () => {
+    const exports = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-import-corrupt-')), 'exports');
+    fs.cpSync(path.join(repo, 'examples/fabrikam-hybrid'), exports, { recursive: true });
+    const bad = path.join(exports, 'exchange-online/Get-InboundConnector.json');
+    fs.writeFileSync(bad, fs.readFileSync(bad, 'utf8').slice(0, 500));
+    const file = path.join(dir, 'corrupt.yaml');
+    const { code, out, err } = await run(['import', exports, '-o', file]);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(new RegExp(`^relaylab import: cannot read ${bad}: not valid JSON: .* at line 11, column 57\\n$`));
+    expect(fs.existsSync(file)).toBe(false);
+    fs.rmSync(path.dirname(exports), { recursive: true });
+  });
+
   test('bad input: nothing named, nothing found, a bad date', async () => {
     expect((await run(['import'])).code).toBe(2);
     const empty = await run(['import', dir]);
     expect(empty.code).toBe(2);
-    expect(empty.err).toContain('no Exchange exports (.json, .csv) found');
+    expect(empty.err).toContain('no Exchange exports (.json, .csv, .xml) found');
+    fs.writeFileSync(path.join(dir, 'Get-Thing.json'), '[{"Foo": 1}]');
+    const unknown = await run(['import', dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('no Exchange exports (.json, .csv, .xml) recognized in');
+    expect(unknown.err).toContain('Get-Thing.json "item 1": could not tell which cmdlet made it');
+    fs.rmSync(path.join(dir, 'Get-Thing.json'));
     const date = await run(['import', path.join(repo, 'examples/fabrikam-hybrid'), '--at', 'soon']);
     expect(date.code).toBe(2);
     expect(date.err).toContain('--at: expected an ISO 8601 date; found "soon"');

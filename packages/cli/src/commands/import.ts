@@ -44,7 +44,13 @@ export function importCommand(args: string[], io: Io): Promise<number> {
     } catch (e) {
       throw new InputError((e as Error).message);
     }
-    if (output.files.length === 0) throw new InputError(`no Exchange exports (.json, .csv) found in ${positionals.join(', ')}`);
+    if (output.files.length === 0) {
+      const why = output.unmapped
+        .filter((u) => u.file !== '(none)')
+        .map((u) => `\n  ${u.file}${u.identity ? ` ${JSON.stringify(u.identity)}` : ''}: ${u.reason}`)
+        .join('');
+      throw new InputError(`no Exchange exports (.json, .csv, .xml) ${why ? 'recognized' : 'found'} in ${positionals.join(', ')}${why}`);
+    }
     io.err.write(importReport(output));
     const file = values.output as string | undefined;
     if (file === undefined) {

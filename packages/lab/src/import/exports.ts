@@ -39,6 +39,13 @@ export interface ExportedObject {
   identity: string;
 }
 
+/** Files that could not be read as exports, each with why (and where in it). */
+export class UnreadableExportError extends Error {
+  constructor(readonly files: string[]) {
+    super(files.length === 1 ? `cannot read ${files[0]}` : `cannot read ${files.length} files:\n${files.map((f) => `  ${f}`).join('\n')}`);
+  }
+}
+
 export interface UnreadExport {
   file: string;
   identity?: string;
@@ -106,36 +113,80 @@ export function decodeText(bytes: Buffer): string {
   return bytes.toString('utf8').replace(/^\uFEFF/, '');
 }
 
-/** Export files under `paths` (files or folders, walked recursively), sorted. */
+/** An organization's exports are a few dozen files; past this the folder given is not a folder of exports. */
+export const MAX_EXPORT_FILES = 1000;
+/** Get-Mailbox of a large organization with every property is big; past this, Select-Object the properties. */
+export const MAX_EXPORT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Export files under `paths` (files or folders, walked recursively), sorted. A folder reached
+ * twice (a symbolic link back up the tree) is walked once.
+ */
 export function exportFiles(paths: string[]): string[] {
-  const found: string[] = [];
-  const walk = (p: string): void => {
-    const stat = fs.statSync(p);
+  const found = new Set<string>();
+  const walked = new Set<string>();
+  const walk = (p: string, top: boolean): void => {
+    let stat;
+    try {
+      stat = fs.statSync(p);
+    } catch (e) {
+      // A dangling or looping link inside a folder is not an export; one named on the command line is an error.
+      if (top) throw new Error(`${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`);
+      return;
+    }
     if (stat.isDirectory()) {
-      for (const entry of fs.readdirSync(p).sort()) if (!entry.startsWith('.')) walk(path.join(p, entry));
-    } else if (/\.(json|csv|xml)$/i.test(p)) {
-      found.push(p);
+      const real = fs.realpathSync(p);
+      if (walked.has(real)) return;
+      walked.add(real);
+      let entries: string[];
+      try {
+        entries = fs.readdirSync(p).sort();
+      } catch (e) {
+        throw new Error(`${p}: ${(e as Error).message}`);
+      }
+      for (const entry of entries) if (!entry.startsWith('.')) walk(path.join(p, entry), false);
+    } else if (/\.(json|csv|xml)$/i.test(p) && (top || stat.isFile())) {
+      found.add(p);
+      if (found.size > MAX_EXPORT_FILES)
+        throw new Error(`more than ${MAX_EXPORT_FILES} .json, .csv and .xml files under ${paths.join(', ')}: name the folder that holds the exports`);
     }
   };
-  for (const p of paths) {
-    if (!fs.existsSync(p)) throw new Error(`not found: ${p}`);
-    walk(p);
-  }
-  return [...new Set(found)].sort();
+  for (const p of paths) walk(p, true);
+  return [...found].sort();
+}
+
+/** Text that is no export: NUL bytes (binary data), or UTF-16 without its byte order mark. */
+function binaryAt(text: string): number {
+  return text.slice(0, 1 << 16).indexOf('\u0000');
+}
+
+function readExportText(file: string): string {
+  const size = fs.statSync(file).size;
+  if (size > MAX_EXPORT_BYTES)
+    throw new Error(
+      `${Math.round(size / 1024 / 1024)} MiB, more than the ${MAX_EXPORT_BYTES / 1024 / 1024} MiB read: export only the properties needed (Select-Object)`,
+    );
+  const text = decodeText(fs.readFileSync(file));
+  const nul = binaryAt(text);
+  if (nul >= 0) throw new Error(`binary data (a NUL character at line ${text.slice(0, nul).split('\n').length}), not a text export`);
+  return text;
 }
 
 /** `base`: the folder file names are shown relative to (default: as given). */
 export function readExports(paths: string[], base?: string): { objects: ExportedObject[]; unread: UnreadExport[] } {
   const objects: ExportedObject[] = [];
   const unread: UnreadExport[] = [];
+  const unreadable: string[] = [];
   for (const file of exportFiles(paths)) {
-    const display = (base === undefined ? file : path.relative(base, path.resolve(file))).split(path.sep).join('/');
+    const relative = base === undefined ? file : path.relative(base, path.resolve(file));
+    // Outside the base folder, the path as given reads better than a climb of ../
+    const display = (relative.startsWith('..') ? file : relative).split(path.sep).join('/');
     let read;
     try {
-      const text = decodeText(fs.readFileSync(file));
+      const text = readExportText(file);
       read = /\.csv$/i.test(file) ? readCsvExport(text) : /\.xml$/i.test(file) ? readClixmlExport(text) : readJsonExport(text);
     } catch (error) {
-      unread.push({ file: display, reason: `cannot read it: ${(error as Error).message}` });
+      unreadable.push(`${display}: ${(error as Error).message}`);
       continue;
     }
     read.records.forEach((properties, i) => {
@@ -162,5 +213,7 @@ export function readExports(paths: string[], base?: string): { objects: Exported
       objects.push({ file: display, format: read.format, cmdlet, side, properties, identity });
     });
   }
+  // A topology missing what a corrupt file held would rehearse the wrong organization: refuse, naming each file.
+  if (unreadable.length > 0) throw new UnreadableExportError(unreadable);
   return { objects, unread };
 }

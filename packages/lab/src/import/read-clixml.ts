@@ -14,7 +14,13 @@ interface Element {
   text: string;
 }
 
+/** Export-Clixml nests as deep as the object (its -Depth, default 2); past this it is not an export, and would exhaust the stack. */
+const MAX_DEPTH = 100;
+
 export function readClixmlExport(text: string): ExportedRecords {
+  // Export-Clixml never writes a DTD; one here could only declare entities to expand (a "billion laughs").
+  const doctype = /<!DOCTYPE/i.exec(text);
+  if (doctype) throw new Error(`line ${lineAt(text, doctype.index)}: a <!DOCTYPE> (entity declarations) is not Export-Clixml output; refused`);
   const root = parseXml(text.replace(/^\uFEFF/, ''));
   if (root.name !== 'Objs') throw new Error(`expected <Objs> (Export-Clixml); found <${root.name}>`);
   const refs = new Map<string, unknown>();
@@ -32,7 +38,8 @@ export function readClixmlExport(text: string): ExportedRecords {
 const NUMBERS = new Set(['I16', 'I32', 'I64', 'U16', 'U32', 'U64', 'By', 'SB', 'Sg', 'Db', 'D']);
 const STRINGS = new Set(['S', 'Version', 'URI', 'G', 'XD', 'SBK', 'BA', 'C']);
 
-function convert(e: Element, refs: Map<string, unknown>, top = false): unknown {
+function convert(e: Element, refs: Map<string, unknown>, top = false, depth = 0): unknown {
+  if (depth > MAX_DEPTH) throw new Error(`objects nested deeper than ${MAX_DEPTH} levels (Export-Clixml -Depth writes far fewer)`);
   if (STRINGS.has(e.name)) return unescapeString(e.text);
   if (NUMBERS.has(e.name)) return Number(e.text);
   switch (e.name) {
@@ -47,7 +54,7 @@ function convert(e: Element, refs: Map<string, unknown>, top = false): unknown {
     case 'Ref':
       return refs.get(e.attributes.RefId ?? '') ?? null;
     case 'Obj': {
-      const value = convertObject(e, refs, top);
+      const value = convertObject(e, refs, top, depth);
       if (e.attributes.RefId !== undefined) refs.set(e.attributes.RefId, value);
       return value;
     }
@@ -56,17 +63,17 @@ function convert(e: Element, refs: Map<string, unknown>, top = false): unknown {
   }
 }
 
-function convertObject(e: Element, refs: Map<string, unknown>, top: boolean): unknown {
+function convertObject(e: Element, refs: Map<string, unknown>, top: boolean, depth: number): unknown {
   const child = (name: string) => e.children.find((c) => c.name === name);
   const collection = child('LST') ?? child('IE') ?? child('STK') ?? child('QUE');
-  if (collection) return collection.children.map((c) => convert(c, refs));
+  if (collection) return collection.children.map((c) => convert(c, refs, false, depth + 1));
   const dictionary = child('DCT');
   if (dictionary) {
     return Object.fromEntries(
       dictionary.children.map((en) => {
         const key = en.children.find((c) => c.attributes.N === 'Key');
         const value = en.children.find((c) => c.attributes.N === 'Value');
-        return [String(key ? convert(key, refs) : ''), value ? convert(value, refs) : null];
+        return [String(key ? convert(key, refs, false, depth + 1) : ''), value ? convert(value, refs, false, depth + 1) : null];
       }),
     );
   }
@@ -75,7 +82,7 @@ function convertObject(e: Element, refs: Map<string, unknown>, top: boolean): un
   // A nested object (an enum, a size, an IP range, an address space) reads as Exchange prints it.
   if (toString && (!top || properties.length === 0)) return unescapeString(toString.text);
   const out: Record<string, unknown> = {};
-  for (const p of properties) if (p.attributes.N !== undefined) out[p.attributes.N] = convert(p, refs);
+  for (const p of properties) if (p.attributes.N !== undefined) out[p.attributes.N] = convert(p, refs, false, depth + 1);
   return out;
 }
 
@@ -95,12 +102,14 @@ function isoDurationToTimeSpan(text: string): string | undefined {
   return days > 0 ? `${days}.${clock}` : clock;
 }
 
+const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
+
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function decode(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(Number(entity.slice(1)));
+    const code = entity.startsWith('#x') ? parseInt(entity.slice(2), 16) : entity.startsWith('#') ? Number(entity.slice(1)) : undefined;
+    if (code !== undefined) return code <= 0x10ffff ? String.fromCodePoint(code) : '\uFFFD';
     return ENTITIES[entity] ?? '';
   });
 }

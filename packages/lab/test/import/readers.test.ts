@@ -1,4 +1,7 @@
-import { decodeText } from '../../src/import/exports';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeText, exportFiles, MAX_EXPORT_FILES, readExports } from '../../src/import/exports';
 import { readClixmlExport } from '../../src/import/read-clixml';
 import { parseCsv, readCsvExport } from '../../src/import/read-csv';
 import { readJsonExport } from '../../src/import/read-json';
@@ -48,8 +51,15 @@ describe('Export-Csv output', () => {
   });
 
   test('a row whose count of values differs from the header is an error, not a shifted object', () => {
-    expect(() => readCsvExport('"A","B"\n"1"\n')).toThrow('row 2 has 1 values; the header has 2');
-    expect(() => parseCsv('"open')).toThrow('a quoted value is not closed');
+    expect(() => readCsvExport('"A","B"\n"1"\n')).toThrow('line 2: the row has 1 values; the header has 2');
+    expect(() => parseCsv('"open')).toThrow('line 1: a quoted value is not closed');
+  });
+
+  test('errors name the line in the file, counting the #TYPE line and line breaks inside values', () => {
+    const text = '#TYPE X\r\n"A","B"\r\n"multi\r\nline","2"\r\n"3"\r\n';
+    expect(() => readCsvExport(text)).toThrow('line 5: the row has 1 values; the header has 2');
+    expect(() => readCsvExport('"A","B"\n"1","2"\n"x,y\n')).toThrow('line 3: a quoted value is not closed');
+    expect(() => readCsvExport('"A","B"\n"1"x,"2"\n')).toThrow('line 2: text after a closing quote');
   });
 });
 
@@ -107,5 +117,55 @@ describe('Export-Clixml output', () => {
     expect(() => readClixmlExport('<Objects/>')).toThrow('expected <Objs> (Export-Clixml); found <Objects>');
     expect(() => readClixmlExport('<Objs><Obj></Objs>')).toThrow('</Objs> closes <Obj>');
     expect(() => readClixmlExport('<Objs><Obj>')).toThrow('<Obj> is not closed');
+  });
+});
+
+describe('hostile exports: a clear error naming the file and where, never a crash or a hang', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-import-hostile-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, content: string | Buffer) => {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return file;
+  };
+
+  test('a cut-off or malformed JSON file is refused with its line and column, not skipped', () => {
+    write('Get-AcceptedDomain.json', '[{"DomainName":"a.example","DomainType":"Authoritative"}]');
+    const bad = write('Get-InboundConnector.json', '[\n  {\n    "Name": "x",\n    oops\n  }\n]');
+    expect(() => readExports([dir])).toThrow(`cannot read ${bad}: not valid JSON:`);
+    expect(() => readExports([dir])).toThrow(/at line 4, column 5/);
+    write('Get-InboundConnector.json', '[{"Name": ');
+    expect(() => readExports([dir])).toThrow(/the file ends early/);
+  });
+
+  test('binary data, JSON nested past ConvertTo-Json -Depth, and a Clixml DTD are refused', () => {
+    const bin = write('Get-SendConnector.json', Buffer.from([0x7b, 0x00, 0x01, 0xff, 0x22]));
+    expect(() => readExports([bin])).toThrow(`cannot read ${bin}: binary data`);
+    const deep = write('deep.json', `${'{"a":'.repeat(20000)}1${'}'.repeat(20000)}`);
+    expect(() => readExports([deep])).toThrow(/nested deeper than 100 levels/);
+    expect(() => readJsonExport(`[${'['.repeat(150)}${']'.repeat(150)}]`)).toThrow('item 1 is not an object');
+    const bomb = write(
+      'Get-TransportRule.xml',
+      '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n<Objs><Obj><MS><S N="Name">&lol2;</S></MS></Obj></Objs>',
+    );
+    expect(() => readExports([bomb])).toThrow('line 2: a <!DOCTYPE> (entity declarations) is not Export-Clixml output; refused');
+    const nested = `<Objs>${'<Obj><LST>'.repeat(5000)}${'</LST></Obj>'.repeat(5000)}</Objs>`;
+    expect(() => readClixmlExport(nested)).toThrow(/nested deeper than 100 levels/);
+    expect(readClixmlExport('<Objs><Obj><MS><S N="Name">&#x110000;x</S></MS></Obj></Objs>').records).toEqual([{ Name: '\uFFFDx' }]);
+  });
+
+  test('a symbolic link back up the tree is walked once, a dangling one ignored', () => {
+    write('on-premises/Get-AcceptedDomain.json', '[{"DomainName":"a.example","DomainType":"Authoritative"}]');
+    fs.symlinkSync('..', path.join(dir, 'on-premises', 'up'));
+    fs.symlinkSync(path.join(dir, 'on-premises'), path.join(dir, 'again'));
+    fs.symlinkSync(path.join(dir, 'gone.json'), path.join(dir, 'on-premises', 'Get-Dangling.json'));
+    expect(exportFiles([dir])).toEqual([path.join(dir, 'again', 'Get-AcceptedDomain.json')]);
+  });
+
+  test('a folder with more files than an export holds is refused, not read', () => {
+    for (let i = 0; i <= MAX_EXPORT_FILES; i++) write(`f${i}.json`, '[]');
+    expect(() => exportFiles([dir])).toThrow(`more than ${MAX_EXPORT_FILES} .json, .csv and .xml files under ${dir}`);
   });
 });
