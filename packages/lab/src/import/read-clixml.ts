@@ -23,7 +23,7 @@ export function readClixmlExport(text: string): ExportedRecords {
   if (doctype) throw new Error(`line ${lineAt(text, doctype.index)}: a <!DOCTYPE> (entity declarations) is not Export-Clixml output; refused`);
   const root = parseXml(text.replace(/^\uFEFF/, ''));
   if (root.name !== 'Objs') throw new Error(`expected <Objs> (Export-Clixml); found <${root.name}>`);
-  const refs = new Map<string, unknown>();
+  const refs: Refs = { values: new Map(), left: MAX_VALUES };
   const records: Array<Record<string, unknown>> = [];
   let typeName: string | undefined;
   for (const child of root.children) {
@@ -38,8 +38,26 @@ export function readClixmlExport(text: string): ExportedRecords {
 const NUMBERS = new Set(['I16', 'I32', 'I64', 'U16', 'U32', 'U64', 'By', 'SB', 'Sg', 'Db', 'D']);
 const STRINGS = new Set(['S', 'Version', 'URI', 'G', 'XD', 'SBK', 'BA', 'C']);
 
-function convert(e: Element, refs: Map<string, unknown>, top = false, depth = 0): unknown {
+/**
+ * Objects met so far by RefId, each with how many values it holds once its own references are
+ * followed; `left` is what the file may still hold so. A `<Ref>` costs its object's size: lists
+ * of references to lists of references would otherwise expand exponentially when written.
+ */
+interface Refs {
+  values: Map<string, { value: unknown; size: number }>;
+  left: number;
+}
+
+const MAX_VALUES = 5_000_000;
+
+function spend(refs: Refs, n: number): void {
+  refs.left -= n;
+  if (refs.left < 0) throw new Error(`more than ${MAX_VALUES} values once its <Ref> elements are followed (a reference bomb, not an export)`);
+}
+
+function convert(e: Element, refs: Refs, top = false, depth = 0): unknown {
   if (depth > MAX_DEPTH) throw new Error(`objects nested deeper than ${MAX_DEPTH} levels (Export-Clixml -Depth writes far fewer)`);
+  spend(refs, 1);
   if (STRINGS.has(e.name)) return unescapeString(e.text);
   if (NUMBERS.has(e.name)) return Number(e.text);
   switch (e.name) {
@@ -51,11 +69,16 @@ function convert(e: Element, refs: Map<string, unknown>, top = false, depth = 0)
       return e.text.trim();
     case 'TS':
       return isoDurationToTimeSpan(e.text.trim()) ?? e.text.trim();
-    case 'Ref':
-      return refs.get(e.attributes.RefId ?? '') ?? null;
+    case 'Ref': {
+      const ref = refs.values.get(e.attributes.RefId ?? '');
+      if (!ref) return null;
+      spend(refs, ref.size);
+      return ref.value;
+    }
     case 'Obj': {
+      const before = refs.left;
       const value = convertObject(e, refs, top, depth);
-      if (e.attributes.RefId !== undefined) refs.set(e.attributes.RefId, value);
+      if (e.attributes.RefId !== undefined) refs.values.set(e.attributes.RefId, { value, size: before - refs.left });
       return value;
     }
     default:
@@ -63,7 +86,7 @@ function convert(e: Element, refs: Map<string, unknown>, top = false, depth = 0)
   }
 }
 
-function convertObject(e: Element, refs: Map<string, unknown>, top: boolean, depth: number): unknown {
+function convertObject(e: Element, refs: Refs, top: boolean, depth: number): unknown {
   const child = (name: string) => e.children.find((c) => c.name === name);
   const collection = child('LST') ?? child('IE') ?? child('STK') ?? child('QUE');
   if (collection) return collection.children.map((c) => convert(c, refs, false, depth + 1));

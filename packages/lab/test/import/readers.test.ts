@@ -156,6 +156,15 @@ describe('hostile exports: a clear error naming the file and where, never a cras
     expect(readClixmlExport('<Objs><Obj><MS><S N="Name">&#x110000;x</S></MS></Obj></Objs>').records).toEqual([{ Name: '\uFFFDx' }]);
   });
 
+  test('a Clixml reference bomb (lists of <Ref> to lists of <Ref>) is refused before it expands', () => {
+    let xml = '<Objs><Obj RefId="0"><Props><S N="Name">Bomb</S><Obj N="L0" RefId="100"><LST><S>10.0.0.1</S><S>10.0.0.2</S></LST></Obj>';
+    for (let i = 1; i < 40; i++) xml += `<Obj N="L${i}" RefId="${100 + i}"><LST><Ref RefId="${99 + i}"/><Ref RefId="${99 + i}"/></LST></Obj>`;
+    xml += '</Props></Obj></Objs>';
+    expect(() => readClixmlExport(xml)).toThrow(/more than 5000000 values once its <Ref> elements are followed/);
+    const fine = readClixmlExport('<Objs><Obj RefId="0"><Props><Obj N="A" RefId="1"><LST><S>x</S></LST></Obj><Ref N="B" RefId="1"/></Props></Obj></Objs>');
+    expect(fine.records).toEqual([{ A: ['x'], B: ['x'] }]);
+  });
+
   test('a symbolic link back up the tree is walked once, a dangling one ignored', () => {
     write('on-premises/Get-AcceptedDomain.json', '[{"DomainName":"a.example","DomainType":"Authoritative"}]');
     fs.symlinkSync('..', path.join(dir, 'on-premises', 'up'));
