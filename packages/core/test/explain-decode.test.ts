@@ -41,7 +41,19 @@ describe('Received', () => {
     ).toBeNull();
     expect(parseReceived('from a.example ([192.0.2.1]) by b.example with ESMTP id X; Mon, 30 Nov 2026 10:00:00 +0000').tls).toBeNull();
     expect(parseReceived('from a.example ([192.0.2.1]) by b.example with ESMTPS id X; Mon, 30 Nov 2026 10:00:00 +0000').tls).toEqual({});
-    expect(parseReceived('from a.example by b.example with LMTP; Mon, 30 Nov 2026 10:00:00 +0000').tls).toBeUndefined();
+    expect(parseReceived('from a.example by b.example with HTTP; Mon, 30 Nov 2026 10:00:00 +0000').tls).toBeUndefined();
+    expect(parseReceived('from a.example by b.example; Mon, 30 Nov 2026 10:00:00 +0000').tls).toBeUndefined();
+  });
+
+  test('RFC 3848 / RFC 6531 protocol types: the S means TLS, in every variant (LMTP, UTF8, with A)', () => {
+    const tls = (w: string) => parseReceived(`from a (a [192.0.2.1]) by b with ${w} id X; Mon, 30 Nov 2026 10:00:00 +0000`).tls;
+    for (const w of ['ESMTPS', 'ESMTPSA', 'LMTPS', 'LMTPSA', 'UTF8SMTPS', 'UTF8SMTPSA', 'UTF8LMTPS', 'UTF8LMTPSA']) expect([w, tls(w)]).toEqual([w, {}]);
+    for (const w of ['SMTP', 'ESMTP', 'ESMTPA', 'LMTP', 'LMTPA', 'UTF8SMTP', 'UTF8SMTPA', 'UTF8LMTP', 'UTF8LMTPA']) expect([w, tls(w)]).toEqual([w, null]);
+  });
+
+  test("Postfix's local pickup form, (Postfix, from userid 1000), is Postfix's", () => {
+    const hop = parseReceived('by app01.tailspin.example (Postfix, from userid 1000)\r\n\tid 4Qx9Zr6Kq8z9sW1; Mon, 30 Nov 2026 09:15:09 +0000 (UTC)');
+    expect(hop).toMatchObject({ by: 'app01.tailspin.example', writer: 'postfix', id: '4Qx9Zr6Kq8z9sW1' });
   });
 
   test('the chain is read oldest first', () => {

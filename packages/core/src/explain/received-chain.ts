@@ -104,7 +104,7 @@ export function parseReceived(value: string): ReceivedHop {
       hop.tls = { version: postfix[1]!, protocol: postfix[1]!, cipher: postfix[2]!, ...(postfix[3] && { bits: Number(postfix[3]) }) };
       continue;
     }
-    if (/^postfix$/i.test(comment)) {
+    if (/^postfix\b/i.test(comment)) {
       hop.writer = 'postfix';
       continue;
     }
@@ -116,9 +116,10 @@ export function parseReceived(value: string): ReceivedHop {
   // Exchange's own forms: SMTP between servers, and mapi/HTTPS submission with an Exchange build number as id.
   if (/^Microsoft SMTP Server/i.test(hop.with ?? '') || (/^(mapi|HTTPS)$/i.test(hop.with ?? '') && /^15\.\d/.test(hop.id ?? ''))) hop.writer = 'exchange';
   if (hop.tls === undefined) {
-    // RFC 3848: ESMTPS (and ESMTPSA) mean TLS; ESMTP/SMTP mean none. Exchange without a version says none.
-    if (/^(ESMTPS|ESMTPSA|UTF8SMTPS)\b/i.test(hop.with ?? '')) hop.tls = {};
-    else if (/^(ESMTP|ESMTPA|SMTP|UTF8SMTP)$/i.test(hop.with ?? '') || (hop.writer === 'exchange' && /^Microsoft SMTP Server$/i.test(hop.with ?? '')))
+    // RFC 3848 and RFC 6531 protocol types: an S after SMTP/LMTP means TLS (ESMTPS, LMTPSA, UTF8SMTPS …); without it, none.
+    // Exchange without a version says none.
+    if (/^(?:UTF8)?(?:ESMTP|LMTP|SMTP)SA?$/i.test(hop.with ?? '')) hop.tls = {};
+    else if (/^(?:UTF8)?(?:ESMTP|LMTP|SMTP)A?$/i.test(hop.with ?? '') || (hop.writer === 'exchange' && /^Microsoft SMTP Server$/i.test(hop.with ?? '')))
       hop.tls = null;
   }
   return hop;
