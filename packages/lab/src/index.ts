@@ -23,3 +23,4 @@ export * from './standalone-node';
 export * from './process-lab';
 export * from './process-runner';
 export * from './judge';
+export * from './plan';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { MemoryTrace, StaticResolver, VirtualClock, type FaultKind, type NodeSpec, type Topology, type TraceSink } from '@relaylab/core';
+import { MemoryTrace, StaticResolver, VirtualClock, type FaultKind, type NodeSpec, type Resolver, type Topology, type TraceSink } from '@relaylab/core';
 import { Pki, type LabCertificates } from '@relaylab/pki';
 import { StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Submission } from '@relaylab/mta';
 import { advanceLab, faultDetail, type StepTarget } from './steps';
@@ -27,6 +27,8 @@ export interface LabOptions {
   spoolDir?: string;
   /** The listeners' real-time limits (idle clients, shutdown grace). */
   timeouts?: ListenerTimeouts;
+  /** Each node's own resolver (a rehearsal's, which caches answers for their TTL); default one static resolver for all. */
+  resolverFor?: (node: string) => Resolver;
 }
 
 /** A running topology: every node listening on its own loopback address, one clock, one trace. */
@@ -40,10 +42,12 @@ export class Lab implements StepTarget {
   private readonly detours = new Map<string, { port: number; to: string; proxy: StripStartTlsProxy }>();
   /** A spool folder this lab made itself, and so removes at stop. */
   private ownSpool?: string;
+  /** How start() made a node, kept so that reconfigure() can make it again from a changed topology. */
+  private makeNode?: (name: string, port: number) => Promise<LabNode>;
 
   private constructor(
-    readonly topology: Topology,
-    readonly certificates: LabCertificates,
+    public topology: Topology,
+    public certificates: LabCertificates,
     clock: VirtualClock,
     trace: MemoryTrace,
   ) {
@@ -61,22 +65,24 @@ export class Lab implements StepTarget {
     if (spoolDir === undefined) spoolDir = lab.ownSpool = mkdtempSync(join(tmpdir(), 'relaylab-spool-'));
     // Fixed ports follow the same rule as one node per process: tenants sharing EOP's address take the next ports.
     const fixedPorts = topologyDirectory(topology, undefined);
-    for (const [name, spec] of Object.entries(topology.nodes)) {
-      const node = await createLabNode({
-        topology,
+    lab.makeNode = (name, port) =>
+      createLabNode({
+        topology: lab.topology,
         name,
-        certificates,
-        resolver,
+        certificates: lab.certificates,
+        resolver: options.resolverFor?.(name) ?? resolver,
         clock,
         trace: lab.trace,
         // Each node asks for ports through its own directory, so a detour can apply to one sender only.
         directory: { portOf: (ip, host) => lab.portFor(name, ip, host), nodeAt: (ip, port) => lab.nodeAt(ip, port) },
         logger: options.logger,
-        port: options.ports === 'topology' ? fixedPorts.portOfNode(name) : 0,
+        port,
         maxMessagesPerConnection: options.maxMessagesPerConnection,
         spoolDir: join(spoolDir, name),
         timeouts: options.timeouts,
       });
+    for (const [name, spec] of Object.entries(topology.nodes)) {
+      const node = await lab.makeNode(name, options.ports === 'topology' ? fixedPorts.portOfNode(name) : 0);
       lab.nodes.set(name, node);
       lab.byAddress.set(spec.address, [...(lab.byAddress.get(spec.address) ?? []), node]);
     }
@@ -183,6 +189,33 @@ export class Lab implements StepTarget {
     const port = await proxy.listen();
     this.detours.set(key, { port, to, proxy });
     this.fault(to, 'stripStartTls', faultDetail.detour(from, to, `${toSpec.address}:${port}`));
+  }
+
+  /**
+   * A change made while mail flows (a connector, a rule, a certificate): each node named is
+   * stopped, what it had in flight finished and its spool kept, and made again from `topology`
+   * on the same address and port, taking back what it held. A node that was down stays down.
+   */
+  async reconfigure(topology: Topology, certificates: LabCertificates, names: readonly string[]): Promise<void> {
+    this.topology = topology;
+    this.certificates = certificates;
+    await Promise.all(
+      names.map(async (name) => {
+        const old = this.node(name);
+        const wasDown = old.isDown;
+        const port = old.port;
+        await old.stop();
+        const node = await this.makeNode!(name, port);
+        this.nodes.set(name, node);
+        for (const [ip, list] of this.byAddress)
+          this.byAddress.set(
+            ip,
+            list.map((n) => (n === old ? node : n)),
+          );
+        await node.start();
+        if (wasDown) await node.takeDown();
+      }),
+    );
   }
 
   submit(nodeName: string, message: Submission): string {

@@ -93,7 +93,7 @@ export function loadScenarioFile(file: string): Scenario {
 
 /**
  * Scenario files under `paths` (files or folders), sorted. Folders are walked recursively;
- * `topologies` folders, `_`-prefixed files and hidden entries are skipped. A file named
+ * `topologies` and `plans` folders, `_`-prefixed files and hidden entries are skipped. A file named
  * explicitly is always included.
  */
 export function discoverScenarioFiles(paths: string[]): string[] {
@@ -108,7 +108,8 @@ export function discoverScenarioFiles(paths: string[]): string[] {
       const full = path.join(dir, entry);
       const stat = fs.statSync(full);
       if (stat.isDirectory()) {
-        if (entry !== 'topologies') walk(full);
+        // Change plans (relaylab rehearse) are not scenarios.
+        if (entry !== 'topologies' && entry !== 'plans') walk(full);
       } else if (stat.isFile() && !entry.startsWith('_') && /\.ya?ml$/i.test(entry)) {
         found.add(full);
       }
@@ -182,7 +183,7 @@ function toMessageSpec(message: MessageDocument): MessageSpec {
  * that names it (or absolute), and only a YAML file, so that a scenario from elsewhere cannot
  * make the loader read, and its errors show, whatever file it likes.
  */
-function referencedFile(from: string, written: string, field: FieldPath, report: Report): string | undefined {
+export function referencedFile(from: string, written: string, field: FieldPath, report: Report): string | undefined {
   if (!/\.ya?ml$/i.test(written)) {
     report(field, `expected a path to a .yaml or .yml topology file; found ${JSON.stringify(written)}`);
     return undefined;
@@ -221,7 +222,7 @@ function notATopology(value: unknown): string | undefined {
  * a topology's `extends:`); without it, the file is named on the command line and the issue
  * points at its first line.
  */
-function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: string) => void): { topology?: Topology; issues: FileIssue[] } {
+export function checkTopologyFile(file: string, seen: string[] = [], refer?: (message: string) => void): { topology?: Topology; issues: FileIssue[] } {
   const source = readYamlFile(file);
   const issues = [...source.issues];
   if (!source.parsed) return { issues };
@@ -282,7 +283,7 @@ function readScenarioExchangeValues(parsed: ParsedYaml, report: Report): { parse
 /** Far above any real scenario or topology; what is larger is not one, and is not read whole. */
 const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] } {
+export function readYamlFile(file: string): { parsed?: ParsedYaml; issues: FileIssue[] } {
   let text: string;
   try {
     const size = fs.statSync(file).size;
@@ -325,7 +326,7 @@ function withoutSource(message: string): string {
   return message.replace(/^(Block scalar header includes extra characters|Unresolved tag): .*$/s, '$1');
 }
 
-function reporter(file: string, parsed: ParsedYaml, issues: FileIssue[]): Report {
+export function reporter(file: string, parsed: ParsedYaml, issues: FileIssue[]): Report {
   return (field, message, atKey) => {
     const { line, column } = positionOf(parsed, field, atKey);
     const issue = { file, line, column, field: formatFieldPath(field), message };
@@ -334,7 +335,7 @@ function reporter(file: string, parsed: ParsedYaml, issues: FileIssue[]): Report
 }
 
 /** By position, keeping each file's issues together in the order the files came up. */
-function sortIssues(issues: FileIssue[]): FileIssue[] {
+export function sortIssues(issues: FileIssue[]): FileIssue[] {
   const files = [...new Set(issues.map((i) => i.file))];
   return [...issues].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column);
 }
@@ -377,7 +378,7 @@ function schemas(): { topology: ValidateFunction; readonly scenario: ValidateFun
 }
 
 /** Reports schema errors in readable form; true when there were none. */
-function reportSchemaErrors(validate: ValidateFunction, parsed: ParsedYaml, report: Report): boolean {
+export function reportSchemaErrors(validate: ValidateFunction, parsed: ParsedYaml, report: Report): boolean {
   if (validate(parsed.value)) return true;
   const typeErrorAt = new Set<string>();
   for (const error of validate.errors ?? []) {

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   lint: async () => (await import('./lint')).lintCommand,
   explain: async () => (await import('./explain')).explainCommand,
   import: async () => (await import('./import')).importCommand,
+  rehearse: async () => (await import('./rehearse')).rehearseCommand,
 };
 
 export function commandNamed(name: string): Command | undefined {
