@@ -1,5 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AttemptEvent, ReceivedEvent } from '@relaylab/core';
+import type { AttemptEvent, ReceivedEvent, Topology } from '@relaylab/core';
+import { Lab } from '../src/lab';
 import { loadScenarioFile } from '../src/loader';
 import { requirePostfix } from '../src/postfix/postfix-node';
 import { runScenario } from '../src/runner';
@@ -42,6 +47,35 @@ describe('a node played by Postfix', () => {
     // eop deferred to the stopped Postfix (connection refused) and delivered once it was up again
     expect(result.trace.some((e) => e.type === 'deferred' && e.node === 'eop')).toBe(true);
     expect(result.trace.filter((e) => e.type === 'delivered' && e.node === 'fabrikam')).toHaveLength(1);
+  });
+
+  it('fails to start with the reason when its port is taken, and leaves no Postfix running', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.30', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const topology: Topology = {
+      nodes: {
+        fabrikam: {
+          role: 'partner',
+          implementation: 'postfix',
+          hostname: 'mail.fabrikam.example',
+          address: '127.0.0.30',
+          port,
+          mailboxes: ['ann@fabrikam.example'],
+        },
+      },
+    };
+    const spoolDir = mkdtempSync(join(tmpdir(), 'relaylab-postfix-taken-'));
+    try {
+      await expect(Lab.start(topology, { certsDir, ports: 'topology', spoolDir })).rejects.toThrow(
+        new RegExp(`^Postfix master of node fabrikam exited \\(code 1\\); see \\S+maillog \\(127\\.0\\.0\\.30:${port} is taken by another program\\)$`),
+      );
+      // master -t: exit status 0 when no master holds this instance's lock
+      expect(spawnSync('/usr/lib/postfix/sbin/master', ['-t', '-c', join(spoolDir, 'fabrikam', 'conf')]).status).toBe(0);
+    } finally {
+      taken.close();
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
   });
 
   it('names the Debian package in one line when Postfix is not installed', () => {

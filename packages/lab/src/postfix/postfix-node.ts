@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import { postfixConfig, type PostfixPaths, type PostfixRoute } from './config';
 import { PostfixLogParser } from './log-parser';
 import { MaildirBoxes } from './maildir';
 import { nextRetryMs } from './retry';
+import { prepareQueue } from './queue-dirs';
 import { postfixRoutes } from './routes';
 
 export interface PostfixNodeOptions {
@@ -31,6 +32,8 @@ export interface PostfixNodeOptions {
 type QueueItem = ReturnType<MailNode['queue']['pending']>[number];
 
 const POSTFIX = '/usr/sbin/postfix';
+/** Debian's daemon_directory, where master lives. */
+const DEBIAN_DAEMONS = '/usr/lib/postfix/sbin';
 
 /** One line when Postfix is missing, naming the Debian package. */
 export function requirePostfix(node: string, programs: string[] = [POSTFIX, '/usr/sbin/postqueue', '/usr/sbin/sendmail']): void {
@@ -72,6 +75,15 @@ function killGroup(master: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** Whether `address:port` can be bound now. */
+function freePortIs(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, address, () => s.close(() => resolve(true)));
+  });
 }
 
 function waitForBanner(address: string, port: number, timeoutMs: number, exited: () => string | undefined): Promise<void> {
@@ -134,6 +146,8 @@ export class PostfixNode {
   private tail?: NodeJS.Timeout;
   private submitting = 0;
   private flushing = 0;
+  /** Where the maillog stood when the master was last started. */
+  private launchedAt = 0;
   /** Deferred messages by Message-ID: how often deferred and when the lab clock says to retry. */
   private readonly deferred = new Map<string, { count: number; dueAt: number }>();
   /** Flushed messages whose next attempt has not been logged yet. */
@@ -185,14 +199,16 @@ export class PostfixNode {
     const { topology, name, certificates } = this.options;
     const spec = this.spec;
     const p = this.paths;
-    for (const d of [p.root, p.config, p.queue, p.data, p.mail]) mkdirSync(d, { recursive: true });
+    for (const d of [p.root, p.config, p.mail]) mkdirSync(d, { recursive: true });
     // Postfix's daemons run as the postfix user and must reach the queue and the mailboxes.
     for (const d of [join(p.root, '..'), p.root]) chmodSync(d, 0o755);
     const uid = Number(run('id', ['-u', 'postfix']).output);
     const gid = Number(run('id', ['-g', 'postfix']).output);
-    if (!Number.isInteger(uid) || !Number.isInteger(gid))
-      throw new Error(`node ${name}: the postfix user does not exist (is the Debian package "postfix" installed?)`);
-    spawnSync('chown', [`${uid}:${gid}`, p.data, p.mail]);
+    const postdropGid = Number(run('getent', ['group', 'postdrop']).output.split(':')[2]);
+    if (![uid, gid, postdropGid].every((n) => Number.isInteger(n) && n > 0))
+      throw new Error(`node ${name}: the postfix user or the postdrop group does not exist (is the Debian package "postfix" installed?)`);
+    prepareQueue(p.queue, p.data, { uid, gid, postdropGid });
+    chownSync(p.mail, uid, gid);
     const cert = spec.certificate ? certificates.certificates.get(spec.certificate) : undefined;
     if (cert) {
       writeFileSync(p.certFile, spec.tls?.presentChain === 'leafOnly' ? cert.certPem : cert.chainPem);
@@ -208,17 +224,15 @@ export class PostfixNode {
   async start(): Promise<void> {
     await this.reservePort();
     await this.writeInstance();
-    const check = await runAsync(POSTFIX, ['-c', this.paths.config, 'check']);
-    if (check.status !== 0)
-      throw new Error(`node ${this.name}: postfix check failed${check.output ? `: ${check.output}` : ''} (config in ${this.paths.config})`);
     this.parser ??= new PostfixLogParser({ node: this.name, address: this.spec.address, port: this.boundPort, routes: this.routes });
     await this.launch();
     this.tail = setInterval(() => this.readLog(), 20);
   }
 
   private async launch(): Promise<void> {
-    const daemonDir = (await runAsync('postconf', ['-c', this.paths.config, '-h', 'daemon_directory'])).output || '/usr/lib/postfix/sbin';
+    const daemonDir = existsSync(DEBIAN_DAEMONS) ? DEBIAN_DAEMONS : (await runAsync('postconf', ['-h', 'daemon_directory'])).output;
     this.exitNote = undefined;
+    this.launchedAt = existsSync(this.paths.log) ? statSync(this.paths.log).size : 0;
     let stderr = '';
     // Detached: the master leads its own process group, which it signals to stop its daemons.
     const master = spawn(join(daemonDir, 'master'), ['-d', '-c', this.paths.config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -228,12 +242,34 @@ export class PostfixNode {
     process.once('exit', orphaned);
     master.once('exit', (code, signal) => {
       process.removeListener('exit', orphaned);
-      this.exitNote = `Postfix master of node ${this.name} exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}; see ${this.paths.log}`;
+      const fatal = this.fatalLines();
+      this.exitNote = `Postfix master of node ${this.name} exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}${fatal ? `: ${fatal}` : ''}; see ${this.paths.log}`;
       if (this.master === master) this.master = undefined;
     });
     this.master = master;
-    await waitForBanner(this.spec.address, this.boundPort, 15_000, () => this.exitNote);
+    try {
+      await waitForBanner(this.spec.address, this.boundPort, 15_000, () => this.exitNote);
+    } catch (err) {
+      // The master logs through a daemon it starts, so why it could not start is not in the maillog.
+      const free = await freePortIs(this.spec.address, this.boundPort);
+      throw free ? err : new Error(`${(err as Error).message} (${this.spec.address}:${this.boundPort} is taken by another program)`);
+    }
     this.options.logger?.info({ node: this.name, pid: master.pid, port: this.boundPort }, 'Postfix master running');
+  }
+
+  /** Why Postfix gave up, as it logged it (its daemons log to the maillog, not to stderr). */
+  private fatalLines(): string {
+    try {
+      return readFileSync(this.paths.log)
+        .subarray(this.launchedAt)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => /\b(fatal|panic): /.test(l))
+        .map((l) => l.replace(/^.*?\b(fatal|panic): /, ''))
+        .join('; ');
+    } catch {
+      return '';
+    }
   }
 
   private async halt(): Promise<void> {
