@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { decodeAntispamReport, explainMessage, parseAuthenticationResults, parseReceived } from '@relaylab/core';
 
 /** Reading back what servers wrote: Received forms, X-Forefront-Antispam-Report, Authentication-Results. */
@@ -134,5 +136,23 @@ describe('Authentication-Results', () => {
     const r = parseAuthenticationResults('mx.google.example; dkim=fail header.i=@a.example; spf=softfail smtp.mailfrom=a.example');
     expect(r.authservId).toBe('mx.google.example');
     expect(r.results.map((x) => x.result)).toEqual(['fail', 'softfail']);
+  });
+});
+
+describe('classification: the foreign-tenant finding', () => {
+  const sample = readFileSync(resolve(__dirname, '../../../examples/headers/other-tenant-connector.eml'), 'latin1');
+  /** Hybrid mail of an organization with two accepted domains, sent from one to the other: legitimately internal. */
+  const ownTenant = sample
+    .replace('X-OriginatorOrg: woodgrove.example', 'X-OriginatorOrg: contoso.example')
+    .replace('From: Mallory Ross <mallory@woodgrove.example>', 'From: Bob <bob@contoso.example>')
+    .replace('To: alice@contoso.example', 'To: alice@contoso.net');
+
+  test('another tenant delivering to the hybrid endpoint is found', () => {
+    expect(explainMessage(sample).classification.causes).toEqual(['foreign-tenant']);
+    expect(explainMessage(sample, { organizationDomains: ['contoso.example'] }).classification.causes).toEqual(['foreign-tenant']);
+  });
+
+  test("with --org naming the organization's domains, its own mail to its other domain is not called another tenant's", () => {
+    expect(explainMessage(ownTenant, { organizationDomains: ['contoso.example', 'contoso.net'] }).classification.causes).toEqual([]);
   });
 });

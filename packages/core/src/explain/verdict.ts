@@ -53,16 +53,18 @@ export function classify(
   const last = hops[hops.length - 1];
   const endsOnPremises = last?.kind === 'exchange-server';
 
-  if (
-    c.internal &&
-    stamps.originatorOrg &&
-    endsOnPremises &&
-    to.length &&
-    !to.some((r) => domainOf(r) === normalizeName(stamps.originatorOrg!) || domainOf(r).endsWith(`.${normalizeName(stamps.originatorOrg!)}`))
-  ) {
+  // With the organization's domains given, X-OriginatorOrg must be one of them; else (one domain
+  // assumed) the recipients' domain must be X-OriginatorOrg's, so mail to a second accepted domain needs --org.
+  const originator = stamps.originatorOrg && normalizeName(stamps.originatorOrg);
+  const foreignOriginator = options.organizationDomains?.length
+    ? !!originator && !inOrg(`postmaster@${originator}`)
+    : !!originator && to.length > 0 && !to.some((r) => domainOf(r) === originator || domainOf(r).endsWith(`.${originator}`));
+  if (c.internal && endsOnPremises && foreignOriginator) {
     problem(
       'foreign-tenant',
-      `accepted as internal on premises, but X-OriginatorOrg is ${stamps.originatorOrg}, not the recipients' organization: another Exchange Online tenant's connector delivered it to your hybrid endpoint (field report "Securing the Hybrid receive connector further"; relaylab lint reports it as hybrid-receive-any-tenant)`,
+      `accepted as internal on premises, but X-OriginatorOrg is ${stamps.originatorOrg}, not the recipients' organization: another Exchange Online tenant's connector delivered it to your hybrid endpoint (field report "Securing the Hybrid receive connector further"; relaylab lint reports it as hybrid-receive-any-tenant)${
+        options.organizationDomains?.length ? '' : `; if ${stamps.originatorOrg} is one of your organization's domains, name them all with --org`
+      }`,
     );
   }
   if (!c.internal && inOrg(from)) {
