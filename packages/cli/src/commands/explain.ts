@@ -21,7 +21,16 @@ Options:
                        cast, expecting the classification the headers show
   -h, --help           this help
 
-Exit codes: 0 explained; 2 bad input or usage.
+Only the header section is read (up to the first blank line, at most 4 MiB): a message with a
+large attachment costs no more than its headers. UTF-8, Latin-1 and UTF-16 with a byte order
+mark (Notepad's "Unicode", PowerShell 5.1's >) are read.
+
+Exit codes: 0 explained; 2 bad input or usage (no header fields, no file, a header section past 4 MiB).
+
+Examples:
+  relaylab explain message.eml
+  pbpaste | relaylab explain - --org contoso.com --org contoso.net
+  relaylab explain message.eml --scenario scenarios/replay.yaml && relaylab run scenarios/replay.yaml
 `;
 
 const OPTIONS = {

@@ -19,6 +19,13 @@ let the cmdlet and the PowerShell session (PSComputerName) tell.
   -o, --output <file>  write the topology there (default: stdout); it is then loaded as
                        relaylab run would, and the command fails if it does not load
   --at <date>          judge certificate validity at this date (ISO 8601; default now)
+  -h, --help           this help
+
+Exit codes: 0 written (and, with -o, it loads); 1 written but it does not load as a topology;
+2 bad input or usage: nothing found, or an export that cannot be read (each named, with the
+line where it breaks), in which case nothing is written.
+
+Example: relaylab import exports/ -o topologies/ours.yaml && relaylab lint topologies/ours.yaml
 `;
 
 const OPTIONS = {
