@@ -64,6 +64,16 @@ describe("Postfix's maillog as trace events", () => {
     expect(parser.open.size).toBe(0);
   });
 
+  it('a destination Postfix holds as dead defers the next messages without an attempt', () => {
+    const { events } = parse('deferred-then-suspended.log', [{ ...toEop(46207), requirement: 'Opportunistic' }]);
+    const attempts = ofType(events, 'attempt');
+    expect(attempts).toHaveLength(3);
+    expect(attempts.every((a) => a.outcome === 'deferred' && !a.tls.secure && a.destination.port === 46207)).toBe(true);
+    const deferred = ofType(events, 'deferred');
+    expect(deferred).toHaveLength(6);
+    expect(deferred[3]?.reply).toBe('4.4.1 delivery temporarily suspended: connect to 127.0.0.20[127.0.0.20]:46207: Connection refused');
+  });
+
   it('what smtpd accepted is received (client TLS and certificate trust), delivered to the Maildir; a refused RCPT is refused', () => {
     const { events } = parse('received-and-refused.log', [], 43385);
     expect(events.map((e) => e.type)).toEqual(['refused', 'received', 'delivered']);

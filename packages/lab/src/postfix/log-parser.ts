@@ -257,7 +257,9 @@ export class PostfixLogParser {
       return events;
     }
     const reply = replyOf(dsn, detail);
-    const peer = relay === 'none' ? peerOf(/connect to (\S+)/.exec(detail)?.[1] ?? '') : peerOf(relay);
+    // "delivery temporarily suspended: …" repeats an earlier failure without connecting: no attempt
+    const suspended = detail.startsWith('delivery temporarily suspended');
+    const peer = suspended ? undefined : relay === 'none' ? peerOf(/connect to (\S+)/.exec(detail)?.[1] ?? '') : peerOf(relay);
     if (peer) {
       const route = this.route(peer.ip, peer.port);
       const policy = route ? tlsPolicyOf(route) : { level: 'may' as const };
