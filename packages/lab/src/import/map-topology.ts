@@ -185,7 +185,9 @@ export function mapTopology(objects: ExportedObject[], unread: UnreadExport[], o
     const node = raw.nodes[nodeName]!;
     const properties = canonicalNames(o.properties, TOPOLOGY_OBJECT_PROPERTIES[field]);
     for (const [key, value] of Object.entries(properties)) {
-      if (TOPOLOGY_OBJECT_PROPERTIES[field].modelled[key] === 'enum' && typeof value === 'number') {
+      const kind = TOPOLOGY_OBJECT_PROPERTIES[field].modelled[key];
+      // A flags enum (PermissionGroups, AuthMechanism) is a list in the lab, a number in such an export.
+      if ((kind === 'enum' || kind === 'stringList') && typeof value === 'number') {
         delete properties[key];
         refuse(
           o,

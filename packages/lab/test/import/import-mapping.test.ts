@@ -107,6 +107,29 @@ describe('what cannot be mapped is said, with the reason', () => {
     ]);
   });
 
+  test('a flags enum written as a number (PermissionGroups, AuthMechanism) is reported, not written for the loader to refuse', () => {
+    const root = folder('flags', {
+      'on-premises/Get-ReceiveConnector.json': JSON.stringify({
+        Name: 'Default Frontend EX01',
+        Identity: 'EX01\\Default Frontend EX01',
+        Bindings: ['0.0.0.0:25'],
+        RemoteIPRanges: ['0.0.0.0-255.255.255.255'],
+        PermissionGroups: 37,
+        AuthMechanism: 134,
+      }),
+    });
+    const output = importExports([root], { now: EXPORT_DATE });
+    const connector = output.topology.nodes.onprem!.receiveConnectors![0]!;
+    expect(connector).not.toHaveProperty('PermissionGroups');
+    expect(connector).not.toHaveProperty('AuthMechanism');
+    expect(reasons(output)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^EX01\\Default Frontend EX01: PermissionGroups is the number 37 .*left at its default/),
+        expect.stringMatching(/^EX01\\Default Frontend EX01: AuthMechanism is the number 134 /),
+      ]),
+    );
+  });
+
   test('a rule with conditions the lab does not evaluate is imported disabled', () => {
     const root = folder('rules', {
       'exchange-online/Get-TransportRule.json': JSON.stringify([
