@@ -116,6 +116,8 @@ export function decodeText(bytes: Buffer): string {
 /** An organization's exports are a few dozen files; past this the folder given is not a folder of exports. */
 export const MAX_EXPORT_FILES = 1000;
 /** Get-Mailbox of a large organization with every property is big; past this, Select-Object the properties. */
+/** Files and folders looked at while walking: `relaylab import ~` should stop, not walk the disk. */
+export const MAX_ENTRIES_WALKED = 50_000;
 export const MAX_EXPORT_BYTES = 128 * 1024 * 1024;
 
 /**
@@ -125,6 +127,7 @@ export const MAX_EXPORT_BYTES = 128 * 1024 * 1024;
 export function exportFiles(paths: string[]): string[] {
   const found = new Set<string>();
   const walked = new Set<string>();
+  let seen = 0;
   const walk = (p: string, top: boolean): void => {
     let stat;
     try {
@@ -144,6 +147,9 @@ export function exportFiles(paths: string[]): string[] {
       } catch (e) {
         throw new Error(`${p}: ${(e as Error).message}`);
       }
+      seen += entries.length;
+      if (seen > MAX_ENTRIES_WALKED)
+        throw new Error(`more than ${MAX_ENTRIES_WALKED} entries under ${paths.join(', ')}: name the folder that holds the exports`);
       for (const entry of entries) if (!entry.startsWith('.')) walk(path.join(p, entry), false);
     } else if (/\.(json|csv|xml)$/i.test(p) && (top || stat.isFile())) {
       found.add(p);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeText, exportFiles, MAX_EXPORT_FILES, readExports } from '../../src/import/exports';
+import { decodeText, exportFiles, MAX_ENTRIES_WALKED, MAX_EXPORT_FILES, readExports } from '../../src/import/exports';
 import { readClixmlExport } from '../../src/import/read-clixml';
 import { parseCsv, readCsvExport } from '../../src/import/read-csv';
 import { readJsonExport } from '../../src/import/read-json';
@@ -173,8 +173,11 @@ describe('hostile exports: a clear error naming the file and where, never a cras
     expect(exportFiles([dir])).toEqual([path.join(dir, 'again', 'Get-AcceptedDomain.json')]);
   });
 
-  test('a folder with more files than an export holds is refused, not read', () => {
+  test('a folder with more files than an export holds is refused, not read; so is a walk of the whole disk', () => {
     for (let i = 0; i <= MAX_EXPORT_FILES; i++) write(`f${i}.json`, '[]');
     expect(() => exportFiles([dir])).toThrow(`more than ${MAX_EXPORT_FILES} .json, .csv and .xml files under ${dir}`);
+    expect(() => exportFiles(['/usr'])).toThrow(
+      new RegExp(`more than (${MAX_ENTRIES_WALKED} entries|${MAX_EXPORT_FILES} .json, .csv and .xml files) under /usr`),
+    );
   });
 });
