@@ -84,7 +84,14 @@ function table(topology: Topology, lab: Lab): string {
   const rows = Object.entries(topology.nodes).map(([name, spec]) => {
     const cert = spec.certificate ? topology.certificates?.[spec.certificate] : undefined;
     const names = cert ? [...new Set([cert.subject, ...(cert.sans ?? [])])].join(', ') : '-';
-    return [name, spec.role, spec.hostname, `${spec.address}:${lab.node(name).port}`, names, (spec.mailboxes ?? []).join(', ') || '-'];
+    return [
+      name,
+      spec.implementation === 'postfix' ? `${spec.role} (Postfix)` : spec.role,
+      spec.hostname,
+      `${spec.address}:${lab.node(name).port}`,
+      names,
+      (spec.mailboxes ?? []).join(', ') || '-',
+    ];
   });
   const all = [['NODE', 'ROLE', 'HOSTNAME', 'ADDRESS', 'CERTIFICATE NAMES', 'MAILBOXES'], ...rows];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
