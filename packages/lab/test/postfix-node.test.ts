@@ -78,6 +78,26 @@ describe('a node played by Postfix', () => {
     }
   });
 
+  it("a message Postfix's sendmail refuses ends rejected at the node, with sendmail's reason", async () => {
+    const topology: Topology = {
+      nodes: {
+        fabrikam: { role: 'partner', implementation: 'postfix', hostname: 'mail.fabrikam.example', address: '127.0.0.30', mailboxes: ['ann@fabrikam.example'] },
+      },
+    };
+    const lab = await Lab.start(topology, { certsDir });
+    try {
+      const id = lab.submit('fabrikam', { from: 'ann@fabrikam.example', to: [], raw: Buffer.from('Subject: none\r\n\r\nbody\r\n') });
+      expect(await lab.settle(10_000)).toBe(true);
+      expect(lab.trace.events.filter((e) => 'messageId' in e && e.messageId === id).map((e) => e.type)).toEqual(['submitted', 'rejected']);
+      expect(lab.trace.events.find((e) => e.type === 'rejected')).toMatchObject({
+        node: 'fabrikam',
+        reply: expect.stringMatching(/^sendmail exited with status \d+: sendmail: fatal: .*Recipient addresses must be specified/),
+      });
+    } finally {
+      await lab.stop();
+    }
+  });
+
   it('names the Debian package in one line when Postfix is not installed', () => {
     expect(() => requirePostfix('fabrikam', ['/nonexistent/postfix'])).toThrow(
       /^node fabrikam has implementation: postfix, but Postfix is not installed \(install the Debian package "postfix": apt-get install postfix\)$/,

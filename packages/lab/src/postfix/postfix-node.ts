@@ -368,13 +368,30 @@ export class PostfixNode {
     const at = this.options.clock.now().toISOString();
     this.options.trace.emit({ type: 'submitted', at, node: this.name, messageId, from: message.from, to: message.to, headersIn: parseHeaders(raw) });
     this.submitting++;
-    const child = spawn('/usr/sbin/sendmail', ['-C', this.paths.config, '-i', '-f', message.from, '--', ...message.to], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('/usr/sbin/sendmail', ['-C', this.paths.config, '-i', '-f', message.from || '<>', '--', ...message.to], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.once('close', (code) => {
       this.submitting--;
-      if (code !== 0) this.options.logger?.error({ node: this.name, code, err }, 'Postfix sendmail failed');
+      if (code === 0) return;
+      // Postfix never took it: the message ends here, refused to the user who sent it.
+      const reply = `sendmail exited with status ${code}${err.trim() ? `: ${err.trim()}` : ''}`;
+      this.options.logger?.error({ node: this.name, code, err }, 'Postfix sendmail failed');
+      this.options.trace.emit({
+        type: 'rejected',
+        at: this.options.clock.now().toISOString(),
+        node: this.name,
+        messageId,
+        recipients: message.to,
+        reply,
+        reason: `Postfix's sendmail did not take the message`,
+        by: this.name,
+        noDsn: 'the sender submitted it locally and was told at once',
+      });
     });
+    child.once('error', (e) => (err += e.message));
     child.stdin?.end(raw);
     return messageId;
   }
