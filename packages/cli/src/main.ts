@@ -7,6 +7,7 @@ const HELP = `relaylab — an Exchange hybrid mail lab of real SMTP servers on l
 Usage:
   relaylab run [paths...] [options]   run scenario files or folders (default: scenarios/)
   relaylab up <topology>              start a lab and keep it up (table of nodes, live hops, .eml mailboxes)
+  relaylab rehearse <plan.yaml>      rehearse a cutover: a plan's changes on the lab clock while mail flows
   relaylab node --config <t> --node <n>  run one node in this process (one container per node)
   relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
   relaylab certs --config <topology>  make the topology's certificates before starting nodes
