@@ -56,7 +56,7 @@ beforeAll(async () => {
     dns: `127.0.0.53:${port + 99}`,
     signal: abort.signal,
   }));
-}, 180_000);
+}, 480_000);
 
 // Should the hook time out, the run would go on: it ends after the scenario in progress, whose
 // node processes stop within its own time limits, and waiting for that lets Jest exit by itself.
