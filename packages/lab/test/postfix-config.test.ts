@@ -128,6 +128,19 @@ describe('the Postfix instance relaylab writes for a node', () => {
     expect(files.header_checks).toBe('/^X-MS-Exchange-.*:/ IGNORE\n');
   });
 
+  it("writes the node's TLS versions and ciphers for both directions, mandatory TLS included", () => {
+    const main = mainCf(
+      postfixConfig(instance([], { ...partner, tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' } }))['main.cf'],
+    );
+    for (const p of ['smtpd_tls_protocols', 'smtpd_tls_mandatory_protocols', 'smtp_tls_protocols', 'smtp_tls_mandatory_protocols'])
+      expect(main.get(p)).toBe('>=TLSv1, <=TLSv1');
+    expect(main.get('tls_high_cipherlist')).toBe('DEFAULT@SECLEVEL=0');
+    expect(main.get('smtp_tls_mandatory_ciphers')).toBe('high');
+    const plain = mainCf(postfixConfig(instance([]))['main.cf']);
+    expect(plain.has('smtp_tls_protocols')).toBe(false);
+    expect(plain.has('tls_high_cipherlist')).toBe(false);
+  });
+
   it('maps the four Exchange TLS settings onto Postfix security levels', () => {
     const base = { host: 'mx.b.example', ignoreStartTls: false };
     expect(tlsPolicyOf({ ...base, requirement: 'Opportunistic' })).toEqual({ level: 'may' });

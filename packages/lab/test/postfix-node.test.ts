@@ -34,6 +34,13 @@ describe('a node played by Postfix', () => {
     expect(hop).toMatchObject({ from: 'fabrikam', to: 'eop', tls: 'TLSv1.3', certificateVerified: true, certificateName: 'mail.protection.outlook.example' });
   });
 
+  it("takes the node's TLS versions: a partner capped at TLS 1.2 sends over TLSv1.2, as Postfix logged it", async () => {
+    const result = await runScenario(loadScenarioFile(join(__dirname, 'fixtures', 'postfix', 'partner-pinned-tls12.yaml')), { certsDir });
+    expect([result.error, result.failures]).toEqual([undefined, []]);
+    const attempt = result.trace.find((e): e is AttemptEvent => e.type === 'attempt' && e.node === 'fabrikam');
+    expect(attempt?.tls.protocol).toBe('TLSv1.2');
+  });
+
   it('defers while its next hop is down, and is flushed when the lab clock reaches its retry; down and up stop and start it', async () => {
     const result = await runScenario(loadScenarioFile(join(__dirname, 'fixtures', 'postfix', 'eop-down-then-retry.yaml')), { certsDir });
     expect(result.error).toBeUndefined();

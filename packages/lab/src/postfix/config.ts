@@ -76,6 +76,21 @@ export function tlsPolicyOf(route: Pick<PostfixRoute, 'requirement' | 'ignoreSta
   }
 }
 
+/** The node's `tls` versions and cipher list, both directions, mandatory TLS included. */
+function tlsVersionsAndCiphers(spec: NodeSpec): string[] {
+  const tls = spec.tls ?? {};
+  const versions = [tls.minVersion && `>=${tls.minVersion}`, tls.maxVersion && `<=${tls.maxVersion}`].filter(Boolean).join(', ');
+  const lines: string[] = [];
+  if (versions)
+    for (const p of ['smtpd_tls_protocols', 'smtpd_tls_mandatory_protocols', 'smtp_tls_protocols', 'smtp_tls_mandatory_protocols'])
+      lines.push(`${p} = ${versions}`);
+  if (tls.ciphers) {
+    lines.push(`tls_high_cipherlist = ${tls.ciphers}`);
+    for (const p of ['smtpd_tls_ciphers', 'smtpd_tls_mandatory_ciphers', 'smtp_tls_ciphers', 'smtp_tls_mandatory_ciphers']) lines.push(`${p} = high`);
+  }
+  return lines;
+}
+
 const nexthop = (r: Pick<PostfixRoute, 'ip' | 'port'>) => `[${r.ip}]:${r.port}`;
 
 /** An IPv4 range `a-b` as the CIDR blocks Postfix's mynetworks takes. */
@@ -192,6 +207,7 @@ export function postfixConfig(instance: PostfixInstance): PostfixFiles {
     'smtpd_tls_ask_ccert = yes',
     'smtpd_tls_loglevel = 1',
     'smtpd_tls_session_cache_database =',
+    ...tlsVersionsAndCiphers(spec),
   ];
 
   const service = (name: string, type: string, priv: string, unpriv: string, wakeup: string, limit: string, command: string) =>
