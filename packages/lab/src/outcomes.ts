@@ -251,12 +251,33 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
         break;
     }
   }
+  fate.hops = causalOrder(fate.hops, fate.path[0]);
   // a later deferral supersedes an earlier one; a final state is never overwritten by a deferral
   if (fate.state === 'deferred') {
     const last = [...mine].reverse().find((e) => e.type === 'deferred' && includes(e.recipients, addresses));
     if (last && last.type === 'deferred') Object.assign(fate, { at: last.at, realAt: last.realAt, node: last.node, reply: last.reply, reason: last.reason });
   }
   return fate;
+}
+
+/**
+ * Hops in the order the message took them: each from where the last one ended. Events from
+ * several node processes merge by lab time, and hops at the same lab time may arrive in any order.
+ */
+function causalOrder(hops: Hop[], start: string | undefined): Hop[] {
+  const left = [...hops];
+  const ordered: Hop[] = [];
+  let at = start;
+  while (left.length) {
+    const next = Math.max(
+      0,
+      left.findIndex((h) => h.from === at),
+    );
+    const [hop] = left.splice(next, 1);
+    ordered.push(hop!);
+    at = hop!.to;
+  }
+  return ordered;
 }
 
 /** A few lines that tell the story of a message, for failure messages. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { headerEnd } from '@relaylab/core';
-import { judge, loadScenarioFile, runScenario, ScenarioFileError, type Expectation, type ScenarioResult } from '@relaylab/lab';
+import { fateOf, judge, loadScenarioFile, runScenario, ScenarioFileError, type Expectation, type ScenarioResult } from '@relaylab/lab';
 
 /**
  * Body and header-position expectations, judged on the bytes a mailbox holds: the bundled
@@ -112,4 +112,14 @@ test('a bodyMatches that is not a regular expression is a file error at its line
   expect((thrown as ScenarioFileError).issues).toEqual([
     expect.objectContaining({ field: 'expect[1].bodyMatches', message: expect.stringMatching(/^expected a regular expression; found "\(unclosed"/) }),
   ]);
+});
+
+test('hops come in the order the message took them, however the trace streams interleaved', () => {
+  const id = result.messageIds['internet-to-onprem']!;
+  const attempts = result.trace.filter((e) => e.type === 'attempt' && e.messageId === id);
+  expect(attempts.map((e) => e.node)).toEqual(['tailspin', 'eop']);
+  // as when node processes' streams merge at one lab time: the later hop's event first
+  const shuffled = [...result.trace.filter((e) => !attempts.includes(e)), ...[...attempts].reverse()];
+  const fate = fateOf(shuffled, id, 'alice@contoso.example', nodeAt);
+  expect(fate.hops.map((h) => `${h.from} → ${h.to}`)).toEqual(['tailspin → eop', 'eop → onprem']);
 });
