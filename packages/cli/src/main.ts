@@ -8,6 +8,7 @@ Usage:
   relaylab run [paths...] [options]   run scenario files or folders (default: scenarios/)
   relaylab up <topology>              start a lab and keep it up (table of nodes, live hops, .eml mailboxes)
   relaylab rehearse <plan.yaml>      rehearse a cutover: a plan's changes on the lab clock while mail flows
+  relaylab load <topology> --from <node> --to <address>  drive traffic through the lab; throughput, hop latency, accounting
   relaylab node --config <t> --node <n>  run one node in this process (one container per node)
   relaylab dns --config <topology>    serve the topology's MX and A records (UDP and TCP)
   relaylab certs --config <topology>  make the topology's certificates before starting nodes

@@ -125,8 +125,10 @@ export class MailNode {
       faults: this.faults,
       listenPort: () => this.boundPort,
       accept: (session, from, raw) => {
+        const before = this.spool?.changes;
         const taken = this.intake.fromSession(session, from, raw);
-        return taken.outcome === 'accept' && this.spool ? { ...taken, durable: this.spool.durable() } : taken;
+        // Only a message that went to the spool waits for it; one delivered here is answered at once.
+        return taken.outcome === 'accept' && this.spool && this.spool.changes !== before ? { ...taken, durable: this.spool.durable() } : taken;
       },
     });
     this.server.server.on('connection', (socket: Socket) => {

@@ -90,7 +90,11 @@ export class Spool {
     if (failure) throw failure;
   }
 
+  /** Writes and removals asked for since the spool was made: a caller compares two counts to know whether it asked for any. */
+  changes = 0;
+
   private change(id: string, change: Change): void {
+    this.changes++;
     this.next.changes.set(id, change);
     if (!this.running) queueMicrotask(() => this.run());
   }

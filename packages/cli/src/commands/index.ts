@@ -10,6 +10,7 @@ type Command = (args: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run')).runCommand,
   up: async () => (await import('./up')).upCommand,
+  load: async () => (await import('./load')).loadCommand,
   node: async () => (await import('./node')).nodeCommand,
   dns: async () => (await import('./dns')).dnsCommand,
   certs: async () => (await import('./certs')).certsCommand,
