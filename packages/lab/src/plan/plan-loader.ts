@@ -37,6 +37,7 @@ interface PlanDocument {
     bounced?: number | string;
     deferred?: number | string;
     queued?: number | string;
+    deleted?: number | string;
     directions?: Record<string, Record<string, unknown>>;
   }>;
 }
@@ -299,7 +300,7 @@ function readCheckpoints(document: PlanDocument, directions: Direction[], topolo
       }
       if (d.authAs !== undefined) check.authAs = d.authAs as string;
       if (d.sfv !== undefined) check.sfv = d.sfv as string;
-      for (const k of ['bounced', 'deferred', 'queued'] as const) if (d[k] !== undefined) check[k] = parseBound(d[k] as number | string);
+      for (const k of ['bounced', 'deferred', 'queued', 'deleted'] as const) if (d[k] !== undefined) check[k] = parseBound(d[k] as number | string);
       if (d.via) {
         check.via = {};
         for (const [node, b] of Object.entries(d.via as Record<string, number | string>)) {
@@ -316,6 +317,7 @@ function readCheckpoints(document: PlanDocument, directions: Direction[], topolo
       ...(c.bounced !== undefined && { bounced: parseBound(c.bounced) }),
       ...(c.deferred !== undefined && { deferred: parseBound(c.deferred) }),
       ...(c.queued !== undefined && { queued: parseBound(c.queued) }),
+      ...(c.deleted !== undefined && { deleted: parseBound(c.deleted) }),
       directions: checks,
     });
   });

@@ -29,6 +29,7 @@ export interface DirectionCheck {
   bounced?: Bound;
   deferred?: Bound;
   queued?: Bound;
+  deleted?: Bound;
   /** Per node, how many delivered messages went through it. */
   via?: Record<string, Bound>;
 }
@@ -39,6 +40,7 @@ export interface Checkpoint {
   bounced?: Bound;
   deferred?: Bound;
   queued?: Bound;
+  deleted?: Bound;
   directions: Record<string, DirectionCheck>;
 }
 

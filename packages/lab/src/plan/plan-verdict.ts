@@ -56,6 +56,11 @@ export function judgeCheckpoint(checkpoint: Checkpoint, fromMs: number, standing
   count('bounced', checkpoint.bounced, returned(inInterval));
   count('deferred', checkpoint.deferred, deferred(inInterval));
   count('queued', checkpoint.queued, queued(standings));
+  count(
+    'deleted',
+    checkpoint.deleted,
+    inInterval.filter((m) => m.state === 'deleted'),
+  );
   for (const [direction, check] of Object.entries(checkpoint.directions)) {
     failures.push(
       ...judgeDirection(
@@ -133,6 +138,11 @@ function judgeDirection(direction: string, check: DirectionCheck, atMs: number, 
     'queued',
     check.queued,
     all.filter((m) => m.state === 'queued'),
+  );
+  count(
+    'deleted',
+    check.deleted,
+    interval.filter((m) => m.state === 'deleted'),
   );
   for (const [node, bound] of Object.entries(check.via ?? {}))
     count(
