@@ -44,6 +44,18 @@ test('MX flip, TTL not lowered and port 25 locked down inside the tail: Internet
   expect(results.get('mx-flip-to-exchange-online')!.accounting.returned).toBe(0);
 });
 
+test("the X-OriginatorOrg rule with MX at a filter deletes Internet mail from the change on; scoped to EOP, only the other tenant's", () => {
+  const deletedIn = (plan: string) =>
+    results
+      .get(plan)!
+      .messages.filter((m) => m.state === 'deleted')
+      .map((m) => [m.direction, m.submittedAtMs >= 2 * 3600_000]);
+  const naive = deletedIn('x-originatororg-rule-mx-at-filter');
+  expect(naive.filter(([d]) => d === 'internet-to-onprem')).toHaveLength(12);
+  expect(naive.every(([, afterChange]) => afterChange)).toBe(true);
+  expect(deletedIn('x-originatororg-rule-scoped-to-eop')).toEqual(Array(4).fill(['other-tenant', true]));
+});
+
 test("connectors updated before the certificate: the right order's checkpoints fail, naming the deferred and reclassified messages", async () => {
   const wrong = loadPlanFile(join(plansDir, 'hybrid-connectors-updated-before-cert.yaml'));
   const right = loadPlanFile(join(plansDir, 'hybrid-cert-renewed-then-connectors.yaml'));
