@@ -42,6 +42,18 @@ describe('relaylab import', () => {
     fs.rmSync(path.dirname(exports), { recursive: true });
   });
 
+  test('an output that cannot be written is named, exit 2, no stack trace; missing folders are made', async () => {
+    const intoFolder = await run(['import', path.join(repo, 'examples/fabrikam-hybrid/exchange-online'), '-o', dir]);
+    expect(intoFolder.code).toBe(2);
+    expect(intoFolder.err).toMatch(new RegExp(`relaylab import: -o ${dir}: EISDIR`));
+    const underProc = await run(['import', path.join(repo, 'examples/fabrikam-hybrid/exchange-online'), '-o', '/proc/relaylab-nope/x.yaml']);
+    expect(underProc.code).toBe(2);
+    expect(underProc.err).toContain('relaylab import: -o /proc/relaylab-nope/x.yaml: ENOENT');
+    const nested = path.join(dir, 'a/b/c.yaml');
+    expect((await run(['import', path.join(repo, 'examples/fabrikam-hybrid/exchange-online'), '-o', nested])).code).toBe(0);
+    expect(fs.existsSync(nested)).toBe(true);
+  });
+
   test('bad input: nothing named, nothing found, a bad date', async () => {
     expect((await run(['import'])).code).toBe(2);
     const empty = await run(['import', dir]);

@@ -64,8 +64,12 @@ export function importCommand(args: string[], io: Io): Promise<number> {
       io.out.write(output.yaml);
       return 0;
     }
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.writeFileSync(file, output.yaml);
+    try {
+      makeFolders(path.dirname(path.resolve(file)));
+      fs.writeFileSync(file, output.yaml);
+    } catch (e) {
+      throw new InputError(`-o ${file}: ${(e as Error).message}`);
+    }
     try {
       loadTopologyFile(file);
     } catch (e) {
@@ -76,4 +80,14 @@ export function importCommand(args: string[], io: Io): Promise<number> {
     io.err.write(`\nwrote ${file}; it loads as a topology\n`);
     return 0;
   });
+}
+
+/**
+ * The missing folders of `dir`, made one at a time from the nearest that exists: Node's recursive
+ * mkdir spins forever under /proc, where a folder can exist and refuse children.
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) fs.mkdirSync(d);
 }
