@@ -105,12 +105,24 @@ function sideOf(file: string, cmdlet: Cmdlet, properties: Record<string, unknown
 
 /**
  * Windows PowerShell 5.1 writes UTF-16 (`>` redirection, Export-Clixml) or UTF-8 with a BOM; the
- * BOM says which.
+ * BOM says which. Without one, text that is not UTF-8 is read as Windows-1252.
  */
 export function decodeText(bytes: Buffer): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
-  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+  } catch {
+    // Not UTF-8: Export-Csv -Encoding Default (and Out-File in some hosts) writes the ANSI code page, Windows-1252 in the West.
+    return windows1252(bytes);
+  }
+}
+
+/** 0x80-0x9F of Windows-1252 (Node's TextDecoder reads that label as ISO-8859-1); the rest is Latin-1. */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
+function windows1252(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/[\x80-\x9f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
 }
 
 /** An organization's exports are a few dozen files; past this the folder given is not a folder of exports. */

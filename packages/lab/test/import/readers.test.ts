@@ -113,6 +113,18 @@ describe('Export-Clixml output', () => {
     expect(decodeText(Buffer.from('\uFEFF[]', 'utf8'))).toBe('[]');
   });
 
+  test('a CSV in the ANSI code page (Export-Csv -Encoding Default) reads as Windows-1252, not as U+FFFD', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('"Name","Comment"\r\n"Relay","M'),
+      Buffer.from([0xfc]),
+      Buffer.from('ller '),
+      Buffer.from([0x80]),
+      Buffer.from('"\r\n'),
+    ]);
+    expect(readCsvExport(decodeText(bytes)).records).toEqual([{ Name: 'Relay', Comment: 'Müller €' }]);
+    expect(decodeText(Buffer.from('"Müller"', 'utf8'))).toBe('"Müller"');
+  });
+
   test('what is not Export-Clixml, or not well formed, is refused', () => {
     expect(() => readClixmlExport('<Objects/>')).toThrow('expected <Objs> (Export-Clixml); found <Objects>');
     expect(() => readClixmlExport('<Objs><Obj></Objs>')).toThrow('</Objs> closes <Obj>');
