@@ -156,3 +156,14 @@ describe('classification: the foreign-tenant finding', () => {
     expect(explainMessage(ownTenant, { organizationDomains: ['contoso.example', 'contoso.net'] }).classification.causes).toEqual([]);
   });
 });
+
+describe('classification: mail to another organization', () => {
+  test('arriving anonymous at another organization is expected, not a broken hybrid hop', () => {
+    const sample = readFileSync(resolve(__dirname, '../../../examples/headers/gateway-breaks-internal.eml'), 'latin1');
+    expect(explainMessage(sample).classification.causes).toEqual(['device-in-path']);
+    const toPartner = sample.replace(/^To: .*$/m, 'To: carol@fabrikam.example');
+    const c = explainMessage(toPartner).classification;
+    expect(c.causes).toEqual([]);
+    expect(c.reasons.join('\n')).not.toMatch(/yet the message arrived/);
+  });
+});

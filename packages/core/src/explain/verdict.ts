@@ -67,7 +67,9 @@ export function classify(
       }`,
     );
   }
-  if (!c.internal && inOrg(from)) {
+  // Mail from the organization to another one arrives anonymous there by design: only mail that
+  // stays inside (all recipients unknown, or one of them in the organization) should have been internal.
+  if (!c.internal && inOrg(from) && (to.length === 0 || to.some(inOrg))) {
     c.reasons.push(`the sender ${from} is in the organization (${own.join(', ')}), yet the message arrived ${authAs}`);
     // Positions the message passed: its origin (the first hop's client), then each receiving host.
     const kinds = [hops[0]?.fromKind ?? 'unknown', ...hops.map((h) => h.kind)];
