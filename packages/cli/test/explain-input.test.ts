@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { parse } from 'yaml';
 import { readHeaderSection } from '../src/commands/explain-input';
 import { repo, run } from './run-cli';
 
@@ -65,5 +66,27 @@ describe('explain input', () => {
     const folder = await run(['explain', dir]);
     expect(folder.code).toBe(2);
     expect(folder.err).toContain(`${dir}: EISDIR`);
+  });
+});
+
+describe('explain --scenario with hostile header values', () => {
+  let dir: string;
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaylab-explain-replay-'))));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('stamp values and the file name are quoted in the scenario, never read as YAML', async () => {
+    const sample = fs.readFileSync(path.join(repo, 'examples/headers/onprem-to-cloud-internal.eml'), 'latin1');
+    const hostile = sample
+      .replace(/^X-MS-Exchange-Organization-AuthAs: .*$/m, 'X-MS-Exchange-Organization-AuthAs: Internal }, sfv: {x: [')
+      .replace(/^X-MS-Exchange-Organization-MessageDirectionality: .*$/m, 'X-MS-Exchange-Organization-MessageDirectionality: a: b #c');
+    const message = path.join(dir, 'hostile.eml');
+    fs.writeFileSync(message, hostile, 'latin1');
+    const scenario = path.join(dir, 'odd: name #1.yaml');
+    const { code } = await run(['explain', message, '--scenario', scenario]);
+    expect(code).toBe(0);
+    const doc = parse(fs.readFileSync(scenario, 'utf8')) as { name: string; expect: { hops?: Array<Record<string, unknown>> } };
+    expect(doc.name).toBe('odd: name #1');
+    expect(JSON.stringify(doc)).toContain('"authAs":"Internal }, sfv: {x: ["');
+    expect(JSON.stringify(doc)).toContain('"directionality":"a: b #c"');
   });
 });

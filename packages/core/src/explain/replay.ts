@@ -120,10 +120,10 @@ export function replayScenario(
     const fields = [`from: ${path[i]}`, `to: ${node}`];
     const isLast = i === path.length - 2;
     if (isLast && (node === 'eop' || node === 'eop-woodgrove' || node === 'onprem') && c.source === 'organization' && c.authAs) {
-      fields.push(`authAs: ${c.authAs}`);
-      if (c.directionality) fields.push(`directionality: ${c.directionality}`);
-    } else if (node === 'eop' && crossTenantValue(e.stamps, 'AuthAs')) fields.push(`authAs: ${crossTenantValue(e.stamps, 'AuthAs')}`);
-    if (node === 'eop' && path[i] !== 'eop' && c.filtering?.sfv) fields.push(`sfv: ${c.filtering.sfv}`);
+      fields.push(`authAs: ${yamlString(c.authAs)}`);
+      if (c.directionality) fields.push(`directionality: ${yamlString(c.directionality)}`);
+    } else if (node === 'eop' && crossTenantValue(e.stamps, 'AuthAs')) fields.push(`authAs: ${yamlString(crossTenantValue(e.stamps, 'AuthAs')!)}`);
+    if (node === 'eop' && path[i] !== 'eop' && c.filtering?.sfv) fields.push(`sfv: ${yamlString(c.filtering.sfv)}`);
     hops.push(`      - { ${fields.join(', ')} }`);
   });
   const seen = e.hops.map(
@@ -146,7 +146,7 @@ export function replayScenario(
     ...(e.classification.causes.length
       ? [`# What broke internal status, as the headers tell it: ${e.classification.causes.join(', ')}; the patch sets that up.`]
       : []),
-    `name: ${name}`,
+    `name: ${yamlString(name)}`,
     `description: ${yamlString(`Replays ${path.join(' → ')} as the real message travelled, expecting its classification.`)}`,
     `topology: ${topologyRef(replay.topology)}`,
     ...patch,
