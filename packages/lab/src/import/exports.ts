@@ -186,7 +186,10 @@ function readExportText(file: string): string {
     );
   const text = decodeText(fs.readFileSync(file));
   const nul = binaryAt(text);
-  if (nul >= 0) throw new Error(`binary data (a NUL character at line ${text.slice(0, nul).split('\n').length}), not a text export`);
+  if (nul >= 0)
+    throw new Error(
+      `a NUL character at line ${text.slice(0, nul).split('\n').length}: binary data, or UTF-16 without its byte order mark (re-save it as UTF-8), not a text export`,
+    );
   return text;
 }
 

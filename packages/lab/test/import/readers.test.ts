@@ -154,7 +154,7 @@ describe('hostile exports: a clear error naming the file and where, never a cras
 
   test('binary data, JSON nested past ConvertTo-Json -Depth, and a Clixml DTD are refused', () => {
     const bin = write('Get-SendConnector.json', Buffer.from([0x7b, 0x00, 0x01, 0xff, 0x22]));
-    expect(() => readExports([bin])).toThrow(`cannot read ${bin}: binary data`);
+    expect(() => readExports([bin])).toThrow(`cannot read ${bin}: a NUL character at line 1: binary data, or UTF-16 without its byte order mark`);
     const deep = write('deep.json', `${'{"a":'.repeat(20000)}1${'}'.repeat(20000)}`);
     expect(() => readExports([deep])).toThrow(/nested deeper than 100 levels/);
     expect(() => readJsonExport(`[${'['.repeat(150)}${']'.repeat(150)}]`)).toThrow('item 1 is not an object');
