@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repo, run } from './run-cli';
@@ -49,6 +49,12 @@ test('a checkpoint that fails names the messages that broke it, exit 1; --json c
   expect(result.passed).toBe(false);
   expect(result.checkpoints.map((c) => c.passed)).toEqual([false, true]);
   expect(result.checkpoints[0]!.failures[0]!.messages.map((m) => m.messageId)).toEqual(['<cloud-to-onprem-2@rehearsal.relaylab>']);
+  expect(result).not.toHaveProperty('trace');
+  const html = join(dir, 'fail.html');
+  const h = await run(['rehearse', file, '--certs', certs, '--html', html]);
+  expect(h.code).toBe(1);
+  expect(h.out).toContain(`report: ${html}`);
+  expect(readFileSync(html, 'utf8')).toContain('<svg class="over-time" data-direction="cloud-to-onprem"');
 }, 60_000);
 
 test('a bad plan is exit 2, with file:line:column and the field', async () => {

@@ -10,3 +10,4 @@ export { topologyDiagram } from './html/topology-diagram';
 export { sequenceDiagram, sequenceRows } from './html/sequence-diagram';
 export { liveMessageHtml, liveTopologyHtml } from './html/live-message';
 export { livePageHtml, LIVE_SCRIPT, LIVE_STYLES } from './html/live-page';
+export { renderRehearsalHtml, bucketsOf, outcomeOf } from './html/rehearsal-page';

@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatMs, loadPlanFile, rehearse, ScenarioFileError, type Plan, type RehearsalResult } from '@relaylab/lab';
+import { renderRehearsalHtml } from '@relaylab/report';
 import { guarded, InputError, parseWithEnv, UsageError, type Io } from './shared';
 
 export const REHEARSE_HELP = `Usage: relaylab rehearse <plan.yaml> [options]
@@ -15,6 +17,8 @@ messages that broke it.
 
   --certs <dir>   certificate cache (default ./certs, or $RELAYLAB_CERTS)
   --json          the result as JSON, for tools (no timeline)
+  --html <file>   also write an offline HTML report: per direction, mail over time by outcome
+                  with the changes marked; click a bar for its messages and their hop diagrams
   -h, --help      this help
 
 Exit codes: 0 every checkpoint held and every message is accounted for; 1 a checkpoint failed
@@ -24,6 +28,7 @@ Exit codes: 0 every checkpoint held and every message is accounted for; 1 a chec
 const OPTIONS = {
   certs: { type: 'string' },
   json: { type: 'boolean' },
+  html: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,8 +80,12 @@ export function rehearseCommand(args: string[], io: Io): Promise<number> {
     const result = await rehearse(plan, {
       certsDir: resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs'),
       onLine: values.json ? undefined : (line) => io.out.write(`${line}\n`),
+      keepTrace: values.html !== undefined,
     });
-    io.out.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerdicts(result));
+    if (values.html) writeFileSync(resolve(values.html as string), renderRehearsalHtml(result));
+    const { trace: _trace, topology: _topology, endpoints: _endpoints, ...shown } = result;
+    io.out.write(values.json ? `${JSON.stringify(shown, null, 2)}\n` : formatVerdicts(result));
+    if (values.html && !values.json) io.out.write(`report: ${resolve(values.html as string)}\n`);
     return result.passed ? 0 : 1;
   });
 }

@@ -1,4 +1,4 @@
-import { MemoryTrace, VirtualClock, type TraceEvent } from '@relaylab/core';
+import { MemoryTrace, VirtualClock, type Topology, type TraceEvent } from '@relaylab/core';
 import { Pki } from '@relaylab/pki';
 import { Lab } from '../lab';
 import { fateOf, type Fate } from '../outcomes';
@@ -14,6 +14,8 @@ export interface RehearsalOptions {
   settleMs?: number;
   /** Each line of the timeline as it happens. */
   onLine?(line: string): void;
+  /** Keep the traffic's trace events in the result (for the HTML report's hop diagrams). */
+  keepTrace?: boolean;
 }
 
 export interface RehearsalAccounting {
@@ -38,6 +40,12 @@ export interface RehearsalResult {
   accounting: RehearsalAccounting;
   /** Every traffic message where it ended, at the end of the rehearsal. */
   messages: MessageStanding[];
+  /** With keepTrace: the trace events of the traffic messages, in order, and the topology the lab started with. */
+  trace?: TraceEvent[];
+  topology?: Topology;
+  /** With keepTrace: which node listened on each `address:port`, to follow hops in the trace. */
+  endpoints?: Record<string, string>;
+  durationMs: number;
 }
 
 const hhmm = (ms: number) => {
@@ -109,6 +117,7 @@ export async function rehearse(plan: Plan, options: RehearsalOptions): Promise<R
   let error: string | undefined;
   let lastHour = 0;
   let final: MessageStanding[] = [];
+  const endpoints: Record<string, string> = {};
   try {
     for (const item of agendaOf(plan)) {
       if (item.atMs > elapsed()) {
@@ -153,6 +162,7 @@ export async function rehearse(plan: Plan, options: RehearsalOptions): Promise<R
     await lab.settle(settleMs);
   } finally {
     final = standings();
+    for (const [name, node] of lab.nodes) endpoints[`${lab.topology.nodes[name]?.address}:${node.port}`] = name;
     await lab.stop();
   }
 
@@ -184,6 +194,12 @@ export async function rehearse(plan: Plan, options: RehearsalOptions): Promise<R
     checkpoints: verdicts,
     accounting,
     messages: final,
+    durationMs: plan.durationMs,
+    ...(options.keepTrace && {
+      trace: (trace.events as TraceEvent[]).filter((e) => e.type === 'forwarded' || ('messageId' in e && sent.has(e.messageId))),
+      topology: plan.topology,
+      endpoints,
+    }),
   };
 }
 
