@@ -9,6 +9,8 @@ import type { ExportedRecords } from './read-json';
 
 export function readCsvExport(text: string): ExportedRecords {
   let body = text.replace(/^\uFEFF/, '');
+  // Export-Csv given no objects writes an empty file.
+  if (body.trim() === '') return { format: 'csv (PowerShell 7)', records: [] };
   let typeName: string | undefined;
   const typeLine = /^#TYPE ([^\r\n]*)\r?\n/.exec(body);
   if (typeLine) {

@@ -17,6 +17,8 @@ export const MAX_DEPTH = 100;
 
 export function readJsonExport(text: string): ExportedRecords {
   const body = text.replace(/^\uFEFF/, '');
+  // A cmdlet that found nothing gives ConvertTo-Json nothing: it writes an empty file (or `null`).
+  if (body.trim() === '' || body.trim() === 'null') return { format: 'json (PowerShell 7)', records: [] };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

@@ -152,6 +152,14 @@ describe('hostile exports: a clear error naming the file and where, never a cras
     expect(() => readExports([dir])).toThrow(/the file ends early/);
   });
 
+  test('an empty export (the cmdlet found nothing) holds no objects: not an error', () => {
+    write('exchange-online/Get-TransportRule.json', '');
+    write('exchange-online/Get-OutboundConnector.json', '\uFEFF\r\n');
+    write('on-premises/Get-RemoteDomain.csv', '');
+    write('on-premises/Get-TransportRule.xml', '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04" />');
+    expect(readExports([dir])).toEqual({ objects: [], unread: [] });
+  });
+
   test('binary data, JSON nested past ConvertTo-Json -Depth, and a Clixml DTD are refused', () => {
     const bin = write('Get-SendConnector.json', Buffer.from([0x7b, 0x00, 0x01, 0xff, 0x22]));
     expect(() => readExports([bin])).toThrow(`cannot read ${bin}: a NUL character at line 1: binary data, or UTF-16 without its byte order mark`);
