@@ -163,7 +163,10 @@ export function exportFiles(paths: string[]): string[] {
       if (seen > MAX_ENTRIES_WALKED)
         throw new Error(`more than ${MAX_ENTRIES_WALKED} entries under ${paths.join(', ')}: name the folder that holds the exports`);
       for (const entry of entries) if (!entry.startsWith('.')) walk(path.join(p, entry), false);
-    } else if (/\.(json|csv|xml)$/i.test(p) && (top || stat.isFile())) {
+    } else if (!stat.isFile()) {
+      // A pipe or a device would be read until it ends, which may be never.
+      if (top) throw new Error(`${p}: not a file or a folder (a pipe or a device): save the export to a file`);
+    } else if (/\.(json|csv|xml)$/i.test(p)) {
       found.add(p);
       if (found.size > MAX_EXPORT_FILES)
         throw new Error(`more than ${MAX_EXPORT_FILES} .json, .csv and .xml files under ${paths.join(', ')}: name the folder that holds the exports`);

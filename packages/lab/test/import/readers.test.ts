@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -191,6 +192,14 @@ describe('hostile exports: a clear error naming the file and where, never a cras
     fs.symlinkSync(path.join(dir, 'on-premises'), path.join(dir, 'again'));
     fs.symlinkSync(path.join(dir, 'gone.json'), path.join(dir, 'on-premises', 'Get-Dangling.json'));
     expect(exportFiles([dir])).toEqual([path.join(dir, 'again', 'Get-AcceptedDomain.json')]);
+  });
+
+  test('a named pipe is refused by name, not read until it ends (which may be never)', () => {
+    const fifo = path.join(dir, 'Get-InboundConnector.json');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => exportFiles([fifo])).toThrow(`${fifo}: not a file or a folder (a pipe or a device)`);
+    expect(exportFiles([dir])).toEqual([]);
+    expect(() => exportFiles(['/dev/null'])).toThrow('/dev/null: not a file or a folder');
   });
 
   test('a folder with more files than an export holds is refused, not read; so is a walk of the whole disk', () => {
