@@ -174,7 +174,6 @@ function readDirections(document: PlanDocument, topology: Topology, durationMs: 
 
 function readTimeline(document: PlanDocument, initial: Topology, durationMs: number, report: Report): PlanChange[] {
   let topology = initial;
-  let dns = initial.dns ?? {};
   const changes: PlanChange[] = [];
   // Applied in lab-time order (stable for equal times), each to the topology the earlier ones left.
   const order = (document.timeline ?? []).map((c, i) => ({ c, i, atMs: parseDuration(c.at)! })).sort((x, y) => x.atMs - y.atMs || x.i - y.i);
@@ -195,20 +194,22 @@ function readTimeline(document: PlanDocument, initial: Topology, durationMs: num
     const say = c.say ?? describeChange(kind, value);
     if (kind === 'dns') {
       const d = value as { mx?: Record<string, unknown>; a?: Record<string, unknown>; ttl?: string };
-      const patched = applyPatch(topology, { dns: { ...(d.mx && { mx: d.mx }), ...(d.a && { a: d.a }) } }, [...at, 'dns'], (f, m, k) =>
-        report(f.slice(2), m, k),
-      );
-      topology = patched;
-      dns = patched.dns ?? {};
-      changes.push({ atMs, say, kind: 'dns', dns, changed: [...Object.keys(d.mx ?? {}), ...Object.keys(d.a ?? {})], ttlMs: d.ttl ? parseDuration(d.ttl)! : 0 });
+      // The made-up patch has `dns` at its top, as the change does: problems are shown where the change writes them.
+      topology = applyPatch(topology, { dns: { ...(d.mx && { mx: d.mx }), ...(d.a && { a: d.a }) } }, at, report);
+      changes.push({
+        atMs,
+        say,
+        kind: 'dns',
+        dns: topology.dns ?? {},
+        changed: [...Object.keys(d.mx ?? {}), ...Object.keys(d.a ?? {})],
+        ttlMs: d.ttl ? parseDuration(d.ttl)! : 0,
+      });
       continue;
     }
     if ((FAULTS as readonly string[]).includes(kind)) {
       const nodes =
         typeof value === 'string' ? [value] : [(value as { node?: string; from?: string }).node ?? '', (value as { to?: string }).to ?? ''].filter(Boolean);
-      for (const n of nodes)
-        if (!topology.nodes[n])
-          here(kind)(typeof value === 'string' ? [] : [], `no node named "${n}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
+      for (const n of nodes) if (!topology.nodes[n]) here(kind)([], `no node named "${n}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
       const step = (typeof value === 'string' ? { kind, node: value } : { kind, ...(value as object) }) as Step;
       changes.push({ atMs, say, kind: 'step', step });
       continue;
@@ -226,10 +227,16 @@ function readTimeline(document: PlanDocument, initial: Topology, durationMs: num
     });
     if (!ok) continue;
     const nodes = nodesChangedBy(topology, after);
+    // A Postfix node is configured from files when it starts; remaking it mid-run is not supported yet.
+    const postfix = nodes.filter((n) => after.nodes[n]?.implementation === 'postfix');
+    if (postfix.length)
+      report(
+        [...at, kind],
+        `this change would restart ${postfix.join(', ')}, which run${postfix.length > 1 ? '' : 's'} Postfix: a rehearsal changes only relaylab's own nodes`,
+      );
     topology = after;
     changes.push({ atMs, say, kind: 'topology', topology, nodes });
   }
-  void dns;
   return changes;
 }
 

@@ -122,3 +122,16 @@ checkpoints:
     [15, 'checkpoints[1].directions.onprem-to-cloud.delivered', 'at least 0% always holds; to assert that mail is not delivered write "<= 0%"'],
   ]);
 });
+
+test('a DNS change is checked as a topology DNS section is, and reported where the change writes it', () => {
+  const file = write(
+    'bad-dns.yaml',
+    `${head}timeline:
+  - at: 10m
+    dns: { mx: { contoso.example: 12 }, ttl: 5m }
+checkpoints:
+  - at: 4h
+`,
+  );
+  expect(issuesOf(file)).toEqual([{ line: 7, field: 'timeline[0].dns.mx["contoso.example"]', message: 'expected a list; found 12' }]);
+});
