@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repo, run } from './run-cli';
@@ -57,4 +58,17 @@ test('usage and input errors exit 2', async () => {
   const missing = await run(['lint', join(repo, 'no-such-topology.yaml')]);
   expect(missing.code).toBe(2);
   expect(missing.err).toContain('no-such-topology.yaml');
+});
+
+test('a folder, a pipe or a device is refused by name (exit 2), not read until it ends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-lint-fifo-'));
+  const fifo = join(dir, 'topology.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const piped = await run(['lint', fifo]);
+  expect(piped.code).toBe(2);
+  expect(piped.err).toBe(`relaylab lint: ${fifo}: not a file (a folder, a pipe or a device)\n`);
+  const folder = await run(['lint', dir]);
+  expect(folder.code).toBe(2);
+  expect(folder.err).toContain(`${dir}: not a file`);
+  rmSync(dir, { recursive: true });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeCertificate, lintTopology, type CertificateFacts, type LintFinding, type LintResult, type Topology } from '@relaylab/core';
 import { loadScenarioFile, loadTopologyFile } from '@relaylab/lab';
@@ -38,6 +38,8 @@ function loadLintTarget(file: string): Topology {
   const path = resolve(file);
   let text: string;
   try {
+    // A pipe or device would be read until it ends, which may be never.
+    if (!statSync(path).isFile()) throw new Error('not a file (a folder, a pipe or a device)');
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new InputError(`${file}: ${(e as Error).message}`);
