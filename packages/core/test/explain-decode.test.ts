@@ -115,6 +115,12 @@ describe('X-Forefront-Antispam-Report', () => {
     expect(meaning('12').meaning).toMatch(/outside -1 to 9/);
   });
 
+  test('CAT:NONE is marked undocumented, saying where it was seen', () => {
+    const [none] = decodeAntispamReport('CAT:NONE;');
+    expect(none).toMatchObject({ documented: false });
+    expect(none!.meaning).toMatch(/earlier versions/);
+  });
+
   test('a value the page does not list for a documented field is flagged', () => {
     const [odd] = decodeAntispamReport('SFV:XYZ;');
     expect(odd).toMatchObject({ field: 'SFV', value: 'XYZ', documented: false });

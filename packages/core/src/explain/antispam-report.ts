@@ -108,7 +108,11 @@ function decodeOne(field: string, value: string): DecodedField {
     case 'PTR':
       return d(value ? `reverse DNS (PTR) of the source IP: ${value}` : 'reverse DNS (PTR) of the source IP: empty');
     case 'CAT':
-      if (value === 'NONE') return d('NONE: no protection category applied [field: seen in real headers, not listed on the page]', false);
+      if (value === 'NONE')
+        return d(
+          "NONE: no protection category applied [seen in real headers and in the page's example in earlier versions; its table does not list it]",
+          false,
+        );
       return from(CAT, 'category');
     case 'DIR':
       return from(DIR, 'directionality');
