@@ -38,7 +38,9 @@ checkpoints:
   const result = await rehearse(plan, { certsDir: join(dir, 'certs') });
   const a = result.accounting;
   const hours = plan.durationMs / 3_600_000;
-  console.log(`${hours} lab hours, ${a.submitted} messages in ${result.seconds.toFixed(1)} s real: ${(hours / result.seconds).toFixed(2)} lab hours per second`);
+  console.log(
+    `${hours} lab hours, ${a.submitted} messages in ${result.seconds.toFixed(1)} s real: ${(hours / result.seconds).toFixed(2)} lab hours per second`,
+  );
   console.log(`accounting: ${a.delivered} delivered, ${a.returned} returned, ${a.deleted} deleted, ${a.queued} still queued, ${a.lost} lost`);
   console.log(`verdict: ${result.passed ? 'PASS' : 'FAIL'}${result.error ? ` (${result.error})` : ''}`);
   process.exitCode = result.passed && a.lost === 0 ? 0 : 1;
