@@ -53,6 +53,18 @@ describe('Received', () => {
     for (const w of ['SMTP', 'ESMTP', 'ESMTPA', 'LMTP', 'LMTPA', 'UTF8SMTP', 'UTF8SMTPA', 'UTF8LMTP', 'UTF8LMTPA']) expect([w, tls(w)]).toEqual([w, null]);
   });
 
+  test("Exchange 2010's (TLS) form and Sendmail's version=… cipher=… bits=… form both say TLS", () => {
+    const e2010 = parseReceived(
+      'from EX01.contoso.example (10.0.0.1) by EX02.contoso.example (10.0.0.2) with Microsoft SMTP Server (TLS) id 14.3.498.0; Mon, 30 Nov 2026 10:00:00 +0000',
+    );
+    expect(e2010.writer).toBe('exchange');
+    expect(e2010.tls).toEqual({});
+    const sendmail = parseReceived(
+      'from mx.example (mx.example [192.0.2.9]) by relay.example (8.17.1/8.17.1) with ESMTPS id 5AU9xQ1a (version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NOT) for <a@b.example>; Mon, 30 Nov 2026 10:00:00 +0000',
+    );
+    expect(sendmail.tls).toEqual({ version: 'TLSv1.3', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', bits: 256 });
+  });
+
   test("Postfix's local pickup form, (Postfix, from userid 1000), is Postfix's", () => {
     const hop = parseReceived('by app01.tailspin.example (Postfix, from userid 1000)\r\n\tid 4Qx9Zr6Kq8z9sW1; Mon, 30 Nov 2026 09:15:09 +0000 (UTC)');
     expect(hop).toMatchObject({ by: 'app01.tailspin.example', writer: 'postfix', id: '4Qx9Zr6Kq8z9sW1' });

@@ -94,10 +94,16 @@ export function parseReceived(value: string): ReceivedHop {
   for (const comment of comments) {
     const at = clauses.indexOf(`(${comment}`, offset);
     offset = at >= 0 ? at + 1 : offset;
-    const exchange = /version=([A-Za-z0-9_.]+)\s*,\s*cipher=([A-Za-z0-9_-]+)/.exec(comment);
+    // Exchange's `version=TLS1_2, cipher=…`, and Sendmail's `version=TLSv1.3 cipher=… bits=256`.
+    const exchange = /version=([A-Za-z0-9_.]+)\s*,?\s*cipher=([A-Za-z0-9_-]+)(?:\s+bits=(\d+))?/.exec(comment);
     const postfix = /using\s+(TLSv[\d.]+|SSLv\d)\s+with\s+cipher\s+(\S+)(?:\s+\((\d+)\/(\d+)\s+bits\))?/i.exec(comment);
     if (exchange) {
-      hop.tls = { version: exchange[1]!, protocol: exchangeToProtocol(exchange[1]!), cipher: exchange[2]! };
+      hop.tls = { version: exchange[1]!, protocol: exchangeToProtocol(exchange[1]!), cipher: exchange[2]!, ...(exchange[3] && { bits: Number(exchange[3]) }) };
+      continue;
+    }
+    // Exchange 2010 wrote `with Microsoft SMTP Server (TLS)`: encrypted, version not given.
+    if (/^TLS$/i.test(comment)) {
+      hop.tls = {};
       continue;
     }
     if (postfix) {
