@@ -83,8 +83,13 @@ function cmdletOf(properties: Record<string, unknown>, file: string, typeName: s
 }
 
 /** The side a file's objects come from; `sideHint` says how it was told, for the report. */
-function sideOf(file: string, cmdlet: Cmdlet, properties: Record<string, unknown>): { side: Side; told: 'path' | 'session' | 'cmdlet' | 'assumed' } {
-  const parts = path.resolve(file).split(path.sep).slice(-3).join('/').toLowerCase();
+function sideOf(
+  file: string,
+  cmdlet: Cmdlet,
+  properties: Record<string, unknown>,
+  roots: string[],
+): { side: Side; told: 'path' | 'session' | 'cmdlet' | 'assumed' } {
+  const parts = folderHint(file, roots).toLowerCase();
   if (/on-?prem|premises|exchange-server/.test(parts)) return { side: 'on-premises', told: 'path' };
   if (/online|\bexo\b|cloud|365|tenant/.test(parts)) return { side: 'exchange-online', told: 'path' };
   const computer = typeof properties.PSComputerName === 'string' ? properties.PSComputerName.toLowerCase() : '';
@@ -196,6 +201,21 @@ function readExportText(file: string): string {
   return text;
 }
 
+/**
+ * The part of a file's path that can say which side it came from: from the folder named on the
+ * command line (or the file's own folder) down. Folders above it (`~/cloud-migration/`) say
+ * nothing about the exports.
+ */
+function folderHint(file: string, roots: string[]): string {
+  const resolved = path.resolve(file);
+  const root = roots
+    .map((r) => path.resolve(r))
+    .filter((r) => resolved === r || resolved.startsWith(`${r}${path.sep}`))
+    .sort((a, b) => b.length - a.length)[0];
+  const top = root === undefined || root === resolved ? path.dirname(resolved) : root;
+  return path.relative(path.dirname(top), resolved).split(path.sep).join('/');
+}
+
 /** `base`: the folder file names are shown relative to (default: as given). */
 export function readExports(paths: string[], base?: string): { objects: ExportedObject[]; unread: UnreadExport[] } {
   const objects: ExportedObject[] = [];
@@ -226,7 +246,7 @@ export function readExports(paths: string[], base?: string): { objects: Exported
         });
         return;
       }
-      const { side, told } = sideOf(file, cmdlet, properties);
+      const { side, told } = sideOf(file, cmdlet, properties, paths);
       if (told === 'assumed') {
         unread.push({
           file: display,

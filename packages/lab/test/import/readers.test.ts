@@ -194,6 +194,17 @@ describe('hostile exports: a clear error naming the file and where, never a cras
     expect(exportFiles([dir])).toEqual([path.join(dir, 'again', 'Get-AcceptedDomain.json')]);
   });
 
+  test('only folders from the one named down tell the side: a parent folder called cloud-migration does not', () => {
+    const exports = path.join(dir, 'cloud-migration', 'exports');
+    const connector = JSON.stringify({ Name: 'Internet', Identity: 'Internet', AddressSpaces: ['SMTP:*;1'] });
+    write('cloud-migration/exports/Get-SendConnector.json', connector);
+    write('cloud-migration/exports/exchange-online/Get-AcceptedDomain.json', '[{"DomainName":"a.example","DomainType":"Authoritative"}]');
+    const sides = (paths: string[]) => readExports(paths).objects.map((o) => `${o.cmdlet} ${o.side}`);
+    expect(sides([exports])).toEqual(['Get-SendConnector on-premises', 'Get-AcceptedDomain exchange-online']);
+    expect(sides([path.join(exports, 'exchange-online')])).toEqual(['Get-AcceptedDomain exchange-online']);
+    expect(sides([path.join(exports, 'exchange-online', 'Get-AcceptedDomain.json')])).toEqual(['Get-AcceptedDomain exchange-online']);
+  });
+
   test('a named pipe is refused by name, not read until it ends (which may be never)', () => {
     const fifo = path.join(dir, 'Get-InboundConnector.json');
     execFileSync('mkfifo', [fifo]);
