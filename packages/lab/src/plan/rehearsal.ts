@@ -219,7 +219,7 @@ function standing(messageId: string, m: { direction: string; submittedAtMs: numb
   const story = [
     fate.path.join(' → ') || '(never submitted)',
     state === 'delivered' ? `delivered to ${fate.mailbox ?? '?'} at ${formatMs(labMs(fate.at, t0) ?? 0)}` : state,
-    fate.reply && state !== 'delivered' ? `last reply ${fate.reply}${fate.node ? ` at ${fate.node}` : ''}` : '',
+    fate.reply && state !== 'delivered' ? `last reply ${fate.reply}${fate.node ? ` at ${fate.node}` : ''}${fate.reason ? ` (${fate.reason})` : ''}` : '',
     fate.retries ? `${fate.retries} deferral${fate.retries > 1 ? 's' : ''}` : '',
   ]
     .filter(Boolean)

@@ -109,3 +109,26 @@ checkpoints:
   expect(r.messages.filter((m) => m.direction === 'cloud-to-onprem' && m.deferred).map((m) => m.submittedAtMs / 60_000)).toEqual([60, 70, 80, 90, 100, 110]);
   expect(r.checkpoints[1]!.interval).toMatchObject({ messages: 10, delivered: 0, queued: 10 });
 }, 60_000);
+
+test('a certificate revoked mid-run: Exchange Online defers to on premises and takes its mail as Anonymous from then on', async () => {
+  const file = join(certsDir, 'revoke.yaml');
+  writeFileSync(
+    file,
+    `topology: ${topologies}/hybrid.yaml
+duration: 2h
+traffic:
+  cloud-to-onprem: { from: eop, to: alice@contoso.example, every: 10m }
+  onprem-to-cloud: { from: onprem, to: carol@contoso.example, every: 10m }
+timeline:
+  - { at: 1h, certificate: { name: onprem, revoked: true } }
+checkpoints:
+  - { at: 1h, deferred: 0, directions: { onprem-to-cloud: { authAs: Internal } } }
+  - { at: 2h, queued: 6, directions: { cloud-to-onprem: { delivered: "<= 0%", deferred: 6 }, onprem-to-cloud: { delivered: 100%, authAs: Anonymous } } }
+`,
+  );
+  const plan = loadPlanFile(file);
+  expect(plan.timeline[0]).toMatchObject({ kind: 'topology', nodes: Object.keys(plan.topology.nodes) });
+  const r = await rehearse(plan, { certsDir });
+  expect(failuresOf(r)).toEqual([]);
+  for (const m of r.messages.filter((x) => x.state === 'queued')) expect(m.story).toMatch(/revoked/i);
+}, 60_000);
