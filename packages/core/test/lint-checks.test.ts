@@ -117,3 +117,38 @@ test('TlsSenderCertificateName as Exchange prints it, <I>issuer<S>subject, stand
   expect(ids(findings(['mail.contoso.example']))).toEqual([]);
   expect(ids(findings(['mail2.contoso.example']))).toContain('hybrid-certificate-name:error');
 });
+
+describe('DomainValidation without TlsDomain on a send connector', () => {
+  const withoutTlsDomain = (): Topology => {
+    const t = topology();
+    const onprem = t.nodes.onprem!;
+    return {
+      ...t,
+      certificates: { ...t.certificates, eop: { subject: 'mail.protection.outlook.example', issuer: 'ca' } },
+      dns: { mx: { 'contoso.mail.onmicrosoft.example': ['contoso-com.mail.protection.outlook.example'] } },
+      nodes: {
+        ...t.nodes,
+        eop: { ...t.nodes.eop!, certificate: 'eop' },
+        onprem: { ...onprem, sendConnectors: onprem.sendConnectors!.map((c) => (c.TlsDomain ? { ...c, TlsDomain: undefined } : c)) },
+      },
+    };
+  };
+  const eop = facts(['mail.protection.outlook.example', '*.mail.protection.outlook.example'], 365);
+  test("the receiver's certificate is compared with the recipient's domain, which Exchange Online's does not carry", () => {
+    const all = lintTopology({ topology: withoutTlsDomain(), certificates: { onprem: facts(['mail.contoso.example'], 365), eop }, now: NOW }).findings;
+    const findings = all.filter((f) => f.check.startsWith('tls-domain'));
+    expect(ids(findings)).toEqual(['tls-domain-missing:error']);
+    expect(findings[0]).toMatchObject({ node: 'onprem', connector: 'Outbound to Office 365', parameter: 'TlsDomain' });
+    expect(findings[0]!.message).toContain('contoso.mail.onmicrosoft.example');
+  });
+  test('with TlsDomain set, or with a certificate for the recipient domain, nothing', () => {
+    expect(ids(run(facts(['mail.contoso.example'], 365)))).toEqual([]);
+    const covering = facts(['mail.protection.outlook.example', 'contoso.mail.onmicrosoft.example'], 365);
+    const all = lintTopology({
+      topology: withoutTlsDomain(),
+      certificates: { onprem: facts(['mail.contoso.example'], 365), eop: covering },
+      now: NOW,
+    }).findings;
+    expect(all.filter((f) => f.check.startsWith('tls-domain'))).toEqual([]);
+  });
+});

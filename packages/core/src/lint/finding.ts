@@ -64,6 +64,10 @@ export const REFERENCES = {
     title: 'Set up connectors for secure mail flow with a partner organization',
     url: 'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/set-up-connectors-for-secure-mail-flow-with-a-partner',
   },
+  setSendConnector: {
+    title: 'Set-SendConnector, -TlsAuthLevel and -TlsDomain',
+    url: 'https://learn.microsoft.com/en-us/powershell/module/exchange/set-sendconnector',
+  },
   sendConnectors: {
     title: 'Send connectors in Exchange Server',
     url: 'https://learn.microsoft.com/en-us/exchange/mail-flow/connectors/send-connectors',

@@ -4,7 +4,7 @@ import type { LintFinding, LintInput } from './finding';
 import { acceptedDomainUnserved, centralizedWithoutInternetConnector, mxDisagrees } from './mail-routing';
 import { deviceInHybridPath } from './smtp-device';
 import { hybridReceiveAnyTenant, originatorRuleSideEffects } from './tenant-rule';
-import { requireTlsVerifiesNothing, tlsDomainIgnored, tlsDomainUnmatchable } from './tls-settings';
+import { requireTlsVerifiesNothing, tlsDomainIgnored, tlsDomainMissing, tlsDomainUnmatchable } from './tls-settings';
 import { TopologyView, type LintCheck } from './view';
 
 export * from './finding';
@@ -17,6 +17,7 @@ export const LINT_CHECKS: readonly LintCheck[] = [
   certificateExpiry,
   certificateUntrusted,
   tlsDomainUnmatchable,
+  tlsDomainMissing,
   tlsDomainIgnored,
   requireTlsVerifiesNothing,
   deviceInHybridPath,

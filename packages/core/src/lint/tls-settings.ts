@@ -89,6 +89,37 @@ export const tlsDomainUnmatchable: LintCheck = (view) => {
   return findings;
 };
 
+/**
+ * Set-SendConnector: with DomainValidation and no TlsDomain "the FQDN on the certificate is
+ * compared with the recipient's domain" — which a smart host's or a cloud service's certificate
+ * rarely carries.
+ */
+export const tlsDomainMissing: LintCheck = (view) => {
+  const findings: LintFinding[] = [];
+  for (const c of connectorsWithTls(view)) {
+    if (c.setting !== 'TlsAuthLevel' || c.level !== 'DomainValidation' || c.tlsDomain) continue;
+    const domains = c.domains.filter((d) => !d.includes('*'));
+    const misses = receivers(view, c).filter((r) => r.nodes.length > 0 && domains.some((d) => !r.nodes.some((n) => view.presents(n, d, 'server'))));
+    if (!misses.length) continue;
+    const seen = misses.map((m) => {
+      const cert = m.nodes[0] && view.certificateOf(m.nodes[0]);
+      return `${m.host} presents ${cert ? view.identityNames(cert.facts).join(', ') : 'no certificate'}`;
+    });
+    findings.push({
+      check: 'tls-domain-missing',
+      severity: 'error',
+      node: c.node.name,
+      connector: c.connector,
+      parameter: 'TlsDomain',
+      message: `"${c.connector}" has TlsAuthLevel DomainValidation and no TlsDomain, so the receiver's certificate must carry the recipient's domain (${domains.join(', ')}); ${seen.join('; ')}`,
+      why: "Without TlsDomain, DomainValidation compares the receiver's certificate with the recipient's domain. A smart host or a cloud service presents its own name, not your recipients' domain: every delivery is deferred after STARTTLS and returned when the queue expires.",
+      reference: REFERENCES.setSendConnector,
+      fix: `Set-SendConnector "${c.connector}" -TlsDomain <the name the receiver's certificate carries> (the Hybrid Configuration Wizard sets mail.protection.outlook.com on its connector).`,
+    });
+  }
+  return findings;
+};
+
 export const tlsDomainIgnored: LintCheck = (view) => {
   const findings: LintFinding[] = [];
   for (const c of connectorsWithTls(view)) {
