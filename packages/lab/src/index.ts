@@ -12,6 +12,7 @@ export * from './runner';
 export * from './relocate';
 export * from './topology-directory';
 export * from './trace-stream';
+export * from './trace-store';
 export * from './mailbox-files';
 export * from './node-control';
 export { NodeControlClient } from './control-client';

@@ -15,7 +15,7 @@ export interface LabOptions {
   /** `ephemeral`: every node on a free port, so labs can run side by side; `topology`: the ports the topology gives. */
   ports?: 'ephemeral' | 'topology';
   clock?: VirtualClock;
-  trace?: TraceSink & { events?: unknown[] };
+  trace?: TraceSink & { events?: readonly unknown[] };
   logger?: Logger;
   pki?: Pki;
   /** Messages one outbound connection carries before it is replaced (default 100, as nodemailer's pool). */

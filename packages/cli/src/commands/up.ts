@@ -1,18 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import {
-  controlTokenFile,
-  ensureControlToken,
-  JsonLinesFile,
-  Lab,
-  ObservedTrace,
-  sweepMailboxTemps,
-  topologyDirectory,
-  writeMailboxMessage,
-  writeSpool,
-} from '@relaylab/lab';
-import { parseServer, TopologyDnsServer } from '@relaylab/mta';
+import { controlTokenFile, ensureControlToken, Lab, sweepMailboxTemps, TraceStore, topologyDirectory, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { MailboxStore, parseServer, TopologyDnsServer } from '@relaylab/mta';
 import { LabView } from '../web/lab-view';
 import { WEB_PORT, WebServer } from '../web/server';
 import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
@@ -55,6 +45,9 @@ const OPTIONS = {
 } as const;
 
 const time = (at: string) => at.slice(11, 19);
+
+/** Messages each mailbox keeps in memory (the web view's list); every one is also a .eml file in --out. */
+const MAILBOX_KEEP = 50;
 
 /** One line per thing that happened to a message at a node: what a person watching wants. */
 export function hopLine(e: TraceEvent): string | undefined {
@@ -134,9 +127,9 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const out = resolve((values.out as string | undefined) ?? 'relaylab-lab');
     mkdirSync(out, { recursive: true });
     // Written line by line before each reply, so a crash loses no event that preceded a 250.
-    const jsonLines = new JsonLinesFile(resolve(out, 'trace.jsonl'));
+    // Memory keeps the latest events and an index; the rest is read back from the file when asked for.
+    const trace = new TraceStore(resolve(out, 'trace.jsonl'));
     sweepMailboxTemps(resolve(out, 'mailboxes'));
-    const trace = new ObservedTrace();
     const logger = values.verbose ? makeLogger('debug', 2) : undefined;
     const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
     // The lab's durable queue lives in --out: a message answered 250 survives Ctrl-C and a crash.
@@ -144,8 +137,9 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const lab = await Lab.start(topology, { certsDir, ports: 'topology', trace, logger, spoolDir: resolve(out, 'queue') }).catch((e: unknown) => {
       throw portInUse(e, nodeOn);
     });
+    // Each delivered message is written to --out as it arrives; memory keeps each mailbox's latest few.
+    for (const node of lab.nodes.values()) if (node.mailboxes instanceof MailboxStore) node.mailboxes.bound(MAILBOX_KEEP);
     const record = (e: TraceEvent) => {
-      jsonLines.emit(e);
       // The mailbox file is written before the line that announces it, so whoever reads the line
       // (a person, a script) finds the file.
       const stored =
@@ -197,7 +191,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     await lab.stop();
     const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
     await dns?.close();
-    jsonLines.close();
+    trace.close();
     io.out.write(`relaylab up: stopped; ${spooled.length} queued message(s) written to ${resolve(out, 'spool')}\n`);
     return 0;
   });
