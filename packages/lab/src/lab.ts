@@ -206,6 +206,8 @@ export class Lab implements StepTarget {
         const port = old.port;
         await old.stop();
         const node = await this.makeNode!(name, port);
+        // The faults switched on stay: they are the world around the node, not its configuration.
+        if ('faults' in old && 'faults' in node) Object.assign(node.faults, old.faults);
         this.nodes.set(name, node);
         for (const [ip, list] of this.byAddress)
           this.byAddress.set(

@@ -132,3 +132,27 @@ checkpoints:
   expect(failuresOf(r)).toEqual([]);
   for (const m of r.messages.filter((x) => x.state === 'queued')) expect(m.story).toMatch(/revoked/i);
 }, 60_000);
+
+test('a node remade by a change keeps the faults switched on before it: they are the world, not its configuration', async () => {
+  const file = join(certsDir, 'fault-survives.yaml');
+  writeFileSync(
+    file,
+    `topology: ${topologies}/hybrid.yaml
+duration: 2h
+traffic:
+  cloud-to-onprem: { from: eop, to: alice@contoso.example, every: 10m }
+timeline:
+  - { at: 1h, fail: { node: onprem, command: RCPT, reply: "451 4.3.2 System not accepting network messages" } }
+  - { at: 1h30m, add: { node: onprem, transportRule: { Name: Tag, SetHeaderName: X-Tag, SetHeaderValue: rehearsal } } }
+  - { at: 2h, heal: onprem }
+checkpoints:
+  - { at: 1h, deferred: 0 }
+  - { at: 2h, directions: { cloud-to-onprem: { delivered: "<= 0%", deferred: 6 } } }
+  - { at: 2h30m, queued: 0 }
+`,
+  );
+  const plan = loadPlanFile(file);
+  expect(plan.timeline[1]).toMatchObject({ kind: 'topology', nodes: ['onprem'] });
+  const r = await rehearse(plan, { certsDir });
+  expect(failuresOf(r)).toEqual([]);
+}, 60_000);
