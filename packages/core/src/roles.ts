@@ -45,7 +45,8 @@ const mailboxServerRetry: RetrySchedule = {
   expiryMs: 48 * HOUR,
   delayNotificationMs: 4 * HOUR,
 };
-const edgeRetry: RetrySchedule = { ...mailboxServerRetry, intervalMs: 30 * MIN };
+// Edge: TransientFailureRetryInterval 10 minutes, OutboundConnectionFailureRetryInterval 30 minutes [doc].
+const edgeRetry: RetrySchedule = { ...mailboxServerRetry, quickIntervalMs: 10 * MIN, intervalMs: 30 * MIN };
 // Exchange Online's delay notice follows Exchange Server's 4 hours [lab].
 const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR, delayNotificationMs: 4 * HOUR };
 // Postfix defaults: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d

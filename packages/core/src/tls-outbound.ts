@@ -31,6 +31,11 @@ export interface OutboundTlsInput {
   policy: OutboundTlsPolicy;
   /** Host name the connection was made to (smart host or MX), for reasons and the TlsDomain fallback. */
   destination: string;
+  /**
+   * The recipients' domain: a send connector's `DomainValidation` without `TlsDomain` checks the
+   * certificate against it (docs/exchange.md, "On-premises send connector (New-SendConnector)").
+   */
+  recipientDomain?: string;
   facts: TlsFacts;
   trust: TrustStore;
   now: Date;
@@ -44,6 +49,14 @@ function describeSetting(policy: OutboundTlsPolicy): string {
 function namesOf(leaf: CertificateInfo): string {
   const names = identityNames(leaf);
   return names.length ? names.join(', ') : '(no DNS names)';
+}
+
+/** The name `DomainValidation` checks, and what it came from, for the reason. */
+function expectedName({ policy, destination, recipientDomain }: OutboundTlsInput): { expected: string; source: string } {
+  if (policy.tlsDomain) return { expected: policy.tlsDomain, source: 'TlsDomain' };
+  if (policy.settingName !== 'TlsSettings' && recipientDomain) return { expected: recipientDomain, source: "the recipient's domain (TlsDomain not set)" };
+  // An outbound connector's fallback is undocumented; the host connected to is the nearest name [lab].
+  return { expected: destination, source: 'the destination host name (TlsDomain not set)' };
 }
 
 /**
@@ -90,8 +103,7 @@ export function decideOutboundTls(input: OutboundTlsInput): OutboundTlsVerdict {
   if (policy.requirement === 'CertificateValidation') {
     return { ...accept(`${tlsLine}; ${setting}: chain to ${chain.path[chain.path.length - 1]} verified`), chain };
   }
-  const expected = policy.tlsDomain ?? destination;
-  const source = policy.tlsDomain ? 'TlsDomain' : 'the destination host name (TlsDomain not set)';
+  const { expected, source } = expectedName(input);
   const matched = findMatchingName(expected, identityNames(chain.leaf));
   if (!matched) {
     return { ...defer(REPLIES.certificateValidationFailed, `${setting}: certificate names ${namesOf(chain.leaf)} do not match ${source} ${expected}`), chain };

@@ -203,6 +203,31 @@ describe('DomainValidation: names and wildcards', () => {
     expect(actionOf(bad)).toBe('defer');
     expect(bad.reason).toMatch(/do not match the destination host name \(TlsDomain not set\) smtp\.contoso\.example/);
   });
+
+  test("a send connector without TlsDomain checks the recipient's domain, not the host it reached", () => {
+    const policy: OutboundTlsPolicy = { requirement: 'DomainValidation', settingName: 'TlsAuthLevel' };
+    // The wildcard certificate *.contoso.example covers the MX host but not the domain itself.
+    const viaMx = decideOutboundTls({
+      policy,
+      destination: 'mail.contoso.example',
+      recipientDomain: 'contoso.example',
+      facts: secureWith('wildcard'),
+      trust,
+      now: new Date(),
+    });
+    expect(actionOf(viaMx)).toBe('defer');
+    expect(viaMx.reason).toMatch(/do not match the recipient's domain \(TlsDomain not set\) contoso\.example/);
+    const matching = decideOutboundTls({
+      policy,
+      destination: 'smtp.example',
+      recipientDomain: 'mail.contoso.example',
+      facts: secureWith('valid'),
+      trust,
+      now: new Date(),
+    });
+    expect(actionOf(matching)).toBe('accept');
+    expect(matching.verifiedName).toBe('mail.contoso.example');
+  });
 });
 
 describe('other details', () => {

@@ -114,7 +114,8 @@ export class Deliverer {
   }
 
   private decide(job: DeliveryJob, target: Target, facts: TlsFacts) {
-    return decideOutboundTls({ policy: job.route.tls, destination: target.host, facts, trust: this.deps.trust, now: this.deps.clock.now() });
+    const recipientDomain = job.recipients[0]?.split('@').pop()?.toLowerCase();
+    return decideOutboundTls({ policy: job.route.tls, destination: target.host, recipientDomain, facts, trust: this.deps.trust, now: this.deps.clock.now() });
   }
 
   /**
