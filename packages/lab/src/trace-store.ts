@@ -4,8 +4,8 @@ import type { TraceEvent, TraceSink } from '@relaylab/core';
 /**
  * The trace of a lab kept up for days: every event goes to a JSON-lines file as it happens (one
  * write(2) of a whole line before emit returns, as JsonLinesFile), and memory keeps only the
- * latest `keep` events plus, per event, where its line starts, and per message the numbers of its
- * events. Older events are read back from the file when asked for, so `events[i]`, `length`,
+ * latest `keep` events plus, per event, where its line starts, and for the latest `indexed`
+ * messages the numbers of their events. Older events are read back from the file when asked for, so `events[i]`, `length`,
  * `map` and the other array reads, and `subscribe`, work as on ObservedTrace: a web view or a
  * report finds every event of a message without the lab holding them all.
  */
@@ -19,11 +19,18 @@ export class TraceStore implements TraceSink {
   private count = 0;
   private readonly recent: TraceEvent[] = [];
   private readonly byMessage = new Map<string, number[]>();
+  /** The last event number of any message dropped from the index (-1: none dropped yet). */
+  private evictedUpTo = -1;
   private readonly listeners = new Set<(e: TraceEvent, index: number) => void>();
 
+  /**
+   * `keep`: events held in memory; `indexed`: messages whose event numbers are held (older ones
+   * are found by a scan of the file). Memory then grows by one file offset (8 bytes) per event.
+   */
   constructor(
     readonly file: string,
     private readonly keep = 2000,
+    private readonly indexed = 20_000,
   ) {
     this.fd = openSync(file, 'a', 0o644);
     this.reader = openSync(file, 'r');
@@ -73,7 +80,15 @@ export class TraceStore implements TraceSink {
     if ('messageId' in e && e.messageId) {
       const list = this.byMessage.get(e.messageId);
       if (list) list.push(index);
-      else this.byMessage.set(e.messageId, [index]);
+      else {
+        this.byMessage.set(e.messageId, [index]);
+        // The oldest message leaves the index (Maps keep insertion order); eventsOf finds it in the file.
+        if (this.byMessage.size > this.indexed) {
+          const [oldest, events] = this.byMessage.entries().next().value!;
+          this.evictedUpTo = Math.max(this.evictedUpTo, events[events.length - 1]!);
+          this.byMessage.delete(oldest);
+        }
+      }
     }
     for (const l of this.listeners) l(e, index);
   }
@@ -88,16 +103,37 @@ export class TraceStore implements TraceSink {
     if (!(i >= 0 && i < this.count)) return undefined;
     const firstRecent = this.count - this.recent.length;
     if (i >= firstRecent) return this.recent[i - firstRecent];
+    return JSON.parse(this.line(i)) as TraceEvent;
+  }
+
+  private line(i: number): string {
     const start = this.offsets[i]!;
     const end = i + 1 < this.count ? this.offsets[i + 1]! : this.size;
     const buffer = Buffer.alloc(end - start);
     readSync(this.reader, buffer, 0, buffer.length, start);
-    return JSON.parse(buffer.toString('utf8')) as TraceEvent;
+    return buffer.toString('utf8');
   }
 
   /** Every event of one message, in order (those that name it by Message-ID). */
   eventsOf(messageId: string): TraceEvent[] {
-    return (this.byMessage.get(messageId) ?? []).map((i) => this.event(i)!);
+    const indexed = this.byMessage.get(messageId) ?? [];
+    // Events of a message the index let go of (it may have come back since) are found by a scan
+    // of the file, up to the last event the index dropped; the index has the rest.
+    const scanTo = Math.min(indexed[0] ?? this.count, this.evictedUpTo + 1);
+    return [...this.scan(messageId, scanTo), ...indexed.map((i) => this.event(i)!)];
+  }
+
+  private scan(messageId: string, to: number): TraceEvent[] {
+    const found: TraceEvent[] = [];
+    const needle = JSON.stringify(messageId);
+    for (let i = 0; i < to; i++) {
+      const e = this.line(i);
+      if (e.includes(needle)) {
+        const parsed = JSON.parse(e) as TraceEvent;
+        if ('messageId' in parsed && parsed.messageId === messageId) found.push(parsed);
+      }
+    }
+    return found;
   }
 
   close(): void {

@@ -52,3 +52,14 @@ test('a file a crash cut mid-line: the line is closed, and the events after it r
   expect(readTraceFile(file)).toMatchObject({ damagedLines: 1 });
   expect(readTraceFile(file).events).toHaveLength(3);
 });
+
+test('a message older than the index is still found, from the file', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'relaylab-trace-store-')), 'trace.jsonl');
+  const store = new TraceStore(file, 2, 3);
+  for (let i = 0; i < 40; i++) store.emit(event(i, `<m${i % 10}@a.example>`));
+  expect(store.eventsOf('<m0@a.example>').map((e) => e.at)).toEqual([0, 10, 20, 30].map((s) => new Date(s * 1000).toISOString()));
+  expect(store.eventsOf('<m9@a.example>')).toHaveLength(4);
+  // A Message-ID that another one contains is not confused with it.
+  expect(store.eventsOf('<m1@a.example')).toEqual([]);
+  store.close();
+});
