@@ -63,7 +63,7 @@ test('one chart per direction, a bar per five-minute slice, the changes marked w
     })),
   );
   expect(charts.map((c) => c.direction)).toEqual(['onprem-to-cloud', 'cloud-to-onprem', 'internet-to-cloud']);
-  for (const c of charts) expect(c).toMatchObject({ buckets: 72, changes: ['1,2', '3'], checkpoints: 3 });
+  for (const c of charts) expect(c).toMatchObject({ buckets: 72, changes: ['1,2', '3'], checkpoints: 4 });
   // the slices that hold mail (every 10 minutes); between the connector change and the certificate: cloud → on premises waits, on premises → cloud is reclassified
   const colours = async (direction: string) =>
     page.$$eval(`svg.over-time[data-direction="${direction}"] g.bucket`, (gs) =>

@@ -20,7 +20,7 @@ export function agendaOf(plan: Plan): AgendaItem[] {
   let fromMs = 0;
   for (const checkpoint of plan.checkpoints) {
     items.push({ atMs: checkpoint.atMs, kind: 'checkpoint', checkpoint, fromMs });
-    fromMs = checkpoint.atMs;
+    if (!checkpoint.generated) fromMs = checkpoint.atMs;
   }
   return items.sort((a, b) => a.atMs - b.atMs || RANK[a.kind] - RANK[b.kind]);
 }

@@ -30,7 +30,7 @@ interface PlanDocument {
   dnsTtl?: string;
   messageSize?: number;
   traffic: Record<string, { from: string; sender?: string; to: string; every?: string; perHour?: number; start?: string }>;
-  timeline?: Array<Record<string, unknown> & { at: string; say?: string }>;
+  timeline?: Array<Record<string, unknown> & { at: string; say?: string; drainsWithin?: string }>;
   checkpoints: Array<{
     at: string;
     name?: string;
@@ -108,7 +108,7 @@ export function loadPlanFile(file: string): Plan {
   const durationMs = parseDuration(document.duration)!;
   const directions = readDirections(document, topology, durationMs, report);
   const timeline = readTimeline(document, topology, durationMs, report);
-  const checkpoints = readCheckpoints(document, directions, topology, report);
+  const checkpoints = [...readCheckpoints(document, directions, topology, report), ...drainCheckpoints(document)].sort((a, b) => a.atMs - b.atMs);
   if (issues.length) throw new ScenarioFileError(file, sortIssues(issues));
   return {
     file,
@@ -238,6 +238,25 @@ function readTimeline(document: PlanDocument, initial: Topology, durationMs: num
     changes.push({ atMs, say, kind: 'topology', topology, nodes });
   }
   return changes;
+}
+
+/** `drainsWithin: 30m` on a change: a checkpoint 30 minutes later at which nothing of the traffic is still queued. */
+function drainCheckpoints(document: PlanDocument): Checkpoint[] {
+  return (document.timeline ?? []).flatMap((c) => {
+    if (!c.drainsWithin) return [];
+    const atMs = parseDuration(c.at)!;
+    const kind = Object.keys(c).find((k) => ACTIONS.includes(k));
+    const say = c.say ?? (kind ? describeChange(kind, c[kind]) : c.at);
+    return [
+      {
+        atMs: atMs + parseDuration(c.drainsWithin)!,
+        name: `queued mail drains within ${c.drainsWithin} of "${say}"`,
+        queued: parseBound(0),
+        directions: {},
+        generated: true,
+      },
+    ];
+  });
 }
 
 function describeChange(kind: string, value: unknown): string {

@@ -42,6 +42,8 @@ export interface Checkpoint {
   queued?: Bound;
   deleted?: Bound;
   directions: Record<string, DirectionCheck>;
+  /** Made from a change's drainsWithin: it asserts what is queued, and does not start an interval. */
+  generated?: boolean;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface CheckFailure {
 
 export interface CheckpointVerdict {
   name: string;
+  /** Made from a change's drainsWithin: only what is queued counts. */
+  generated?: boolean;
   atMs: number;
   passed: boolean;
   /** Messages submitted in the interval [previous checkpoint, this one). */
@@ -74,6 +76,7 @@ export function judgeCheckpoint(checkpoint: Checkpoint, fromMs: number, standing
   }
   return {
     name: checkpoint.name,
+    ...(checkpoint.generated && { generated: true }),
     atMs: checkpoint.atMs,
     passed: failures.length === 0,
     interval: {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadPlanFile, rehearse, type RehearsalResult } from '@relaylab/lab';
@@ -83,7 +83,7 @@ traffic:
   onprem-to-cloud: { from: onprem, to: carol@contoso.example, perHour: 4 }
 timeline:
   - { at: 1h, down: onprem }
-  - { at: 2h, up: onprem }
+  - { at: 2h, up: onprem, drainsWithin: 30m }
 checkpoints:
   - at: 59m
     queued: 0
@@ -108,6 +108,20 @@ checkpoints:
   expect(r.accounting.lost).toBe(0);
   expect(r.messages.filter((m) => m.direction === 'cloud-to-onprem' && m.deferred).map((m) => m.submittedAtMs / 60_000)).toEqual([60, 70, 80, 90, 100, 110]);
   expect(r.checkpoints[1]!.interval).toMatchObject({ messages: 10, delivered: 0, queued: 10 });
+  // drainsWithin: a checkpoint of its own at 2h30m, which does not cut the interval of the one at 3h
+  expect(r.checkpoints.map((c) => [c.name, c.atMs / 60_000, c.interval.fromMs / 60_000, c.passed])).toEqual([
+    ['at 59m', 59, 0, true],
+    ['at 1h55m', 115, 59, true],
+    ['queued mail drains within 30m of "up onprem"', 150, 115, true],
+    ['at 3h', 180, 115, true],
+  ]);
+  // and it fails when the queue takes longer: Exchange Online retries on its own schedule, not at once
+  writeFileSync(file, readFileSync(file, 'utf8').replace('drainsWithin: 30m', 'drainsWithin: 1m'));
+  const quick = await rehearse(loadPlanFile(file), { certsDir });
+  const drained = quick.checkpoints.find((c) => c.name.startsWith('queued mail drains within 1m'))!;
+  expect(drained.passed).toBe(false);
+  expect(drained.failures[0]!.check).toBe('queued');
+  expect(new Set(drained.failures[0]!.messages.map((m) => m.direction))).toEqual(new Set(['cloud-to-onprem']));
 }, 60_000);
 
 test('a certificate revoked mid-run: Exchange Online defers to on premises and takes its mail as Anonymous from then on', async () => {
