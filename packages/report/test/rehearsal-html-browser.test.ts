@@ -58,7 +58,7 @@ test('one chart per direction, a bar per five-minute slice, the changes marked w
     svgs.map((svg) => ({
       direction: svg.getAttribute('data-direction'),
       buckets: svg.querySelectorAll('g.bucket').length,
-      changes: Array.from(svg.querySelectorAll('g.change text'), (t) => t.textContent),
+      changes: Array.from(svg.querySelectorAll('g.change text'), (t) => (t as { textContent: string | null }).textContent),
       checkpoints: svg.querySelectorAll('g.checkpoint.held').length,
     })),
   );
@@ -67,7 +67,13 @@ test('one chart per direction, a bar per five-minute slice, the changes marked w
   // the slices that hold mail (every 10 minutes); between the connector change and the certificate: cloud → on premises waits, on premises → cloud is reclassified
   const colours = async (direction: string) =>
     page.$$eval(`svg.over-time[data-direction="${direction}"] g.bucket`, (gs) =>
-      gs.map((g) => Array.from(g.querySelectorAll('rect.bar'), (r) => r.getAttribute('class')!.replace('bar bar-', '')).join('+')).filter(Boolean),
+      gs
+        .map((g) =>
+          Array.from(g.querySelectorAll('rect.bar'), (r) =>
+            (r as { getAttribute(name: string): string | null }).getAttribute('class')!.replace('bar bar-', ''),
+          ).join('+'),
+        )
+        .filter(Boolean),
     );
   expect((await colours('cloud-to-onprem')).slice(11, 16)).toEqual(['delivered', 'deferred', 'deferred', 'deferred', 'delivered']);
   expect((await colours('onprem-to-cloud')).slice(11, 16)).toEqual(['delivered', 'reclassified', 'reclassified', 'reclassified', 'delivered']);
