@@ -6,6 +6,7 @@
 // on premises over forced TLS, which delivers it to the mailbox (a .eml in --out). The lab runs
 // in a child process; its RSS is read from /proc and printed every BENCH_EVERY messages, then
 // after the lab went idle. Memory should follow what is in flight, not what has passed.
+// BENCH_MESSAGES, BENCH_SIZE, BENCH_EVERY (default 5000), BENCH_NODE_FLAGS (flags for the lab's node).
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, readdirSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -17,6 +18,9 @@ const size = Number(process.env.BENCH_SIZE || 2048);
 const every = Number(process.env.BENCH_EVERY || 5000);
 const root = join(__dirname, '..');
 const MB = 1024 * 1024;
+// BENCH_NODE_FLAGS, e.g. --max-old-space-size=96: a heap cap the lab must live within, which tells
+// memory it holds from garbage V8 has not collected yet (RSS alone counts both).
+const nodeFlags = (process.env.BENCH_NODE_FLAGS || '').split(' ').filter(Boolean);
 
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
@@ -24,7 +28,7 @@ async function main() {
   const out = mkdtempSync(join(tmpdir(), 'relaylab-up-rss-'));
   const child = spawn(
     process.execPath,
-    [join(root, 'packages/cli/bin/relaylab.js'), 'up', join(root, 'scenarios/topologies/hybrid.yaml'), '--out', out, '--port', '0', '--no-web'],
+    [...nodeFlags, join(root, 'packages/cli/bin/relaylab.js'), 'up', join(root, 'scenarios/topologies/hybrid.yaml'), '--out', out, '--port', '0', '--no-web'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let text = '';
