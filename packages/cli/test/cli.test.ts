@@ -146,7 +146,7 @@ test('an invalid --grep and an unwritable --trace are one-line errors with exit 
 });
 
 test('--list, --grep and --help', async () => {
-  const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'domain-validation']);
+  const list = await run(['run', join(repo, 'scenarios'), '--list', '--grep', 'tls-domain-validation']);
   expect(list.code).toBe(0);
   expect(list.out.trim().split('\n')).toEqual([expect.stringMatching(/^outbound-tls-domain-validation\tDomainValidation/)]);
   const help = await run(['--help']);

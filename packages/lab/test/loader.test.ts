@@ -127,7 +127,13 @@ describe('errors point at file, line, column and field', () => {
       ),
       issue(file, 17, 16, 'topology.nodes.fabrikam.address', 'expected an IPv4 address in 127.0.0.0/8; found "10.0.0.30"'),
       issue(file, 18, 13, 'topology.nodes.fabrikam.port', 'expected an integer; found "2525"'),
-      issue(file, 25, 27, 'expect[0].state', 'expected one of delivered, rejected, deferred, bounced, deleted; found "deliverd" (did you mean "delivered"?)'),
+      issue(
+        file,
+        25,
+        27,
+        'expect[0].state',
+        'expected one of delivered, rejected, deferred, bounced, deleted, handedOff; found "deliverd" (did you mean "delivered"?)',
+      ),
     ]);
   });
 
@@ -358,7 +364,12 @@ describe('discovering and loading many files', () => {
 
   test('loadScenarios collects every bad file instead of stopping at the first', () => {
     const { scenarios, errors } = loadScenarios([fixtures]);
-    expect(scenarios.map((s) => s.name)).toEqual(['inline-topology', 'partner-forced-tls-inbound']);
+    expect(scenarios.map((s) => s.name)).toEqual([
+      'inline-topology',
+      'partner-forced-tls-inbound',
+      'postfix-eop-down-then-retry',
+      'postfix-partner-pinned-tls12',
+    ]);
     expect(errors.map((e) => path.basename(e.file))).toEqual([
       'bad-yaml.yaml',
       'dangling-ref.yaml',
