@@ -116,10 +116,12 @@ const DAY_MS = 86_400_000;
 function checkReceiveLimits(node: NodeSpec, here: FieldPath, report: Report): void {
   node.receiveConnectors?.forEach((c, i) => {
     const at = [...here, 'receiveConnectors', i];
-    if (typeof c.MaxMessageSize === 'string') {
-      const bytes = parseByteSize(c.MaxMessageSize);
+    // Sizes as Exchange prints them arrive here already in bytes (topology-values), so both forms are checked.
+    if (c.MaxMessageSize !== undefined) {
+      const bytes = typeof c.MaxMessageSize === 'string' ? parseByteSize(c.MaxMessageSize) : c.MaxMessageSize;
       if (bytes === undefined || bytes < 65_536 || bytes > 2_147_483_647) {
-        report([...at, 'MaxMessageSize'], `MaxMessageSize "${c.MaxMessageSize}" must be from 65536 bytes (64 KB) to 2147483647 bytes`);
+        const shown = typeof c.MaxMessageSize === 'string' ? `"${c.MaxMessageSize}"` : `${c.MaxMessageSize} bytes`;
+        report([...at, 'MaxMessageSize'], `MaxMessageSize ${shown} must be from 65536 bytes (64 KB) to 2147483647 bytes`);
       }
     }
     let spansOk = true;

@@ -69,7 +69,10 @@ test('values New-ReceiveConnector would refuse are reported at their field', () 
   expect(problems('{ Name: A, MaxRecipientsPerMessage: 0 }').join('\n')).toMatch(/receiveConnectors\[0\]\.MaxRecipientsPerMessage/);
   expect(problems('{ Name: A, ConnectionTimeout: 5m }').join('\n')).toMatch(/receiveConnectors\[0\]\.ConnectionTimeout/);
   expect(problems('{ Name: A, MaxMessageSize: 1 KB }')).toEqual([
-    'nodes.ex.receiveConnectors[0].MaxMessageSize: MaxMessageSize "1 KB" must be from 65536 bytes (64 KB) to 2147483647 bytes',
+    'nodes.ex.receiveConnectors[0].MaxMessageSize: MaxMessageSize 1024 bytes must be from 65536 bytes (64 KB) to 2147483647 bytes',
+  ]);
+  expect(problems('{ Name: A, MaxMessageSize: 100 }')).toEqual([
+    'nodes.ex.receiveConnectors[0].MaxMessageSize: MaxMessageSize 100 bytes must be from 65536 bytes (64 KB) to 2147483647 bytes',
   ]);
   expect(problems('{ Name: A, ConnectionInactivityTimeout: "00:61:00" }')).toEqual([
     'nodes.ex.receiveConnectors[0].ConnectionInactivityTimeout: ConnectionInactivityTimeout "00:61:00" must be a time span from 00:00:01 to 1.00:00:00 ([d.]hh:mm:ss)',
