@@ -128,9 +128,18 @@ export interface SendResult {
   connectionLost: boolean;
 }
 
+/**
+ * One transaction. nodemailer's close() (the pool cut at stop or take-down) forgets the send in
+ * flight and never calls back, so the connection's end settles it too, as a lost connection:
+ * the message stays queued and spooled.
+ */
 export function sendMessage(connection: SMTPConnection, from: string, to: string[], raw: Buffer): Promise<SendResult> {
   return new Promise((resolve) => {
+    const lost = { ok: false, response: 'connection closed before the reply', rejected: to, rejectedResponses: {}, connectionLost: true };
+    const onEnd = () => resolve(lost);
+    connection.once('end', onEnd);
     connection.send({ from, to }, raw, (err, info) => {
+      connection.removeListener('end', onEnd);
       if (err) {
         const e = err as Error & {
           responseCode?: number;
