@@ -91,7 +91,6 @@ const commandOf = (line: Buffer): FaultCommand | undefined => {
  * so the listener can cut a connection in the middle of DATA.
  */
 export function installFaultGate(server: SMTPServer, faults: NodeFaults, report: FaultReport): (sessionId: string) => Socket | undefined {
-  const sockets = new Map<string, ConnectionInternals>();
   const internals = server as unknown as { connect(socket: Socket, options: unknown): void; connections: Set<ConnectionInternals> };
   const connect = internals.connect.bind(server);
   internals.connect = (socket, options) => {
@@ -101,8 +100,6 @@ export function installFaultGate(server: SMTPServer, faults: NodeFaults, report:
   };
 
   const wrap = (c: ConnectionInternals) => {
-    sockets.set(c.id, c);
-    socketOf(c).once('close', () => sockets.delete(c.id));
     const dispatch = c._onCommand.bind(c);
     c._onCommand = (line, callback) => {
       const go = () => gate(c, line, callback, dispatch);
@@ -142,9 +139,12 @@ export function installFaultGate(server: SMTPServer, faults: NodeFaults, report:
     dispatch(line, callback);
   };
 
+  // The server's own set of open connections, not a map of ours: smtp-server drops a connection
+  // from it when it closes, while the plain socket a STARTTLS session began on never emits
+  // 'close' (the TLS socket took its handle), so a map pruned on that event kept every TLS session.
   return (sessionId) => {
-    const c = sockets.get(sessionId);
-    return c ? socketOf(c) : undefined;
+    for (const c of internals.connections) if (c.id === sessionId) return socketOf(c);
+    return undefined;
   };
 }
 
