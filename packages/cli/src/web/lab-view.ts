@@ -66,17 +66,22 @@ interface Indexed {
 const subjectOf = (e: TraceEvent): string | undefined =>
   e.type === 'submitted' || e.type === 'received' ? e.headersIn.find((h) => h.name.toLowerCase() === 'subject')?.value : undefined;
 
+/** Messages the view lists by default: a lab kept up for days keeps only the latest ones (their events stay in the trace). */
+export const VIEW_MESSAGES = 20_000;
+
 export class LabView {
   private readonly byId = new Map<string, Indexed>();
-  /** Message-IDs in the order the lab first saw them. */
+  /** Message-IDs in the order the lab first saw them, the latest `keep` of them. */
   private readonly order: string[] = [];
   private readonly unsubscribe: () => void;
   /** Nodes with a lasting fault switched on and not healed since, from the trace's fault events. */
   private readonly faulted = new Set<string>();
 
+  /** `keep`: how many messages (the latest) the view lists; older ones leave it, never the trace. */
   constructor(
     readonly lab: Lab,
     private readonly trace: TraceSource,
+    private readonly keep = VIEW_MESSAGES,
   ) {
     this.trace.events.forEach((e, i) => this.index(e, i));
     this.unsubscribe = this.trace.subscribe((e, i) => this.index(e, i));
@@ -99,6 +104,8 @@ export class LabView {
       entry = { messageId: e.messageId, first: i, events: [] };
       this.byId.set(e.messageId, entry);
       this.order.push(e.messageId);
+      // Per message the view holds its events' numbers: without a bound, memory grew with every message.
+      if (this.order.length > this.keep) this.byId.delete(this.order.shift()!);
     }
     entry.events.push(i);
   }
