@@ -51,6 +51,13 @@ export interface FailedRecipient {
 /** Messages waiting for their next hop, retried on the lab clock until they expire. */
 export class DeliveryQueue {
   private readonly items: QueueItem[] = [];
+  /** Queued items per next hop: kick() stops looking once every hop that has some is at its limit. */
+  private readonly queuedByHop = new Map<string, number>();
+  /**
+   * No expiry or delay notice is due before this lab time (a lower bound: an item removed since
+   * only makes it early), so kick() need not look at every item for them each time.
+   */
+  private timeoutsAt = -Infinity;
   private readonly activeByHop = new Map<string, number>();
   private active = 0;
   private paused = false;
@@ -81,7 +88,7 @@ export class DeliveryQueue {
     const now = this.options.clock.now();
     const queued: QueueItem = { ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now };
     this.options.spool?.write(queued);
-    this.items.push(queued);
+    this.add(queued);
     this.kick();
   }
 
@@ -93,7 +100,7 @@ export class DeliveryQueue {
     const restored = items.filter((i) => !known.has(i.id));
     const at = this.options.clock.now();
     for (const item of restored) {
-      this.items.push(item);
+      this.add(item);
       this.options.trace.emit({ type: 'restored', messageId: item.messageId, recipients: item.recipients, spoolFile: this.options.spool.fileOf(item.id) }, at);
     }
     return { restored, problems, sweptTemps };
@@ -144,22 +151,54 @@ export class DeliveryQueue {
     return at < item.enqueuedAt.getTime() + this.options.retry.expiryMs ? at : undefined;
   }
 
+  /** The earliest expiry or delay notice of this item still to come. */
+  private timeoutOf(item: QueueItem): number {
+    return Math.min(this.expiresAt(item) ?? Infinity, this.delayNoticeAt(item) ?? Infinity);
+  }
+
+  private add(item: QueueItem): void {
+    this.items.push(item);
+    this.queuedByHop.set(item.nextHop, (this.queuedByHop.get(item.nextHop) ?? 0) + 1);
+    this.timeoutsAt = Math.min(this.timeoutsAt, this.timeoutOf(item));
+  }
+
+  private removeAt(index: number): QueueItem {
+    const [item] = this.items.splice(index, 1) as [QueueItem];
+    const left = (this.queuedByHop.get(item.nextHop) ?? 1) - 1;
+    if (left > 0) this.queuedByHop.set(item.nextHop, left);
+    else this.queuedByHop.delete(item.nextHop);
+    return item;
+  }
+
   /** Expiries and delay notices that are due: each happens at its own moment, whether or not a retry is. */
   private timeouts(now: Date): void {
-    for (const item of [...this.items]) {
+    if (now.getTime() < this.timeoutsAt) return;
+    // Taken before the callbacks run: an item they add lowers it again.
+    this.timeoutsAt = Infinity;
+    const due: Array<{ item: QueueItem; expired: boolean }> = [];
+    for (let i = 0; i < this.items.length; i++) {
+      const item = this.items[i]!;
       const expiresAt = this.expiresAt(item);
       if (expiresAt !== undefined && expiresAt <= now.getTime()) {
-        this.items.splice(this.items.indexOf(item), 1);
-        this.bounceExpired(item, now);
+        this.removeAt(i--);
+        due.push({ item, expired: true });
         continue;
       }
       const noticeAt = this.delayNoticeAt(item);
       if (noticeAt !== undefined && noticeAt <= now.getTime()) {
         item.delayNotified = true;
-        // Written before the notice goes out: a restart must not tell the sender twice.
-        this.options.spool?.write(item);
-        this.options.onDelayed?.(item);
+        due.push({ item, expired: false });
       }
+      this.timeoutsAt = Math.min(this.timeoutsAt, this.timeoutOf(item));
+    }
+    for (const { item, expired } of due) {
+      if (expired) {
+        this.bounceExpired(item, now);
+        continue;
+      }
+      // Written before the notice goes out: a restart must not tell the sender twice.
+      this.options.spool?.write(item);
+      this.options.onDelayed?.(item);
     }
   }
 
@@ -171,13 +210,24 @@ export class DeliveryQueue {
     if (this.paused || this.stopped) return;
     const now = this.options.clock.now();
     this.timeouts(now);
-    for (const item of [...this.items]) {
+    const max = this.options.maxConnectionsPerHop;
+    // Hops with queued items and a free connection: none left, nothing more can start this time.
+    let open = 0;
+    for (const hop of this.queuedByHop.keys()) if ((this.activeByHop.get(hop) ?? 0) < max) open++;
+    const starting: QueueItem[] = [];
+    for (let i = 0; open > 0 && i < this.items.length; i++) {
+      const item = this.items[i]!;
       if (item.nextAttemptAt > now) continue;
       const busy = this.activeByHop.get(item.nextHop) ?? 0;
-      if (busy >= this.options.maxConnectionsPerHop) continue;
-      this.items.splice(this.items.indexOf(item), 1);
+      if (busy >= max) continue;
+      this.removeAt(i--);
+      if (busy + 1 >= max || !this.queuedByHop.has(item.nextHop)) open--;
       this.activeByHop.set(item.nextHop, busy + 1);
       this.active++;
+      starting.push(item);
+    }
+    // Started once the scan is over: an attempt that bounces at once (a DSN enqueued, a nested kick) finds the queue whole.
+    for (const item of starting) {
       const running: Promise<void> = this.attempt(item).finally(() => {
         this.inFlight.delete(running);
         this.activeByHop.set(item.nextHop, (this.activeByHop.get(item.nextHop) ?? 1) - 1);
@@ -288,6 +338,6 @@ export class DeliveryQueue {
     );
     // Only the recipients still owed are kept: a restart must not send twice to those already done.
     this.options.spool?.write(next);
-    this.items.push(next);
+    this.add(next);
   }
 }
