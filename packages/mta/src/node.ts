@@ -70,8 +70,11 @@ export class MailNode {
   private readonly server: SMTPServer;
   private readonly logger: Logger;
   private readonly intake: MessageIntake;
-  /** Open client connections, so taking the host down can cut them. */
-  private readonly sockets = new Set<Socket>();
+  /**
+   * Open client connections, so taking the host down can cut them. Held weakly: the plain socket a STARTTLS session began
+   * on never emits 'close' (the TLS socket took its handle), so a strong set kept every TLS session.
+   */
+  private readonly sockets = new Set<WeakRef<Socket>>();
 
   constructor(private readonly options: MailNodeOptions) {
     const { ctx, material, clock, directory } = options;
@@ -132,8 +135,10 @@ export class MailNode {
       },
     });
     this.server.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      for (const ref of this.sockets) if (!ref.deref()) this.sockets.delete(ref);
+      const ref = new WeakRef(socket);
+      this.sockets.add(ref);
+      socket.once('close', () => this.sockets.delete(ref));
     });
   }
 
@@ -184,7 +189,7 @@ export class MailNode {
     this.queue.pause();
     this.pool.closeAll();
     const closed = new Promise<void>((resolve) => this.server.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
+    for (const ref of this.sockets) ref.deref()?.destroy();
     await closed;
   }
 
