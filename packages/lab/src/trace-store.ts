@@ -2,9 +2,16 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import type { TraceEvent, TraceSink } from '@relaylab/core';
 
 /**
+ * Where the line of every STRIDE-th event starts is held; the others are found by reading that
+ * block of lines. A message makes some 40 events on the hybrid topology, so an offset per event
+ * (8 bytes) was 320 bytes per message for the life of the lab; this is 5.
+ */
+const STRIDE = 64;
+
+/**
  * The trace of a lab kept up for days: every event goes to a JSON-lines file as it happens (one
  * write(2) of a whole line before emit returns, as JsonLinesFile), and memory keeps only the
- * latest `keep` events plus, per event, where its line starts, and for the latest `indexed`
+ * latest `keep` events plus where every STRIDE-th event's line starts, and for the latest `indexed`
  * messages the numbers of their events. Older events are read back from the file when asked for, so `events[i]`, `length`,
  * `map` and the other array reads, and `subscribe`, work as on ObservedTrace: a web view or a
  * report finds every event of a message without the lab holding them all.
@@ -15,8 +22,11 @@ export class TraceStore implements TraceSink {
   private readonly fd: number;
   private readonly reader: number;
   private size: number;
-  private offsets = new Float64Array(1024);
+  /** marks[b]: where event b * STRIDE starts in the file. */
+  private marks = new Float64Array(1024);
   private count = 0;
+  /** The block of lines read last: reading events in order reads the file once. */
+  private block?: { number: number; lines: string[] };
   private readonly recent: TraceEvent[] = [];
   private readonly byMessage = new Map<string, number[]>();
   /** The last event number of any message dropped from the index (-1: none dropped yet). */
@@ -25,7 +35,7 @@ export class TraceStore implements TraceSink {
 
   /**
    * `keep`: events held in memory; `indexed`: messages whose event numbers are held (older ones
-   * are found by a scan of the file). Memory then grows by one file offset (8 bytes) per event.
+   * are found by a scan of the file). Memory then grows by one file offset (8 bytes) per STRIDE events.
    */
   constructor(
     readonly file: string,
@@ -67,13 +77,16 @@ export class TraceStore implements TraceSink {
     const e = event.realAt ? event : { ...event, realAt: new Date().toISOString() };
     const line = Buffer.from(`${JSON.stringify(e)}\n`);
     writeSync(this.fd, line);
-    if (this.count === this.offsets.length) {
-      const grown = new Float64Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
     const index = this.count++;
-    this.offsets[index] = this.size;
+    if (index % STRIDE === 0) {
+      const mark = index / STRIDE;
+      if (mark === this.marks.length) {
+        const grown = new Float64Array(this.marks.length * 2);
+        grown.set(this.marks);
+        this.marks = grown;
+      }
+      this.marks[mark] = this.size;
+    }
     this.size += line.length;
     this.recent.push(e);
     if (this.recent.length > this.keep) this.recent.shift();
@@ -107,11 +120,17 @@ export class TraceStore implements TraceSink {
   }
 
   private line(i: number): string {
-    const start = this.offsets[i]!;
-    const end = i + 1 < this.count ? this.offsets[i + 1]! : this.size;
-    const buffer = Buffer.alloc(end - start);
-    readSync(this.reader, buffer, 0, buffer.length, start);
-    return buffer.toString('utf8');
+    const number = Math.floor(i / STRIDE);
+    const at = i - number * STRIDE;
+    if (!(this.block?.number === number && at < this.block.lines.length)) {
+      const start = this.marks[number]!;
+      const end = (number + 1) * STRIDE < this.count ? this.marks[number + 1]! : this.size;
+      const buffer = Buffer.alloc(end - start);
+      readSync(this.reader, buffer, 0, buffer.length, start);
+      // Every line ends in a newline, so the last piece is empty.
+      this.block = { number, lines: buffer.toString('utf8').split('\n').slice(0, -1) };
+    }
+    return this.block.lines[at]!;
   }
 
   /** Every event of one message, in order (those that name it by Message-ID). */

@@ -63,3 +63,17 @@ test('a message older than the index is still found, from the file', () => {
   expect(store.eventsOf('<m1@a.example')).toEqual([]);
   store.close();
 });
+
+test('a long trace reads back every event, in any order, though memory holds where only some of them start', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'relaylab-trace-store-')), 'trace.jsonl');
+  const store = new TraceStore(file, 3, 5);
+  const at = (i: number) => new Date(i * 1000).toISOString();
+  for (let i = 0; i < 1000; i++) store.emit(event(i, `<m${i % 13}@a.example>`));
+  for (const i of [999, 0, 64, 63, 500, 127, 128, 1, 998, 640]) expect(store.events[i]).toMatchObject({ at: at(i), messageId: `<m${i % 13}@a.example>` });
+  expect(store.events.map((e) => e.at)).toEqual(Array.from({ length: 1000 }, (_, i) => at(i)));
+  // Events emitted after a read of the last, partial block are read too.
+  store.emit(event(1000, '<late@a.example>'));
+  expect(store.events[1000]).toMatchObject({ messageId: '<late@a.example>' });
+  expect(store.eventsOf('<m2@a.example>').map((e) => e.at)).toEqual(Array.from({ length: 77 }, (_, k) => at(2 + 13 * k)));
+  store.close();
+});
