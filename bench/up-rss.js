@@ -6,7 +6,8 @@
 // on premises over forced TLS, which delivers it to the mailbox (a .eml in --out). The lab runs
 // in a child process; its RSS is read from /proc and printed every BENCH_EVERY messages, then
 // after the lab went idle. Memory should follow what is in flight, not what has passed.
-// BENCH_MESSAGES, BENCH_SIZE, BENCH_EVERY (default 5000), BENCH_NODE_FLAGS (flags for the lab's node).
+// BENCH_MESSAGES, BENCH_SIZE, BENCH_EVERY (default 5000), BENCH_NODE_FLAGS (flags for the lab's node),
+// BENCH_WEB=1 (the web view on, as `relaylab up` runs by default; its index of messages is then measured too).
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, readdirSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -28,7 +29,14 @@ async function main() {
   const out = mkdtempSync(join(tmpdir(), 'relaylab-up-rss-'));
   const child = spawn(
     process.execPath,
-    [...nodeFlags, join(root, 'packages/cli/bin/relaylab.js'), 'up', join(root, 'scenarios/topologies/hybrid.yaml'), '--out', out, '--port', '0', '--no-web'],
+    [
+      ...nodeFlags,
+      join(root, 'packages/cli/bin/relaylab.js'),
+      'up',
+      join(root, 'scenarios/topologies/hybrid.yaml'),
+      ...['--out', out, '--port', '0'],
+      ...(process.env.BENCH_WEB === '1' ? ['--web-port', '0'] : ['--no-web']),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let text = '';
