@@ -9,7 +9,7 @@ import { BIN, freePortBase, repo } from './process-spawn';
 // node, steps (down, up, advance) reach it through the node's control API.
 const certsDir = mkdtempSync(join(tmpdir(), 'relaylab-postfix-process-'));
 const scenarios = [
-  loadScenarioFile(join(repo, 'scenarios', 'postfix-partner-forced-tls.yaml')),
+  loadScenarioFile(join(repo, 'scenarios', 'postfix', 'postfix-partner-forced-tls.yaml')),
   loadScenarioFile(join(repo, 'packages', 'lab', 'test', 'fixtures', 'postfix', 'eop-down-then-retry.yaml')),
 ];
 let results: ScenarioResult[];

@@ -91,9 +91,11 @@ export function loadScenarioFile(file: string): Scenario {
   };
 }
 
+const SKIPPED_FOLDERS = new Set(['topologies', 'plans', 'postfix']);
+
 /**
  * Scenario files under `paths` (files or folders), sorted. Folders are walked recursively;
- * `topologies` and `plans` folders, `_`-prefixed files and hidden entries are skipped. A file named
+ * `topologies`, `plans` and `postfix` folders (unless named themselves), `_`-prefixed files and hidden entries are skipped. A file named
  * explicitly is always included.
  */
 export function discoverScenarioFiles(paths: string[]): string[] {
@@ -108,8 +110,9 @@ export function discoverScenarioFiles(paths: string[]): string[] {
       const full = path.join(dir, entry);
       const stat = fs.statSync(full);
       if (stat.isDirectory()) {
-        // Change plans (relaylab rehearse) are not scenarios.
-        if (entry !== 'topologies' && entry !== 'plans') walk(full);
+        // Change plans (relaylab rehearse) are not scenarios; scenarios that need Debian's postfix run
+        // when their folder is named, so `relaylab run scenarios/` works on a machine without it.
+        if (!SKIPPED_FOLDERS.has(entry)) walk(full);
       } else if (stat.isFile() && !entry.startsWith('_') && /\.ya?ml$/i.test(entry)) {
         found.add(full);
       }

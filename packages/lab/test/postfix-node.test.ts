@@ -15,7 +15,7 @@ const scenarios = join(__dirname, '..', '..', '..', 'scenarios');
 
 describe('a node played by Postfix', () => {
   it("shows the Postfix hop's TLS version and certificate verification in the trace and in the hop", async () => {
-    const result = await runScenario(loadScenarioFile(join(scenarios, 'postfix-partner-forced-tls.yaml')), { certsDir });
+    const result = await runScenario(loadScenarioFile(join(scenarios, 'postfix', 'postfix-partner-forced-tls.yaml')), { certsDir });
     expect(result.error).toBeUndefined();
     expect(result.failures).toEqual([]);
     const attempt = result.trace.find((e): e is AttemptEvent => e.type === 'attempt' && e.node === 'fabrikam');
