@@ -121,6 +121,9 @@ export function upCommand(args: string[], io: Io): Promise<number> {
       checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
     }
     const file = loadTopology(positionals[0]!, undefined);
+    // Listening for SIGINT/SIGTERM from here on: a signal while the nodes start stops the lab once it
+    // is up, cleanly, instead of killing it half-started (and a supervisor may signal at any time).
+    const stopSignal = untilSignal();
     // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
     const topology: Topology =
       port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
@@ -184,7 +187,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     if (dns) io.out.write(`DNS: ${dns.address}:${dns.port} (dig @${dns.address} -p ${dns.port} MX <domain>)\n`);
     if (web) io.out.write(`web: ${web.loginUrl}\n     (API: ${web.origin}/api/openapi.json, Authorization: Bearer <${controlTokenFile(certsDir)}>)\n`);
     io.out.write(`relaylab up: ${lab.nodes.size} nodes ready; Ctrl-C stops the lab\n`);
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     io.out.write(`relaylab up: ${signal}, shutting down\n`);
     // After stop, so messages that were being delivered when the signal came are in the queue again.
     await web?.close();
