@@ -40,6 +40,31 @@ export function loadTopologyFile(file: string): Topology {
   return topology;
 }
 
+/**
+ * The `topology` of a scenario or plan file: a file it names (read even when the document failed
+ * its schema, so that a broken topology file is reported in the same run) or the inline one.
+ */
+export function documentTopology(
+  file: string,
+  value: unknown,
+  schemaOk: boolean,
+  report: Report,
+  issues: FileIssue[],
+): { topology?: Topology; topologyFile?: string } {
+  const written = (value as { topology?: unknown } | null)?.topology;
+  if (typeof written === 'string' && written !== '') {
+    const topologyFile = referencedFile(file, written, ['topology'], report);
+    if (!topologyFile) return {};
+    const loaded = checkTopologyFile(topologyFile, [], (message) => report(['topology'], message));
+    issues.push(...loaded.issues);
+    return { topology: loaded.topology, topologyFile };
+  }
+  if (!schemaOk) return {};
+  const topology = (value as { topology: Topology }).topology;
+  validateTopology(topology, report, ['topology']);
+  return { topology };
+}
+
 export function loadScenarioFile(file: string): Scenario {
   const source = readYamlFile(file);
   const issues = [...source.issues];
@@ -50,21 +75,9 @@ export function loadScenarioFile(file: string): Scenario {
   const schemaOk = reportSchemaErrors(schemas().scenario, parsed, report);
   const document = parsed.value as ScenarioDocument;
 
-  let topology: Topology | undefined;
-  let topologyFile: string | undefined;
-  // Read even when the schema failed, so that a broken topology file is reported in the same run.
-  const written = (parsed.value as { topology?: unknown } | null)?.topology;
-  if (typeof written === 'string' && written !== '') {
-    topologyFile = referencedFile(file, written, ['topology'], report);
-    if (topologyFile) {
-      const loaded = checkTopologyFile(topologyFile, [], (message) => report(['topology'], message));
-      issues.push(...loaded.issues);
-      topology = loaded.topology;
-    }
-  } else if (schemaOk) {
-    topology = document.topology as Topology;
-    validateTopology(topology, report, ['topology']);
-  }
+  const found = documentTopology(file, parsed.value, schemaOk, report, issues);
+  let topology = found.topology;
+  const topologyFile = found.topologyFile;
   if (schemaOk && topology && document.patch) {
     // The patched topology is checked whole; what is wrong is reported where the patch says it.
     checkNamedListPatches(document.patch, topology, report);

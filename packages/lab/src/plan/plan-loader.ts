@@ -2,17 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parseDuration, type Topology } from '@relaylab/core';
-import {
-  checkTopologyFile,
-  mergePatch,
-  readYamlFile,
-  referencedFile,
-  reporter,
-  reportSchemaErrors,
-  ScenarioFileError,
-  sortIssues,
-  type FileIssue,
-} from '../loader';
+import { documentTopology, mergePatch, readYamlFile, reporter, reportSchemaErrors, ScenarioFileError, sortIssues, type FileIssue } from '../loader';
 import { checkNamedListPatches } from '../named-list-patch';
 import type { Step } from '../scenario-model';
 import { didYouMean, validateTopology, type Report } from '../validate';
@@ -88,20 +78,9 @@ export function loadPlanFile(file: string): Plan {
   const report = reporter(file, source.parsed, issues);
   const schemaOk = reportSchemaErrors(schemas().plan, source.parsed, report);
   const document = source.parsed.value as PlanDocument;
-  let topology: Topology | undefined;
-  let topologyFile: string | undefined;
-  const written = (source.parsed.value as { topology?: unknown } | null)?.topology;
-  if (typeof written === 'string' && written !== '') {
-    topologyFile = referencedFile(file, written, ['topology'], report);
-    if (topologyFile) {
-      const loaded = checkTopologyFile(topologyFile, [], (message) => report(['topology'], message));
-      issues.push(...loaded.issues);
-      topology = loaded.topology;
-    }
-  } else if (schemaOk) {
-    topology = document.topology as Topology;
-    validateTopology(topology, report, ['topology']);
-  }
+  const found = documentTopology(file, source.parsed.value, schemaOk, report, issues);
+  let topology = found.topology;
+  const topologyFile = found.topologyFile;
   if (!schemaOk || !topology || issues.length) throw new ScenarioFileError(file, sortIssues(issues));
   if (document.patch) topology = applyPatch(topology, document.patch, ['patch'], report);
 
