@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FaultKind } from '@relaylab/core';
 import type { FaultCommand, StoredMessage, Submission } from '@relaylab/mta';
 
@@ -171,3 +172,15 @@ export function hostOf(header: string): { host: string; port?: string } {
 }
 
 export const UNSPECIFIED = new Set(['0.0.0.0', '::']);
+
+/** Listens on `address:port` (0: any free port); rejects on EADDRINUSE and the like instead of crashing. */
+export async function listenOn(server: Server, port: number, address: string): Promise<{ address: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  return { address, port: (server.address() as AddressInfo).port };
+}

@@ -18,7 +18,7 @@ export * from './node-control';
 export { NodeControlClient } from './control-client';
 export { CONTROL_BODY_LIMIT, SUBMIT_BODY_LIMIT, type FaultRequest, type NodeStatus, type WireMessage } from './control-protocol';
 // The rules every control surface shares (the web API of `relaylab up` too): bodies, checks, refusals.
-export { body, faultRequest, hostOf, integer, invalid, line, MAX_ADVANCE_MS, only, Refused, sameSecret, send, shown } from './control-protocol';
+export { body, faultRequest, hostOf, integer, invalid, line, listenOn, MAX_ADVANCE_MS, only, Refused, sameSecret, send, shown } from './control-protocol';
 export * from './control-token';
 export * from './standalone-node';
 export * from './process-lab';

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
 import type { FaultKind } from '@relaylab/core';
 import {
   body,
@@ -11,6 +11,7 @@ import {
   line,
   MAX_ADVANCE_MS,
   only,
+  listenOn,
   Refused,
   sameSecret,
   send,
@@ -99,14 +100,7 @@ export class NodeControlServer {
   }
 
   async listen(port: number, address: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, address, () => {
-        this.server.removeListener('error', reject);
-        resolve();
-      });
-    });
-    this.bound = { address, port: (this.server.address() as AddressInfo).port };
+    this.bound = await listenOn(this.server, port, address);
   }
 
   /** The port it listens on (for port 0). */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { body, CONTROL_BODY_LIMIT, faultRequest, hostOf, Refused, sameSecret, send, shown } from '@relaylab/lab';
+import { body, CONTROL_BODY_LIMIT, faultRequest, hostOf, listenOn, Refused, sameSecret, send, shown } from '@relaylab/lab';
 import { LIVE_SCRIPT, LIVE_STYLES, livePageHtml } from '@relaylab/report';
 import { advanceRequest, labJson, mailboxesJson, messageJson, messagesJson, nodeName, queuesJson, retryRequest, sendRequest, trackingJson } from './api';
 import type { LabView } from './lab-view';
@@ -53,14 +52,7 @@ export class WebServer {
   }
 
   async listen(port: number, address: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, address, () => {
-        this.server.removeListener('error', reject);
-        resolve();
-      });
-    });
-    this.bound = { address, port: (this.server.address() as AddressInfo).port };
+    this.bound = await listenOn(this.server, port, address);
   }
 
   get origin(): string {
