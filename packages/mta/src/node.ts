@@ -198,6 +198,7 @@ export class MailNode {
     if (!this.down) return;
     await this.listen(this.boundPort);
     this.down = false;
+    this.pool.reopen();
     this.queue.resume();
   }
 

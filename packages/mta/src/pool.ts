@@ -69,6 +69,12 @@ export class ConnectionPool {
     this.idle.set(pc.key, list);
   }
 
+  /** Connections are reused again (the node came back up after closeAll). */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  /** Every connection ends; those still carrying a message when they finish are not kept either, until reopen(). */
   closeAll(): void {
     this.closed = true;
     // A connection in the middle of a transaction is cut: its message stays queued and spooled.
