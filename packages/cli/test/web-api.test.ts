@@ -250,6 +250,65 @@ test('the event stream sends one trace event per trace event, live', async () =>
   expect(events.map((e) => JSON.parse(e.slice(6)).type)).toEqual(expect.arrayContaining(['submitted', 'attempt', 'received', 'delivered']));
 });
 
+test('states by Message-ID, many at once: the nodes that took each and when, per recipient its state, the queue holding it; stats of the lab process', async () => {
+  const send = async (to: string) =>
+    (await call('POST', '/api/messages', { body: { node: 'onprem', from: 'alice@contoso.example', to: [to] } })).json().messageId as string;
+  const delivered = await send('carol@contoso.example');
+  const states = async (ids: string[]) => (await call('POST', '/api/messages/states', { body: { messageIds: ids } })).json().messages;
+  await until(async () => (await states([delivered]))[0].states[0].state === 'delivered');
+  await call('POST', '/api/nodes/eop/down', { body: {} });
+  // the next hop is down: the message waits in onprem's queue
+  const waiting = await send('carol@contoso.example');
+  await until(async () => (await states([waiting]))[0].queuedAt.length === 1);
+  const [a, b, c] = await states([delivered, waiting, '<never@seen>']);
+  expect(a).toMatchObject({
+    messageId: delivered,
+    known: true,
+    states: [{ recipient: 'carol@contoso.example', state: 'delivered', node: 'eop' }],
+    queuedAt: [],
+  });
+  expect(a.hops.map((h: { node: string; type: string }) => [h.node, h.type])).toEqual([
+    ['onprem', 'submitted'],
+    ['eop', 'received'],
+  ]);
+  for (const h of a.hops) expect(Date.parse(h.realAt)).toBeGreaterThan(0);
+  expect(b).toMatchObject({ messageId: waiting, known: true, queuedAt: ['onprem'] });
+  expect(c).toEqual({ messageId: '<never@seen>', known: false, hops: [], states: [], queuedAt: [] });
+  const stats = (await call('GET', '/api/stats')).json();
+  expect(stats).toMatchObject({ pid: process.pid, queued: { onprem: 1, eop: 0 } });
+  expect(stats.rssBytes).toBeGreaterThan(stats.heapUsedBytes);
+  await call('POST', '/api/nodes/eop/up', { body: {} });
+  await call('POST', '/api/nodes/onprem/queues/retry', { body: {} });
+  await until(async () => (await states([waiting]))[0].states[0].state === 'delivered');
+
+  const tooMany = await call('POST', '/api/messages/states', { body: { messageIds: Array.from({ length: 501 }, (_, i) => `<${i}@x>`) } });
+  expect([tooMany.status, tooMany.json().error]).toEqual([400, expect.stringMatching(/^messageIds: expected a list of 1 to 500 Message-IDs/)]);
+  expect((await call('POST', '/api/messages/states', { body: { ids: [delivered] } })).status).toBe(400);
+});
+
+test('the event stream stamps each event with the lab’s monotonic time, and names who refused a rejected message', async () => {
+  const data: Array<{ type: string; t: number; by?: string; messageId?: string }> = [];
+  await new Promise<void>((done, fail) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/events', headers: { host: `127.0.0.1:${port}`, authorization: `Bearer ${TOKEN}` } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        data.push(...chunk.split('\n').flatMap((l) => (l.startsWith('data: ') ? [JSON.parse(l.slice(6))] : [])));
+        if (data.some((e) => e.type === 'rejected')) {
+          req.destroy();
+          done();
+        }
+      });
+      // EOP refuses the unknown recipient at RCPT TO: onprem records the rejection, by eop
+      void call('POST', '/api/messages', { body: { node: 'onprem', from: 'alice@contoso.example', to: ['nobody@contoso.mail.onmicrosoft.example'] } });
+    });
+    req.on('error', (e) => (data.length ? undefined : fail(e)));
+    req.end();
+  });
+  const times = data.map((e) => e.t);
+  expect(times.every((t, i) => typeof t === 'number' && (i === 0 || t >= times[i - 1]!))).toBe(true);
+  expect(data.find((e) => e.type === 'rejected')).toMatchObject({ node: 'onprem', by: 'eop' });
+});
+
 test('relaylab ctl takes the same actions through the API, with the token from the certificate folder', async () => {
   const certs = mkdtempSync(join(tmpdir(), 'relaylab-ctl-'));
   writeFileSync(join(certs, 'control-token'), `${TOKEN}\n`, { mode: 0o600 });

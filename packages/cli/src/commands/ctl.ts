@@ -1,7 +1,6 @@
-import { resolve } from 'node:path';
-import { controlTokenFile, readControlToken } from '@relaylab/lab';
 import { WEB_PORT } from '../web/server';
-import { guarded, parseWithEnv, StartError, UsageError, type Io } from './shared';
+import { guarded, parseWithEnv, UsageError, type Io } from './shared';
+import { webCaller, webTarget, WEB_OPTIONS, type Json } from './web-client';
 
 export const CTL_HELP = `Usage: relaylab ctl <action> [arguments] [options]
 
@@ -29,9 +28,7 @@ Options:
 `;
 
 const OPTIONS = {
-  web: { type: 'string' },
-  certs: { type: 'string' },
-  'control-token-file': { type: 'string' },
+  ...WEB_OPTIONS,
   json: { type: 'boolean' },
   node: { type: 'string' },
   from: { type: 'string' },
@@ -44,8 +41,6 @@ const OPTIONS = {
   'event-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const table = (rows: string[][]) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -61,28 +56,7 @@ export function ctlCommand(args: string[], io: Io): Promise<number> {
     }
     const [action, ...rest] = positionals;
     if (!action) throw new UsageError('expects an action: status, messages, send, down, up, advance, queues, retry or tracking');
-    const web = (values.web as string | undefined) ?? process.env.RELAYLAB_WEB ?? `127.0.0.1:${WEB_PORT}`;
-    if (!/^[0-9.]+:\d+$/.test(web)) throw new UsageError(`--web expects <ip:port>, such as 127.0.0.1:${WEB_PORT}; got "${web}"`);
-    const certsDir = resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs');
-    const token = readControlToken(resolve((values['control-token-file'] as string | undefined) ?? controlTokenFile(certsDir)));
-
-    const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Json> => {
-      let res: Response;
-      try {
-        res = await fetch(`http://${web}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (err) {
-        throw new StartError(
-          `no relaylab web API answers at ${web} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`relaylab up\` running?`,
-        );
-      }
-      const answer = (await res.json().catch(() => ({}))) as Json;
-      if (!res.ok) throw new StartError(`${method} ${path}: ${res.status} ${answer.error ?? res.statusText}`);
-      return answer;
-    };
+    const call = webCaller(webTarget(values));
     const arg = (i: number, what: string) => {
       const v = rest[i];
       if (!v) throw new UsageError(`${action} expects ${what}`);

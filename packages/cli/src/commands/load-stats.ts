@@ -1,4 +1,14 @@
-import type { TraceEvent } from '@relaylab/core';
+/**
+ * What the tracker reads of a trace event: a full TraceEvent in an embedded lab, or the fields a
+ * running lab's event stream (GET /api/events) carries.
+ */
+export interface ObservedEvent {
+  type: string;
+  node: string;
+  messageId?: string;
+  /** For rejected: the node whose reply refused the message. */
+  by?: string;
+}
 
 /** Where each message of a load run ended; `queued` is still held by a node (deferred), not lost. */
 export type FinalState = 'delivered' | 'bounced' | 'refused' | 'deleted';
@@ -52,15 +62,19 @@ export class LoadTracker {
     this.messages.set(messageId, { taken: [] });
   }
 
+  expects(messageId: string): boolean {
+    return this.messages.has(messageId);
+  }
+
   isFinal(messageId: string): boolean {
     return this.messages.get(messageId)?.state !== undefined;
   }
 
-  observe(e: TraceEvent): void {
-    if (!('messageId' in e)) return;
+  /** `at`: when the event happened (ms), when the caller knows better than the moment it is observed. */
+  observe(e: ObservedEvent, at = this.now()): void {
+    if (e.messageId === undefined) return;
     const m = this.messages.get(e.messageId);
     if (!m || m.state) return;
-    const at = this.now();
     switch (e.type) {
       case 'submitted':
       case 'received': {
@@ -83,6 +97,12 @@ export class LoadTracker {
     }
   }
 
+  /** A state seen outside the trace: an SMTP client told 5xx by the node it entered at. */
+  settle(messageId: string, state: FinalState): void {
+    const m = this.messages.get(messageId);
+    if (m && !m.state) this.end(m, state);
+  }
+
   private end(m: Tracked, state: FinalState): void {
     m.state = state;
     this.finished++;
@@ -92,6 +112,11 @@ export class LoadTracker {
     const list = this.latencies.get(hop) ?? [];
     list.push(ms);
     this.latencies.set(hop, list);
+  }
+
+  /** The run's messages in no final state yet. */
+  open(): string[] {
+    return [...this.messages].filter(([, m]) => !m.state).map(([id]) => id);
   }
 
   /** `held`: how many messages the lab's queues still hold (items, one recipient each here). */

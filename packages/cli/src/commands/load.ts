@@ -6,14 +6,27 @@ import { Lab } from '@relaylab/lab';
 import { MailboxStore } from '@relaylab/mta';
 import { LoadTracker, type Accounting, type HopLatency } from './load-stats';
 import { guarded, loadTopology, parseWithEnv, UsageError, type Io } from './shared';
+import { webTarget, WEB_OPTIONS } from './web-client';
 
 export const LOAD_HELP = `Usage: relaylab load <topology> --from <node> --to <address> [options]
+       relaylab load [<topology>] --web <ip:port> --from <node> --to <address> [options]
 
 Starts the topology's lab in this process and drives traffic through it: each message is
 submitted at --from (as a user of that node would send it) and goes hop by hop, over real SMTP
 and TLS, to wherever --to leads. Then prints throughput, per-hop latency percentiles, the
 queue depths seen, where every message ended (delivered, bounced, refused, still queued; none
 lost) and the peak RSS.
+
+With --web, the same run against a lab \`relaylab up\` keeps running, through its web API (the
+token from <certs>/control-token, as \`relaylab ctl\` reads it). Each message enters as it would
+from outside: by default an SMTP client on 127.0.0.1 (STARTTLS when offered, as swaks or
+Send-MailMessage) sends it to the --from node's own address and port, so the node's receive
+policy applies (a recipient it does not accept, or will not relay for an anonymous client, is
+refused: counted as refused, with the reply); with --via api, the web API's send action submits
+it as a user of the --from node, as the embedded run and the web view's Send do. Hops and final
+states are read from the lab's event stream, queue depths and the RSS of the \`relaylab up\`
+process from its API; what is still open at the end is asked of the lab (still queued, or lost).
+The topology file is then optional: given, the running lab must have its nodes.
 
   --from <node>        the node the messages are submitted at
   --to <address>       their recipient
@@ -24,11 +37,17 @@ lost) and the peak RSS.
   --mix <file>         a JSON list of paths, [{ "from": node, "to": address, "weight": n }, ...]:
                        messages are shared among them by weight (instead of --from/--to)
   --timeout <s>        stop waiting for final states after this long (default 300)
-  --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS)
+  --certs <dir>        certificate cache (default ./certs, or $RELAYLAB_CERTS); with --web, the
+                       one holding the running lab's control-token
+  --web <ip:port>      drive the lab \`relaylab up\` runs, whose web API is there (or $RELAYLAB_WEB;
+                       \`relaylab up\` prints it, by default 127.0.0.1:8525)
+  --control-token-file <file>  with --web: the token file (default <certs>/control-token)
+  --via smtp|api       with --web: how messages enter (default smtp; see above)
   --json               the summary as JSON, for tools
   -h, --help           this help
 
-Exit codes: 0 every message in a final state; 1 a message still queued at the end, or lost; 2 usage.
+Exit codes: 0 every message in a final state; 1 a message still queued at the end, or lost;
+2 usage, or (with --web) no lab answering there, or a wrong token.
 `;
 
 const OPTIONS = {
@@ -40,7 +59,8 @@ const OPTIONS = {
   size: { type: 'string' },
   mix: { type: 'string' },
   timeout: { type: 'string' },
-  certs: { type: 'string' },
+  ...WEB_OPTIONS,
+  via: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,6 +85,12 @@ export interface LoadSummary {
   queuePeak: Record<string, number>;
   accounting: Accounting;
   peakRssBytes: number;
+  /** Whose memory peakRssBytes is, when not this process's: the running lab's (relaylab up). */
+  rssOf?: string;
+  /** Against a running lab: its web API, its name, and how the messages entered it. */
+  lab?: { web: string; name: string; entry: 'smtp' | 'api' };
+  /** Against a running lab: the replies of the node a message was sent to when it did not take it (the refused), and how many each. */
+  refusals?: Record<string, number>;
 }
 
 function count(values: Record<string, unknown>, name: string, fallback: number, min = 1): number {
@@ -93,10 +119,13 @@ function readMix(file: string): LoadPath[] {
   });
 }
 
-function checkPaths(topology: Topology, paths: LoadPath[]): Array<Required<Omit<LoadPath, 'weight'>> & { weight: number }> {
+export function checkPaths(
+  nodes: Record<string, { hostname: string; mailboxes?: string[] }>,
+  paths: LoadPath[],
+): Array<Required<Omit<LoadPath, 'weight'>> & { weight: number }> {
   return paths.map((p) => {
-    const spec = topology.nodes[p.from];
-    if (!spec) throw new UsageError(`no node named "${p.from}" in the topology (nodes: ${Object.keys(topology.nodes).join(', ')})`);
+    const spec = nodes[p.from];
+    if (!spec) throw new UsageError(`no node named "${p.from}" in the topology (nodes: ${Object.keys(nodes).join(', ')})`);
     if (!/^[^@\s]+@[^@\s]+$/.test(p.to)) throw new UsageError(`"${p.to}" is not an email address`);
     const sender = p.sender ?? spec.mailboxes?.[0] ?? `load@${spec.hostname}`;
     return { from: p.from, to: p.to, sender, weight: p.weight ?? 1 };
@@ -104,7 +133,7 @@ function checkPaths(topology: Topology, paths: LoadPath[]): Array<Required<Omit<
 }
 
 /** Path of the i-th message: the weights spread evenly over the run (a path of weight 3 every third of four messages, and so on). */
-function pathPicker(paths: Array<{ weight: number }>): (i: number) => number {
+export function pathPicker(paths: Array<{ weight: number }>): (i: number) => number {
   const total = paths.reduce((n, p) => n + p.weight, 0);
   const credit = paths.map(() => 0);
   return () => {
@@ -118,7 +147,7 @@ function pathPicker(paths: Array<{ weight: number }>): (i: number) => number {
   };
 }
 
-function message(run: string, i: number, from: string, to: string, size: number): { messageId: string; raw: Buffer } {
+export function loadMessage(run: string, i: number, from: string, to: string, size: number): { messageId: string; raw: Buffer } {
   const messageId = `<load-${run}-${i}@relaylab.load>`;
   const head = `From: <${from}>\r\nTo: <${to}>\r\nMessage-ID: ${messageId}\r\nSubject: relaylab load ${i}\r\n\r\n`;
   const line = `${'x'.repeat(76)}\r\n`;
@@ -143,7 +172,8 @@ export function formatSummary(s: LoadSummary): string {
       .map(([n, d]) => `${n} ${d}`)
       .join(', ')}`,
     `final state: ${a.delivered} delivered, ${a.bounced} bounced, ${a.refused} refused, ${a.deleted} deleted, ${a.queued} still queued, ${a.lost} lost (of ${a.sent})`,
-    `peak RSS: ${mb(s.peakRssBytes)}`,
+    ...Object.entries(s.refusals ?? {}).map(([reply, n]) => `  refused ×${n}: ${reply}`),
+    `peak RSS: ${mb(s.peakRssBytes)}${s.rssOf ? ` of ${s.rssOf}` : ''}`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -163,7 +193,7 @@ export interface LoadOptions {
 
 /** Drives a load run through an embedded lab; the lab is stopped before this returns. */
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const paths = checkPaths(options.topology, options.paths);
+  const paths = checkPaths(options.topology.nodes, options.paths);
   const tracker = new LoadTracker();
   // The run's messages are followed as events happen; no event is kept.
   const trace: TraceSink = { emit: (e: TraceEvent) => tracker.observe(e) };
@@ -192,7 +222,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       }
       if (Date.now() >= deadline) break;
       const path = paths[pick(i)]!;
-      const m = message(run, i, path.sender, path.to, options.size);
+      const m = loadMessage(run, i, path.sender, path.to, options.size);
       tracker.expect(m.messageId);
       inFlight.add(m.messageId);
       lab.submit(path.from, { from: path.sender, to: [path.to], raw: m.raw });
@@ -234,8 +264,9 @@ export function loadCommand(args: string[], io: Io): Promise<number> {
       io.out.write(LOAD_HELP);
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
-    const topologyFile = positionals[0]!;
+    const remote = values.web !== undefined;
+    if (positionals.length > 1 || (!remote && positionals.length !== 1)) throw new UsageError('expects exactly one topology file (optional with --web)');
+    const topologyFile = positionals[0];
     let paths: LoadPath[];
     if (values.mix) {
       if (values.from || values.to) throw new UsageError('--mix gives the paths: leave out --from and --to');
@@ -244,18 +275,40 @@ export function loadCommand(args: string[], io: Io): Promise<number> {
       if (!values.from || !values.to) throw new UsageError('--from <node> and --to <address> are required (or --mix <file>)');
       paths = [{ from: values.from as string, to: values.to as string, sender: values.sender as string | undefined }];
     }
+    const via = (values.via as string | undefined) ?? 'smtp';
+    if (values.via !== undefined && !remote)
+      throw new UsageError('--via is for a running lab (--web); the embedded lab takes each message as a user of --from');
+    if (via !== 'smtp' && via !== 'api') throw new UsageError(`--via expects smtp or api, got "${via}"`);
     const tty = (io.out as NodeJS.WriteStream).isTTY === true && !values.json;
-    const summary = await runLoad({
-      topologyFile,
-      topology: loadTopology(topologyFile, undefined),
+    const common = {
       paths,
       messages: count(values, 'messages', 1000),
       concurrency: count(values, 'concurrency', 50),
       size: count(values, 'size', 2048, 64),
       timeoutMs: count(values, 'timeout', 300) * 1000,
-      certsDir: resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs'),
-      progress: tty ? (done, total) => io.out.write(`\r${progressBar(done, total)}`) : undefined,
-    });
+      progress: tty ? (done: number, total: number) => io.out.write(`\r${progressBar(done, total)}`) : undefined,
+    };
+    let summary: LoadSummary;
+    if (remote) {
+      const { runRemoteLoad, API_MAX_BODY } = await import('./load-remote');
+      if (via === 'api' && common.size > API_MAX_BODY)
+        throw new UsageError(`--via api sends a text body of at most ${API_MAX_BODY} bytes; --size ${common.size} is larger`);
+      const target = webTarget(values);
+      summary = await runRemoteLoad({
+        ...common,
+        target,
+        entry: via,
+        topologyFile,
+        topologyNodes: topologyFile === undefined ? undefined : Object.keys(loadTopology(topologyFile, undefined).nodes),
+      });
+    } else {
+      summary = await runLoad({
+        ...common,
+        topologyFile: topologyFile!,
+        topology: loadTopology(topologyFile!, undefined),
+        certsDir: resolve((values.certs as string | undefined) ?? process.env.RELAYLAB_CERTS ?? 'certs'),
+      });
+    }
     if (tty) io.out.write(`\r${progressBar(summary.accounting.sent - summary.accounting.queued - summary.accounting.lost, summary.messages)}\n`);
     io.out.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
     const a = summary.accounting;

@@ -358,3 +358,53 @@ export function retryRequest(b: Record<string, unknown>): string | undefined {
 }
 
 export type { FaultRequest };
+
+// ---- for tools that drive load through a running lab (relaylab load --web) ----
+
+/** Message-IDs one states request may ask about: a run of thousands asks in a few requests, each well under the 64 KiB body limit. */
+export const MAX_STATES = 500;
+
+/** What a load tool samples while it runs: the lab process's memory and each node's queue, without the topology drawing /api/lab renders. */
+export function statsJson(v: LabView) {
+  const memory = process.memoryUsage();
+  return {
+    pid: process.pid,
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    events: v.eventCount,
+    messages: v.messageCount(),
+    queued: Object.fromEntries(v.nodeNames().map((n) => [n, v.queueItems(n).length])),
+  };
+}
+
+export function statesRequest(b: Record<string, unknown>): string[] {
+  only(b, ['messageIds']);
+  if (!Array.isArray(b.messageIds) || !b.messageIds.length || b.messageIds.length > MAX_STATES)
+    throw invalid(`messageIds: expected a list of 1 to ${MAX_STATES} Message-IDs; found ${shown(b.messageIds)}`);
+  return b.messageIds.map((id, i) => line(id, `messageIds[${i}]`, 998));
+}
+
+const TAKEN = new Set(['submitted', 'received', 'restored']);
+
+/**
+ * Per Message-ID: each node that took the message in and when (lab time and real time), per
+ * recipient its state as the lab's fate gives it, and the nodes whose queue holds it now. The
+ * queues are read once per request, not once per message. `known: false` for a Message-ID the
+ * lab never took in, or one older than the messages the view keeps.
+ */
+export function statesJson(v: LabView, ids: readonly string[]) {
+  const asked = new Set(ids);
+  const queuedAt = new Map<string, string[]>();
+  for (const node of v.nodeNames())
+    for (const item of v.queueItems(node)) if (asked.has(item.messageId)) queuedAt.set(item.messageId, [...(queuedAt.get(item.messageId) ?? []), node]);
+  return {
+    messages: ids.map((messageId) => {
+      const hops = v
+        .events(messageId)
+        .filter((e) => TAKEN.has(e.type))
+        .map((e) => ({ node: e.node, type: e.type, at: e.at, realAt: e.realAt ?? null }));
+      const states = v.fates(messageId).map(({ recipient, fate }) => ({ recipient, state: fate.state, node: fate.node ?? null }));
+      return { messageId, known: v.has(messageId), hops, states, queuedAt: [...new Set(queuedAt.get(messageId) ?? [])] };
+    }),
+  };
+}

@@ -61,7 +61,8 @@ export function openApiDocument() {
       },
       '/api/events': {
         get: {
-          summary: 'Live updates: one server-sent event `trace` per trace event, data {index, type, node, at, messageId?}',
+          summary:
+            'Live updates: one server-sent event `trace` per trace event, data {index, type, node, at, t, messageId?, by?}: `at` lab time; `t` when the lab recorded it, in milliseconds of its own monotonic clock (sub-millisecond, for intervals such as hop latency); `by` for a rejected event, the node whose reply refused the message',
           responses: {
             '200': { description: 'an event stream', content: { 'text/event-stream': { schema: str } } },
             ...errors,
@@ -122,6 +123,20 @@ export function openApiDocument() {
             ...pageParams,
           ],
           responses: { '200': json(ref('TrackingPage'), 'a page of rows'), ...errors },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary: "The lab process's memory and each node's queue, cheap enough to sample every 100 ms (what relaylab load --web samples)",
+          responses: { '200': json(ref('Stats'), 'the figures now'), ...errors },
+        },
+      },
+      '/api/messages/states': {
+        post: {
+          summary:
+            'Where many messages are, by Message-ID (up to 500 a request; a read, as a POST for the length of its list): the nodes that took each in and when, per recipient its state, the queues that hold it now',
+          requestBody: body(ref('StatesRequest')),
+          responses: { '200': json(ref('States'), 'one entry per Message-ID asked, in the order asked'), ...postErrors },
         },
       },
       '/api/clock/advance': {
@@ -436,6 +451,63 @@ export function openApiDocument() {
             to: { type: 'array', minItems: 1, maxItems: 100, items: str },
             subject: { type: 'string', maxLength: 900 },
             body: { type: 'string', maxLength: 32768 },
+          },
+        },
+        Stats: {
+          type: 'object',
+          required: ['pid', 'rssBytes', 'heapUsedBytes', 'events', 'messages', 'queued'],
+          properties: {
+            pid: { type: 'integer', description: 'the process of relaylab up, whose memory this is' },
+            rssBytes: int,
+            heapUsedBytes: int,
+            events: int,
+            messages: { type: 'integer', minimum: 0, description: 'messages the view lists' },
+            queued: { type: 'object', additionalProperties: int, description: 'per node, the messages its queues hold' },
+          },
+        },
+        StatesRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['messageIds'],
+          properties: { messageIds: { type: 'array', minItems: 1, maxItems: 500, items: str, description: 'Message-IDs with their angle brackets' } },
+        },
+        States: {
+          type: 'object',
+          required: ['messages'],
+          properties: {
+            messages: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['messageId', 'known', 'hops', 'states', 'queuedAt'],
+                properties: {
+                  messageId: str,
+                  known: { type: 'boolean', description: 'false: the lab never took it in, or it is older than the messages the view keeps' },
+                  hops: {
+                    type: 'array',
+                    description: 'each node that took the message in (submitted, received, restored from its queue), oldest first',
+                    items: {
+                      type: 'object',
+                      required: ['node', 'type', 'at', 'realAt'],
+                      properties: { node: str, type: str, at: { type: 'string', description: 'lab time' }, realAt: { ...strOrNull, description: 'real time' } },
+                    },
+                  },
+                  states: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['recipient', 'state', 'node'],
+                      properties: {
+                        recipient: str,
+                        state: { type: 'string', enum: ['delivered', 'rejected', 'deferred', 'bounced', 'deleted', 'handedOff', 'unaccounted'] },
+                        node: strOrNull,
+                      },
+                    },
+                  },
+                  queuedAt: { type: 'array', items: str, description: 'nodes whose queues hold it now' },
+                },
+              },
+            },
           },
         },
         AdvanceRequest: {

@@ -2,7 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { body, CONTROL_BODY_LIMIT, faultRequest, hostOf, listenOn, Refused, sameSecret, send, shown } from '@relaylab/lab';
 import { LIVE_SCRIPT, LIVE_STYLES, livePageHtml } from '@relaylab/report';
-import { advanceRequest, labJson, mailboxesJson, messageJson, messagesJson, nodeName, queuesJson, retryRequest, sendRequest, trackingJson } from './api';
+import {
+  advanceRequest,
+  labJson,
+  mailboxesJson,
+  messageJson,
+  messagesJson,
+  nodeName,
+  queuesJson,
+  retryRequest,
+  sendRequest,
+  statesJson,
+  statesRequest,
+  statsJson,
+  trackingJson,
+} from './api';
 import type { LabView } from './lab-view';
 import { openApiDocument } from './openapi';
 
@@ -128,6 +142,8 @@ export class WebServer {
     if (get && path === '/api/lab') return ok(labJson(v));
     if (get && path === '/api/events') return this.follow(req, res);
     if (get && path === '/api/tracking') return ok(trackingJson(v, url.searchParams));
+    if (get && path === '/api/stats') return ok(statsJson(v));
+    if (path === '/api/messages/states' && method === 'POST') return ok(statesJson(v, statesRequest(await this.json(req))));
     if (path === '/api/messages' && get) return ok(messagesJson(v, url.searchParams));
     if (path === '/api/messages' && method === 'POST') {
       const r = sendRequest(await this.json(req), v);
@@ -203,7 +219,16 @@ export class WebServer {
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
     res.write(`retry: 2000\n: relaylab events from ${this.view.eventCount}\n\n`);
     const unsubscribe = this.view.subscribe((e, index) => {
-      const data = { index, type: e.type, node: e.node, at: e.at, messageId: 'messageId' in e ? e.messageId : undefined };
+      // t: when the lab recorded it, in ms of this process's monotonic clock (sub-millisecond; for intervals such as hop latency)
+      const data = {
+        index,
+        type: e.type,
+        node: e.node,
+        at: e.at,
+        t: performance.now(),
+        messageId: 'messageId' in e ? e.messageId : undefined,
+        by: e.type === 'rejected' ? e.by : undefined,
+      };
       res.write(`id: ${index}\nevent: trace\ndata: ${JSON.stringify(data)}\n\n`);
     });
     // a comment now and then, so proxies and the browser know the stream is alive
