@@ -75,11 +75,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   return result;
 }
 
+export interface RunScenariosOptions extends RunOptions {
+  concurrency?: number;
+  /** Hears each scenario as it ends, with its whole trace: the place to report on it. */
+  onResult?: (r: ScenarioResult) => void;
+  /**
+   * `verdicts`: once onResult has had a result, the runner keeps it without its trace (`trace: []`),
+   * so a run holds the trace of the scenarios in flight only, not of every one that ended.
+   * Default `all`: results come back whole.
+   */
+  keep?: 'all' | 'verdicts';
+}
+
+/** A finished result as a run keeps it once reported: its verdicts, not its trace. */
+export function withoutTrace(r: ScenarioResult): ScenarioResult {
+  return { ...r, trace: [] };
+}
+
 /** Scenarios own their labs, so they share no node state and run side by side. */
-export async function runScenarios(
-  scenarios: Scenario[],
-  options: RunOptions & { concurrency?: number; onResult?: (r: ScenarioResult) => void },
-): Promise<ScenarioResult[]> {
+export async function runScenarios(scenarios: Scenario[], options: RunScenariosOptions): Promise<ScenarioResult[]> {
   // One certificate factory for the run, so labs started side by side never mint the same CA twice.
   options = { ...options, pki: options.pki ?? new Pki({ dir: options.certsDir }) };
   const results: ScenarioResult[] = new Array(scenarios.length);
@@ -87,8 +101,9 @@ export async function runScenarios(
   const worker = async () => {
     while (next < scenarios.length) {
       const i = next++;
-      results[i] = await runScenario(scenarios[i]!, options);
-      options.onResult?.(results[i]);
+      const result = await runScenario(scenarios[i]!, options);
+      options.onResult?.(result);
+      results[i] = options.keep === 'verdicts' ? withoutTrace(result) : result;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));

@@ -1,30 +1,60 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { renderHtml } from './html/page';
-import { renderJson } from './json';
-import { renderJunit } from './junit';
-import type { Reporter, RunReport } from './run';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Scenario, ScenarioResult } from '@relaylab/lab';
+import { HTML_FORMAT } from './html/page';
+import { JSON_FORMAT } from './json';
+import { JUNIT_FORMAT } from './junit';
+import type { Reporter, RunTiming } from './run';
+import { SpooledFile, type StreamedFormat } from './streamed';
 
-/** A reporter that renders the finished run into one file under the output folder. */
-export class FileReporter implements Reporter {
+/**
+ * A reporter that writes the run into one file, a scenario at a time. A part that cannot be
+ * spooled does not stop the run: the report is given up and `finish` throws why.
+ */
+export class FileReporter<T> implements Reporter {
+  private readonly file: SpooledFile<T>;
+  private failure?: Error;
+  private readonly path: string;
+
   constructor(
     readonly name: string,
-    private readonly file: string,
-    private readonly render: (run: RunReport) => string,
-    private readonly outputDir: string,
-  ) {}
+    path: string,
+    format: StreamedFormat<T>,
+    /** Make the file's folder at the end if it is missing (report folders), or fail (a file the user named). */
+    private readonly makeFolder = false,
+  ) {
+    this.path = resolve(path);
+    this.file = new SpooledFile(this.path, format);
+  }
 
-  finish(run: RunReport): string[] {
-    const dir = resolve(this.outputDir);
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, this.file);
-    writeFileSync(path, this.render(run));
-    return [path];
+  start(scenarios: readonly Scenario[], startedAt?: string): void {
+    this.file.start(scenarios, startedAt);
+  }
+
+  result(r: ScenarioResult): void {
+    if (this.failure) return;
+    try {
+      this.file.add(r);
+    } catch (e) {
+      this.failure = e as Error;
+      this.file.discard();
+    }
+  }
+
+  finish(run: RunTiming): string[] {
+    try {
+      if (this.failure) throw this.failure;
+      if (this.makeFolder) mkdirSync(dirname(this.path), { recursive: true });
+    } catch (e) {
+      this.file.discard();
+      throw e;
+    }
+    return [this.file.finish(run)];
   }
 }
 
 export const FILE_REPORTERS = {
-  json: { file: 'results.json', render: renderJson },
-  junit: { file: 'junit.xml', render: renderJunit },
-  html: { file: 'index.html', render: renderHtml },
+  json: { file: 'results.json', format: JSON_FORMAT },
+  junit: { file: 'junit.xml', format: JUNIT_FORMAT },
+  html: { file: 'index.html', format: HTML_FORMAT },
 } as const;

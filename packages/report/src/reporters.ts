@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { FILE_REPORTERS, FileReporter } from './files';
 import { PrettyReporter } from './pretty';
 import type { Reporter } from './run';
+import type { StreamedFormat } from './streamed';
 
 export const REPORTER_NAMES = ['pretty', 'json', 'junit', 'html'] as const;
 export type ReporterName = (typeof REPORTER_NAMES)[number];
@@ -30,8 +32,11 @@ export interface ReporterOptions {
 
 export function createReporters(names: readonly ReporterName[], o: ReporterOptions): Reporter[] {
   return names.map((name) =>
-    name === 'pretty'
-      ? new PrettyReporter({ out: o.out, color: o.color, live: o.live })
-      : new FileReporter(name, FILE_REPORTERS[name].file, FILE_REPORTERS[name].render, o.outputDir ?? DEFAULT_OUTPUT_DIR),
+    name === 'pretty' ? new PrettyReporter({ out: o.out, color: o.color, live: o.live }) : fileReporter(name, o.outputDir ?? DEFAULT_OUTPUT_DIR),
   );
+}
+
+function fileReporter(name: keyof typeof FILE_REPORTERS, outputDir: string): Reporter {
+  const { file, format } = FILE_REPORTERS[name];
+  return new FileReporter<unknown>(name, join(outputDir, file), format as StreamedFormat<unknown>, true);
 }

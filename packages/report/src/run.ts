@@ -1,21 +1,27 @@
 import type { Scenario, ScenarioResult } from '@relaylab/lab';
 
-/** One `relaylab run`: what every reporter receives at the end. */
-export interface RunReport {
+/** When a `relaylab run` started and how long it took: all a reporter is told at the end. */
+export interface RunTiming {
   startedAt: string;
   durationMs: number;
+}
+
+/** One `relaylab run` with every result, as the render functions take it. */
+export interface RunReport extends RunTiming {
   results: ScenarioResult[];
 }
 
 /**
- * A reporter hears about the run as it happens (for progress) and renders it at the end.
- * `finish` returns the files it wrote, so the command can say where they are.
+ * A reporter hears about each scenario as it ends (progress, and the part of its report that
+ * scenario makes, so no reporter needs the run's results kept until the end) and finishes the
+ * report once the run is over. `finish` returns the files it wrote, so the command can say where they are.
  */
 export interface Reporter {
   readonly name: string;
-  start?(scenarios: readonly Scenario[]): void;
+  /** `startedAt` as the run will give it to `finish`, for reports that repeat it per scenario. */
+  start?(scenarios: readonly Scenario[], startedAt?: string): void;
   result?(result: ScenarioResult): void;
-  finish(run: RunReport): string[];
+  finish(run: RunTiming): string[];
 }
 
 export function summaryLine(results: readonly ScenarioResult[]): string {

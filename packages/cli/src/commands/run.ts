@@ -1,11 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { describeNotSimulated, trackingRow } from '@relaylab/core';
+import { describeNotSimulated } from '@relaylab/core';
 import { loadScenarios, notSimulatedIn, runScenarios, type Scenario, type ScenarioResult } from '@relaylab/lab';
 import { Pki } from '@relaylab/pki';
-import { createReporters, parseReporterNames, summaryLine, type ReporterName } from '@relaylab/report';
+import { createReporters, parseReporterNames, FileReporter, summaryLine, TRACE_LINES_FORMAT, type ReporterName } from '@relaylab/report';
 import { RUN_HELP } from './run-help';
 import { guarded, InputError, UsageError, type Io } from './shared';
 
@@ -47,12 +46,6 @@ function selectScenarios(paths: string[], grep: string | undefined, io: Io): Sce
   return loaded.scenarios.filter((s) => re.test(s.name) || re.test(s.description ?? ''));
 }
 
-/** Every trace event of the run as JSON lines, each with its scenario and its tracking row. */
-function writeTrace(file: string, results: ScenarioResult[]): void {
-  const lines = results.flatMap((r) => r.trace.map((e) => JSON.stringify({ scenario: r.scenario.name, ...e, tracking: trackingRow(e) })));
-  writeFileSync(resolve(file), lines.length ? `${lines.join('\n')}\n` : '');
-}
-
 export function runCommand(args: string[], io: Io): Promise<number> {
   return guarded('run', io, RUN_HELP, async () => {
     let parsed;
@@ -88,10 +81,15 @@ export function runCommand(args: string[], io: Io): Promise<number> {
     const tty = !!(io.out as NodeJS.WriteStream).isTTY;
     const pki = new Pki({ dir: certsDir });
     const reporters = createReporters(reporterNames, { outputDir: values.output, out: io.out, color: tty && !process.env.NO_COLOR, live: tty });
-    for (const r of reporters) r.start?.(scenarios);
+    const traceFile = values.trace ? new FileReporter('trace', values.trace, TRACE_LINES_FORMAT) : undefined;
     const startedAt = new Date();
-    const results = await runScenarios(scenarios, { certsDir, pki, logger, concurrency, onResult: (result) => reporters.forEach((r) => r.result?.(result)) });
-    const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), results };
+    for (const r of reporters) r.start?.(scenarios, startedAt.toISOString());
+    traceFile?.start(scenarios);
+    // Each scenario is reported as it ends, its trace written out by every reporter that needs it;
+    // the run keeps its verdicts only, so memory follows the scenarios in flight, not those done.
+    const onResult = (result: ScenarioResult) => [...reporters, ...(traceFile ? [traceFile] : [])].forEach((r) => r.result?.(result));
+    const results = await runScenarios(scenarios, { certsDir, pki, logger, concurrency, onResult, keep: 'verdicts' });
+    const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime() };
 
     // The run itself is done: what cannot be written is said in one line, and the summary still prints.
     let writeFailed = false;
@@ -103,9 +101,9 @@ export function runCommand(args: string[], io: Io): Promise<number> {
         writeFailed = true;
       }
     }
-    if (values.trace) {
+    if (traceFile) {
       try {
-        writeTrace(values.trace, results);
+        traceFile.finish(run);
       } catch (e) {
         io.err.write(`relaylab run: --trace: ${(e as Error).message}\n`);
         writeFailed = true;

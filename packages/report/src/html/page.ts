@@ -1,6 +1,7 @@
 import type { ExpectationResult, ScenarioResult } from '@relaylab/lab';
 import { headerSteps } from '../header-steps';
 import type { RunReport } from '../run';
+import { renderWhole, type StreamedFormat } from '../streamed';
 import { esc, slug } from './escape';
 import { renderEvents } from './generic';
 import { deliveredHeadersHtml, headerStepHtml } from './header-diff';
@@ -82,31 +83,45 @@ window.addEventListener('hashchange',openTarget);openTarget();
 function toggleAll(open){document.querySelectorAll('details.header-step').forEach(function(d){d.open=open;});}
 `;
 
+export interface TocEntry {
+  name: string;
+  passed: boolean;
+}
+
 /** One self-contained HTML page: inline CSS, SVG and a few lines of script; nothing is fetched. */
-export function renderHtml(run: RunReport): string {
-  const passed = run.results.filter((r) => r.passed).length;
-  const toc = run.results.map((r) => `<a href="#${esc(slug('s', r.scenario.name))}">${r.passed ? '✓' : '✗'} ${esc(r.scenario.name)}</a>`).join(' ');
-  return `<!DOCTYPE html>
+export const HTML_FORMAT: StreamedFormat<TocEntry> = {
+  part: (r) => ({ text: scenarioHtml(r), tally: { name: r.scenario.name, passed: r.passed } }),
+  frame(run, entries) {
+    const passed = entries.filter((e) => e.passed).length;
+    const toc = entries.map((e) => `<a href="#${esc(slug('s', e.name))}">${e.passed ? '✓' : '✗'} ${esc(e.name)}</a>`).join(' ');
+    const head = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>relaylab report — ${passed} passed, ${run.results.length - passed} failed</title>
+<title>relaylab report — ${passed} passed, ${entries.length - passed} failed</title>
 <style>${STYLES}</style>
 </head>
 <body>
 <header class="run">
-<h1>relaylab report <span class="${passed === run.results.length ? 'badge-pass' : 'badge-fail'}">${passed} passed, ${run.results.length - passed} failed</span></h1>
-<div class="muted">started ${esc(run.startedAt)} · ${run.durationMs} ms · ${run.results.length} scenarios
+<h1>relaylab report <span class="${passed === entries.length ? 'badge-pass' : 'badge-fail'}">${passed} passed, ${entries.length - passed} failed</span></h1>
+<div class="muted">started ${esc(run.startedAt)} · ${run.durationMs} ms · ${entries.length} scenarios
 <button class="toggle" onclick="toggleAll(true)">expand all header diffs</button><button class="toggle" onclick="toggleAll(false)">collapse</button></div>
 <nav class="toc">${toc}</nav>
 </header>
 <main>
-${run.results.map(scenarioHtml).join('\n')}
+`;
+    const tail = `
 </main>
 <script>${SCRIPT}</script>
 </body>
 </html>
 `;
+    return { head, separator: '\n', tail };
+  },
+};
+
+export function renderHtml(run: RunReport): string {
+  return renderWhole(HTML_FORMAT, run);
 }
