@@ -75,11 +75,26 @@ export function locateHeaders(raw: Buffer): LocatedField[] {
     if (first.contentEnd === first.start) break; // the empty line that ends the section
     let j = i + 1;
     for (let next = lines[j]; next && isWsp(raw[next.start]) && next.contentEnd > next.start; next = lines[++j]);
-    const group = lines.slice(i, j);
+    const last = lines[j - 1]!;
+    const folded = j - i > 1;
+    const from = i;
     i = j;
     // A continuation with no field before it belongs to nothing.
     if (isWsp(raw[first.start])) continue;
-    const text = group.map((l) => raw.toString('latin1', l.start, l.contentEnd)).join('\r\n');
+    if (!folded) {
+      // Most fields are one line: no folds to unfold, the colon's place is the same in both texts.
+      const line = raw.toString('latin1', first.start, first.contentEnd);
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      const name = trimWspEnd(line.slice(0, colon));
+      if (!name) continue;
+      fields.push({ name, value: line.slice(colon + 1).replace(/^[ \t]+/, ''), start: first.start, end: last.end });
+      continue;
+    }
+    const text = lines
+      .slice(from, j)
+      .map((l) => raw.toString('latin1', l.start, l.contentEnd))
+      .join('\r\n');
     const unfolded = text.replace(/\r\n/g, '');
     const colon = unfolded.indexOf(':');
     if (colon < 0) continue;
@@ -87,9 +102,16 @@ export function locateHeaders(raw: Buffer): LocatedField[] {
     if (!name) continue;
     // The value as written: from after the colon in the folded text, so its folds stay.
     const value = text.slice(foldedIndex(text, colon) + 1).replace(/^[ \t]+/, '');
-    fields.push({ name, value, start: first.start, end: group[group.length - 1]!.end });
+    fields.push({ name, value, start: first.start, end: last.end });
   }
   return fields;
+}
+
+/** Without the spaces and tabs at the end (what `replace(/[ \t]+$/, '')` gives, without a regex per field). */
+function trimWspEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 /** Where the `n`th character of the unfolded text lies in the folded text. */
@@ -112,7 +134,7 @@ export function parseHeaders(raw: Buffer): HeaderField[] {
 
 /** ASCII-only lower case: header names are ASCII, and an 8-bit byte must not fold into one. */
 export const asciiLower = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s.toLowerCase() : s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)));
-const nameKey = (name: string) => asciiLower(name.replace(/[ \t]+$/, ''));
+const nameKey = (name: string) => asciiLower(trimWspEnd(name));
 export const sameHeaderName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
 /** A value as one line: folds become a space, surrounding whitespace goes. */

@@ -48,12 +48,27 @@ export function ipInRange(ip: string, range: IpRange): boolean {
   return n !== undefined && n >= range.first && n <= range.last;
 }
 
+/**
+ * Ranges as read once: the same few lists (allow lists, RemoteIPRanges) are checked for every
+ * message. Bounded, in case something feeds it ranges without end.
+ */
+const ranges = new Map<string, IpRange | undefined>();
+function rangeOf(text: string): IpRange | undefined {
+  if (ranges.has(text)) return ranges.get(text);
+  if (ranges.size >= 4096) ranges.clear();
+  const range = parseIpRange(text);
+  ranges.set(text, range && Object.freeze(range));
+  return range;
+}
+
 /** The smallest listed range that holds `ip`, Exchange's rule for picking a receive connector. */
-export function narrowestMatch(ip: string, ranges: readonly string[]): IpRange | undefined {
+export function narrowestMatch(ip: string, list: readonly string[]): IpRange | undefined {
+  const n = toNumber(normalizeIp(ip));
+  if (n === undefined) return undefined;
   let best: IpRange | undefined;
-  for (const text of ranges) {
-    const r = parseIpRange(text);
-    if (r && ipInRange(ip, r) && (!best || r.last - r.first < best.last - best.first)) best = r;
+  for (const text of list) {
+    const r = rangeOf(text);
+    if (r && n >= r.first && n <= r.last && (!best || r.last - r.first < best.last - best.first)) best = r;
   }
   return best;
 }

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import {
   bodySha256,
   classifySubmission,
+  fieldValues,
   formatReply,
-  messageIdOf,
   parseHeaders,
   planDisposition,
   prependHeader,
@@ -61,7 +61,19 @@ export interface SenderNotice {
   noDsn?: string;
 }
 
-const newId = () => randomBytes(6).toString('hex').toUpperCase();
+/** Random bytes drawn a few thousand at a time: asking the CSPRNG for 6 bytes twice per message shows in a profile. */
+const pool = { bytes: Buffer.alloc(0), at: 0 };
+function randomHex(n: number): string {
+  if (pool.at + n > pool.bytes.length) {
+    pool.bytes = randomBytes(6144);
+    pool.at = 0;
+  }
+  const hex = pool.bytes.toString('hex', pool.at, pool.at + n);
+  pool.at += n;
+  return hex;
+}
+
+const newId = () => randomHex(6).toUpperCase();
 
 function summarize(c: Classification | undefined, outcome: MessageOutcome): ClassificationSummary | undefined {
   if (!c) return undefined;
@@ -93,10 +105,14 @@ export class MessageIntake {
   fromSession(s: SessionState, from: string, original: Buffer): Acceptance {
     const { ctx, clock, trace } = this.deps;
     let raw = original;
-    let messageId = messageIdOf(raw);
+    // One parse gives the Message-ID and the headers the trace shows, unless a Message-ID is added.
+    let headersIn = parseHeaders(raw);
+    let messageId = fieldValues(headersIn, 'message-id')[0];
     let addedId: HeaderEdit | undefined;
-    if (!messageId) ({ raw, messageId, edit: addedId } = this.addMessageId(raw));
-    const headersIn = parseHeaders(raw);
+    if (!messageId) {
+      ({ raw, messageId, edit: addedId } = this.addMessageId(raw));
+      headersIn = parseHeaders(raw);
+    }
     const recipients = [...s.recipients.keys()];
     const received = receivedHeader({
       style: ctx.preset.receivedStyle,
@@ -151,10 +167,12 @@ export class MessageIntake {
   submit(message: Submission): string {
     const { ctx, clock, trace } = this.deps;
     let raw = message.raw;
-    let messageId = messageIdOf(raw);
+    let headersIn = parseHeaders(raw);
+    let messageId = fieldValues(headersIn, 'message-id')[0];
     if (!messageId) {
       const added = this.addMessageId(raw);
       ({ raw, messageId } = added);
+      headersIn = parseHeaders(raw);
       trace.edits(messageId, [added.edit]);
     }
     const at = clock.now();
@@ -175,7 +193,7 @@ export class MessageIntake {
         from: message.from,
         to: message.to,
         classification: summarize(classification, outcome),
-        headersIn: parseHeaders(raw),
+        headersIn,
         bodySha256: bodySha256(raw),
       },
       at,

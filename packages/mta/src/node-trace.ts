@@ -15,12 +15,20 @@ export class NodeTrace {
 
   /** `at` when several events record one moment (the message and each of its header edits). */
   emit(event: NodeEvent, at: Date = this.clock.now()): void {
-    const { type, ...fields } = event;
-    this.sink.emit({ type, at: at.toISOString(), realAt: new Date().toISOString(), node: this.node, ...fields } as TraceEvent);
+    this.write(event, at.toISOString(), new Date().toISOString());
   }
 
   /** Every header edit made to a message, in the order it was made, with its reason. */
   edits(messageId: string, edits: readonly HeaderEdit[], at: Date = this.clock.now()): void {
-    for (const e of edits) this.emit({ type: 'header', messageId, op: e.op, name: e.name, value: e.value, reason: e.reason }, at);
+    if (!edits.length) return;
+    // One moment for all of them, written once: a message gets some thirty edits on each hop.
+    const labTime = at.toISOString();
+    const realTime = new Date().toISOString();
+    for (const e of edits) this.write({ type: 'header', messageId, op: e.op, name: e.name, value: e.value, reason: e.reason }, labTime, realTime);
+  }
+
+  /** The event's own fields after type, at, realAt and node, in the order the trace has always had them. */
+  private write(event: NodeEvent, at: string, realAt: string): void {
+    this.sink.emit(Object.assign({ type: event.type, at, realAt, node: this.node }, event) as TraceEvent);
   }
 }

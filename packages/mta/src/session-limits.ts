@@ -71,7 +71,11 @@ export class SessionLimits {
   touch(sessionId: string): void {
     const a = this.admitted.get(sessionId);
     if (!a) return;
-    clearTimeout(a.idle);
+    // The same timer started again: a message is a dozen commands, replies and data chunks.
+    if (a.idle) {
+      a.idle.refresh();
+      return;
+    }
     a.idle = setTimeout(() => this.cut(sessionId, 'ConnectionInactivityTimeout', a.idleMs), a.idleMs);
     a.idle.unref();
   }
