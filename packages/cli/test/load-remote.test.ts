@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,21 @@ test('through the API’s send action, as users of the node: the summary as text
   expect(r.out).toMatch(/^peak RSS: \d+ MB of relaylab up \(pid \d+\), sampled every 100 ms$/m);
   expect(r.code).toBe(0);
 }, 90_000);
+
+test('with the next hop down, what waits in a queue is counted still queued (asked of the lab), and the exit code is 1', async () => {
+  const token = readFileSync(join(certs, 'control-token'), 'utf8').trim();
+  const post = (path: string) =>
+    fetch(`http://${web}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  expect((await post('/api/nodes/eop/down')).status).toBe(200);
+  try {
+    const r = await run(['load', '--web', web, '--certs', certs, '--from', 'onprem', '--to', 'carol@contoso.example', '--messages', '3', '--json']);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.out) as Summary).accounting).toEqual({ sent: 3, delivered: 0, bounced: 0, refused: 0, deleted: 0, queued: 3, lost: 0 });
+  } finally {
+    await post('/api/nodes/eop/up');
+    await post('/api/nodes/onprem/queues/retry');
+  }
+}, 60_000);
 
 test('a wrong token, no lab at the address, or a topology the lab is not: one clear line and exit 2', async () => {
   const args = ['--from', 'onprem', '--to', 'carol@contoso.example', '--messages', '2'];

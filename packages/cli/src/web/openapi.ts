@@ -455,11 +455,10 @@ export function openApiDocument() {
         },
         Stats: {
           type: 'object',
-          required: ['pid', 'rssBytes', 'heapUsedBytes', 'events', 'messages', 'queued'],
+          required: ['pid', 'rssBytes', 'events', 'messages', 'queued'],
           properties: {
             pid: { type: 'integer', description: 'the process of relaylab up, whose memory this is' },
-            rssBytes: int,
-            heapUsedBytes: int,
+            rssBytes: { type: 'integer', minimum: 0, description: 'resident memory of the whole process' },
             events: int,
             messages: { type: 'integer', minimum: 0, description: 'messages the view lists' },
             queued: { type: 'object', additionalProperties: int, description: 'per node, the messages its queues hold' },
