@@ -1,4 +1,4 @@
-import { trackingRow } from '@relaylab/core';
+import { trackingRow, type TraceEvent } from '@relaylab/core';
 import type { ScenarioResult } from '@relaylab/lab';
 import type { RunReport } from './run';
 import { renderWhole, type StreamedFormat } from './streamed';
@@ -16,6 +16,11 @@ export function renderJson(run: RunReport): string {
   return renderWhole(JSON_FORMAT, run);
 }
 
+/** Where the scenarios (or a scenario's events) go; a string no report holds, as JSON escapes NUL. */
+const SLOT = '\u0000slot\u0000';
+/** A scenario's lines sit two levels deep: in `scenarios`, in the document. */
+const DEPTH = '    ';
+
 function scenarioJson(r: ScenarioResult): object {
   return {
     name: r.scenario.name,
@@ -31,24 +36,43 @@ function scenarioJson(r: ScenarioResult): object {
     messageIds: r.messageIds,
     fates: r.fates,
     scenario: r.scenario,
-    trace: r.trace.map((e) => ({ ...e, tracking: trackingRow(e) })),
+    trace: r.trace.length ? [SLOT] : [],
   };
 }
 
-/** Where the scenarios go in the document; a string no scenario can produce once stringified. */
-const SLOT = '\u0000scenarios\u0000';
-/** A scenario's lines sit two levels deep: in `scenarios`, in the document. */
-const DEPTH = '    ';
+/** A trace event as the report holds it: with the message-tracking row it stands for. */
+const eventJson = (e: TraceEvent) => JSON.stringify({ ...e, tracking: trackingRow(e) }, replacer, 2);
+
+/** Splits stringified JSON around the placeholder line at this indentation. */
+function around(json: string, indent: string): [string, string] {
+  const slot = `${indent}${JSON.stringify(SLOT)}`;
+  const at = json.indexOf(slot);
+  return [json.slice(0, at), json.slice(at + slot.length)];
+}
+
+/** A scenario's JSON a trace event at a time, indented to where it sits in the document. */
+function* scenarioPieces(r: ScenarioResult): Generator<string> {
+  const indent = (json: string, by: string) => by + json.replace(/\n/g, `\n${by}`);
+  const whole = indent(JSON.stringify(scenarioJson(r), replacer, 2), DEPTH);
+  if (!r.trace.length) return yield whole;
+  // the trace's events sit two levels below the scenario: in `trace`, in the scenario
+  const eventDepth = `${DEPTH}    `;
+  const [head, tail] = around(whole, eventDepth);
+  yield head;
+  let first = true;
+  for (const e of r.trace) {
+    yield `${first ? '' : ',\n'}${indent(eventJson(e), eventDepth)}`;
+    first = false;
+  }
+  yield tail;
+}
 
 /**
  * The document is rendered once around a placeholder for its scenarios, each scenario on its own
  * as its run ends and indented to where it sits, so a streamed file and a whole render are the same bytes.
  */
 export const JSON_FORMAT: StreamedFormat<boolean> = {
-  part: (r) => ({
-    text: DEPTH + JSON.stringify(scenarioJson(r), replacer, 2).replace(/\n/g, `\n${DEPTH}`),
-    tally: r.passed,
-  }),
+  part: (r) => ({ text: scenarioPieces(r), tally: r.passed }),
   frame(run, passedEach) {
     const passed = passedEach.filter(Boolean).length;
     const doc = {
@@ -61,9 +85,8 @@ export const JSON_FORMAT: StreamedFormat<boolean> = {
     };
     const whole = `${JSON.stringify(doc, replacer, 2)}\n`;
     if (!passedEach.length) return { head: whole, separator: '', tail: '' };
-    const slot = `${DEPTH}${JSON.stringify(SLOT)}`;
-    const at = whole.indexOf(slot);
-    return { head: whole.slice(0, at), separator: ',\n', tail: whole.slice(at + slot.length) };
+    const [head, tail] = around(whole, DEPTH);
+    return { head, separator: ',\n', tail };
   },
 };
 

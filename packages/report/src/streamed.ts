@@ -6,9 +6,12 @@ import type { RunReport, RunTiming } from './run';
 
 /** One scenario rendered, and the little the document around it needs from that scenario (counts, a name). */
 export interface ScenarioPart<T> {
-  text: string;
+  /** In pieces when a scenario can be large (many messages), so it is written without being one string. */
+  text: string | Iterable<string>;
   tally: T;
 }
+
+const piecesOf = (text: string | Iterable<string>): Iterable<string> => (typeof text === 'string' ? [text] : text);
 
 /**
  * A report that is one document around one part per scenario. A part is rendered as soon as its
@@ -29,7 +32,7 @@ export function renderWhole<T>(format: StreamedFormat<T>, run: RunReport): strin
     run,
     parts.map((p) => p.tally),
   );
-  return head + parts.map((p) => p.text).join(separator) + tail;
+  return head + parts.map((p) => [...piecesOf(p.text)].join('')).join(separator) + tail;
 }
 
 interface Spooled<T> {
@@ -67,16 +70,29 @@ export class SpooledFile<T> {
 
   add(r: ScenarioResult): void {
     const { text, tally } = this.format.part(r, this.startedAt);
-    const bytes = Buffer.from(text);
     if (this.spoolFd === undefined) {
       this.spoolDir = mkdtempSync(join(tmpdir(), 'relaylab-report-'));
       this.spoolFd = openSync(join(this.spoolDir, 'parts'), 'w+');
     }
-    for (let done = 0; done < bytes.length;) done += writeSync(this.spoolFd, bytes, done, bytes.length - done, this.size + done);
+    const offset = this.size;
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const flush = () => {
+      const bytes = Buffer.from(pending.join(''));
+      for (let done = 0; done < bytes.length;) done += writeSync(this.spoolFd!, bytes, done, bytes.length - done, this.size + done);
+      this.size += bytes.length;
+      pending = [];
+      pendingLength = 0;
+    };
+    for (const piece of piecesOf(text)) {
+      pending.push(piece);
+      pendingLength += piece.length;
+      if (pendingLength >= CHUNK) flush();
+    }
+    flush();
     // a scenario start() did not list goes after those it did, in the order it ended
     const order = this.order.get(r.scenario) ?? this.order.size + this.spooled.length;
-    this.spooled.push({ order, tally, offset: this.size, length: bytes.length });
-    this.size += bytes.length;
+    this.spooled.push({ order, tally, offset, length: this.size - offset });
   }
 
   /** Writes the file, removes the spool, and returns the file's path. */

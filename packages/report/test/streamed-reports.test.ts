@@ -78,3 +78,11 @@ test('a report whose folder cannot be made says why at the end, and leaves no sp
   expect(() => reporter.finish(run)).toThrow(/ENOENT/);
   expect(spools()).toEqual(before);
 });
+
+test('a scenario’s part comes in pieces (an event, a message at a time), so a scenario of many messages is never one string', () => {
+  const r = run.results[0]!;
+  const pieces = (format: StreamedFormat<unknown>) => [...(format.part(r, run.startedAt).text as Iterable<string>)];
+  expect(pieces(JSON_FORMAT as StreamedFormat<unknown>).length).toBe(r.trace.length + 2);
+  expect(pieces(HTML_FORMAT as StreamedFormat<unknown>).length).toBe(r.fates.length + 2);
+  expect(pieces(TRACE_LINES_FORMAT as StreamedFormat<unknown>).length).toBe(r.trace.length);
+});

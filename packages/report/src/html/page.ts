@@ -49,17 +49,17 @@ ${fate.state === 'delivered' ? deliveredHeadersHtml(fate.node, fate.storedHeader
 </div>`;
 }
 
-function scenarioHtml(r: ScenarioResult): string {
+/** A scenario's section in pieces, a message at a time, so a scenario of many messages is never one string. */
+function* scenarioHtml(r: ScenarioResult): Generator<string> {
   const sid = slug('s', r.scenario.name);
   const expectations = r.expectations;
   const failing = new Set(expectations.filter((e) => !e.passed).map((e) => `${e.message}\u0000${e.recipient.toLowerCase()}`));
-  const messages = r.fates.map((f) => messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)).join('\n');
   const problems = [
     r.error ? `<p class="failure act">error: ${esc(r.error)}</p>` : '',
     ...r.unaccounted.map((u) => `<p class="failure act">not accounted for: ${esc(u)}</p>`),
   ].join('');
   const unrelated = r.trace.filter((e) => !('messageId' in e));
-  return `<section class="scenario ${r.passed ? 'passed' : 'failed'}" id="${esc(sid)}">
+  yield `<section class="scenario ${r.passed ? 'passed' : 'failed'}" id="${esc(sid)}">
 <h2>${esc(r.scenario.name)} <span class="${r.passed ? 'badge-pass' : 'badge-fail'}">${r.passed ? 'PASS' : 'FAIL'}</span></h2>
 <p class="file">${esc(r.scenario.file)} · ${r.checks} checks · ${r.durationMs} ms${r.scenario.topologyFile ? ` · topology ${esc(r.scenario.topologyFile)}` : ''}</p>
 ${r.scenario.description ? `<p>${esc(r.scenario.description)}</p>` : ''}
@@ -71,7 +71,13 @@ ${problems}
   )}</div>
 <h4>Expectations</h4>
 ${expectationsHtml(expectations)}
-${messages}
+`;
+  let first = true;
+  for (const f of r.fates) {
+    yield `${first ? '' : '\n'}${messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)}`;
+    first = false;
+  }
+  yield `
 ${unrelated.length ? `<details class="events"><summary>connection events not tied to a message (${unrelated.length})</summary>${renderEvents(unrelated)}</details>` : ''}
 </section>`;
 }
