@@ -8,6 +8,7 @@ import { StripStartTlsProxy, type FaultCommand, type ListenerTimeouts, type Subm
 import { advanceLab, faultDetail, type StepTarget } from './steps';
 import { detourTarget, NODE_PORT, topologyDirectory } from './topology-directory';
 import { createLabNode, relaylabNode, startLabNodes, type LabNode } from './lab-node';
+import { settleNodes } from './settle';
 
 export interface LabOptions {
   /** Certificate cache, `certs/` by default. */
@@ -228,16 +229,9 @@ export class Lab implements StepTarget {
     return [...this.nodes.values()].every((n) => n.isIdle());
   }
 
-  /** Wait until no node is delivering and nothing is due; false if that took longer than `timeoutMs`. */
-  async settle(timeoutMs = 30_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let quiet = 0;
-    while (Date.now() < deadline) {
-      quiet = this.isIdle() ? quiet + 1 : 0;
-      if (quiet >= 2) return true;
-      await new Promise((r) => setTimeout(r, 15));
-    }
-    return false;
+  /** Wait until no node is delivering and nothing is due (see settleNodes); false if that took longer than `timeoutMs`. */
+  settle(timeoutMs = 30_000): Promise<boolean> {
+    return settleNodes(() => this.nodes.values(), timeoutMs);
   }
 
   /**

@@ -131,7 +131,7 @@ export class MailNode {
         const before = this.spool?.changes;
         const taken = this.intake.fromSession(session, from, raw);
         // Only a message that went to the spool waits for it; one delivered here is answered at once.
-        return taken.outcome === 'accept' && this.spool && this.spool.changes !== before ? { ...taken, durable: this.spool.durable() } : taken;
+        return taken.outcome === 'accept' && this.spool && this.spool.changes !== before ? { ...taken, durable: this.spool.committed() } : taken;
       },
     });
     this.server.server.on('connection', (socket: Socket) => {
@@ -212,6 +212,18 @@ export class MailNode {
 
   isIdle(): boolean {
     return this.queue.isIdle() && (this.spool?.isIdle() ?? true);
+  }
+
+  /**
+   * Resolves the next time this node may have gone idle: an attempt running now ended, or the
+   * spool wrote what it was asked. Undefined when neither is under way (nothing here to wait for).
+   */
+  busyEnds(): Promise<void> | undefined {
+    const waits: Array<Promise<void>> = [];
+    const attempt = this.queue.attemptEnded();
+    if (attempt) waits.push(attempt);
+    if (this.spool && !this.spool.isIdle()) waits.push(this.spool.durable().catch(() => undefined));
+    return waits.length ? Promise.race(waits) : undefined;
   }
 
   /** A user of this node sends a message (what Outlook does over MAPI, not an SMTP hop). */

@@ -124,6 +124,18 @@ export class DeliveryQueue {
   }
 
   /**
+   * Resolves when one of the attempts running now has ended (and the queue kicked again);
+   * undefined when none runs. The lab's settle waits on this rather than polling isIdle().
+   */
+  attemptEnded(): Promise<void> | undefined {
+    if (!this.inFlight.size) return undefined;
+    return Promise.race([...this.inFlight]).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /**
    * The earliest lab time this queue has something to do: a retry, an expiry, a delay notice.
    * The lab's scheduler stops the clock there. A paused or stopped queue does nothing until it
    * runs again, so it has nothing due.
