@@ -45,7 +45,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const result = emptyResult(scenario, trace.events);
   let lab: Lab | undefined;
   try {
-    lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock: new VirtualClock(), logger: options.logger });
+    // Greeting at once, as Exchange does: a scenario's clients never talk first, and a day of retries opens a connection each.
+    const timeouts = { greetingPauseMs: 0 };
+    const clock = new VirtualClock();
+    lab = await Lab.start(scenario.topology, { certsDir: options.certsDir, pki: options.pki, trace, clock, logger: options.logger, timeouts });
     const ids = new Map<string, string>();
     const submit = (m: MessageSpec) => ids.set(m.id, lab!.submit(m.via, { from: m.from, to: m.to, raw: composeMessage(m, scenario.name, lab!.clock.now()) }));
     result.error = await playScenario(lab, scenario, submit, options.settleTimeoutMs ?? 30_000);

@@ -40,6 +40,7 @@ import {
 } from '@relaylab/core';
 import { installExchangeReplies } from './exchange-replies';
 import { installFaultGate, type FaultReport, type NodeFaults } from './faults';
+import { setGreetingPause } from './greeting-pause';
 import type { NodeTrace } from './node-trace';
 import { SessionLimits } from './session-limits';
 import { smtpError } from './smtp-error';
@@ -83,6 +84,11 @@ export interface ListenerTimeouts {
   closeMs?: number;
   /** Sessions served at once; more get 421 (default 100). */
   maxClients?: number;
+  /**
+   * How long a new connection waits for its 220 (default smtp-server's 100 ms, in which a client
+   * that talks first gets 421). Exchange greets at once; a lab replaying hours of retries sets 0.
+   */
+  greetingPauseMs?: number;
 }
 
 export interface ListenerDeps {
@@ -304,6 +310,7 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     return cut.reply;
   });
   if (ctx.preset.exchange) installExchangeReplies(server, ctx.spec.hostname, () => deps.clock.now());
+  if (deps.timeouts.greetingPauseMs !== undefined) setGreetingPause(server, deps.timeouts.greetingPauseMs);
   guardHooks(server, deps.logger);
   return server;
 }
