@@ -85,7 +85,7 @@ export interface LoadSummary {
   queuePeak: Record<string, number>;
   accounting: Accounting;
   peakRssBytes: number;
-  /** Whose memory peakRssBytes is, when not this process's: the running lab's (relaylab up). */
+  /** Whose memory peakRssBytes is: this process's (embedded), or the running lab's (relaylab up). */
   rssOf?: string;
   /** Against a running lab: its web API, its name, and how the messages entered it. */
   lab?: { web: string; name: string; entry: 'smtp' | 'api' };
@@ -248,6 +248,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       queuePeak,
       accounting,
       peakRssBytes: peakRss,
+      rssOf: 'this process (the lab and the load), sampled every 50 ms',
     };
   } finally {
     clearInterval(sampler);
