@@ -16,6 +16,35 @@ export interface SpoolProblem {
   movedTo: string;
 }
 
+/**
+ * Files of one batch written at once. The nodes of a lab share one process and libuv's four
+ * threads: a batch of a thousand submitted messages queued all its opens and fsyncs at once, and
+ * another node's spool, whose 250 waits on its own small batch, queued behind all of them.
+ */
+const FILES_IN_FLIGHT = 8;
+
+/** Batches written at once: two sessions each wait for their own fsyncs; more sessions share batches. */
+const BATCHES_AT_ONCE = 2;
+
+/** `work` over every item with at most `limit` running at once; settles like Promise.allSettled. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const at = next++;
+      try {
+        await work(items[at]!);
+        results[at] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[at] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** The last thing asked of an item's file in a batch: its new contents, or its removal. */
 type Change = { write: Buffer } | { remove: true };
 
@@ -40,14 +69,17 @@ function newBatch(): Batch {
  *
  * Group commit, as Postfix and Exchange's queue database do: `write` and `remove` only note the
  * change; the changes of every session that arrives while the disk is busy are written together
- * (files fsynced in parallel off the event loop, then one fsync of the directory). `durable()`
- * resolves once everything asked so far is on disk: the listener answers 250 only then. An item
- * written and removed before its batch ran (delivered on at once) never touches the disk: the
- * next hop holds it durably by then.
+ * (files fsynced in parallel off the event loop, then one fsync of the directory). Up to
+ * BATCHES_AT_ONCE batches run at once (a batch that touches an item a running one holds waits
+ * for it), so that two sessions each wait for their own fsyncs rather than one for the other's;
+ * beyond that, changes gather into the next batch. `committed()` resolves once the changes just
+ * asked for are on disk: the listener answers 250 only then. An item written and removed before
+ * its batch ran (delivered on at once) never touches the disk: the next hop holds it durably by then.
  */
 export class Spool {
   private next = newBatch();
-  private running?: Batch;
+  private readonly running = new Set<Batch>();
+  private scheduled = false;
   /** Why the last batch failed, for stop() to report. */
   private failure?: Error;
 
@@ -73,13 +105,24 @@ export class Spool {
 
   /** Resolves when every write and removal asked for so far is on disk; rejects if writing failed. */
   durable(): Promise<void> {
-    if (this.next.changes.size) return this.next.done;
-    return this.running?.done ?? Promise.resolve();
+    const waits = [...this.running].map((b) => b.done);
+    if (this.next.changes.size) waits.push(this.next.done);
+    if (waits.length <= 1) return waits[0] ?? Promise.resolve();
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Resolves when the changes asked for since the last batch began (those of the caller that just
+   * asked, in the same tick) are on disk; rejects if writing them failed. Batches already running
+   * hold other items: a 250 need not wait for them.
+   */
+  committed(): Promise<void> {
+    return this.next.changes.size ? this.next.done : this.durable();
   }
 
   /** Nothing waits to be written. */
   isIdle(): boolean {
-    return !this.running && this.next.changes.size === 0;
+    return this.running.size === 0 && this.next.changes.size === 0;
   }
 
   /** Waits for every change asked for so far; throws what made a batch fail, if one did. */
@@ -96,13 +139,23 @@ export class Spool {
   private change(id: string, change: Change): void {
     this.changes++;
     this.next.changes.set(id, change);
-    if (!this.running) queueMicrotask(() => this.run());
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.run());
   }
 
   private run(): void {
-    if (this.running || this.next.changes.size === 0) return;
-    const batch = (this.running = this.next);
+    this.scheduled = false;
+    const changes = this.next.changes;
+    if (changes.size === 0 || this.running.size >= BATCHES_AT_ONCE) return; // finish() runs it again
+    // The same item in two batches at once could land in either order: the later one waits.
+    for (const b of this.running) {
+      const [small, large] = b.changes.size < changes.size ? [b.changes, changes] : [changes, b.changes];
+      for (const id of small.keys()) if (large.has(id)) return;
+    }
+    const batch = this.next;
     this.next = newBatch();
+    this.running.add(batch);
     void this.commit(batch.changes).then(
       () => this.finish(batch),
       (err: Error) => this.finish(batch, err),
@@ -111,7 +164,7 @@ export class Spool {
 
   /** The batch is done before anyone waiting on it runs: isIdle() is already true for them. */
   private finish(batch: Batch, err?: Error): void {
-    this.running = undefined;
+    this.running.delete(batch);
     if (err) this.failure = err;
     batch.settle(err);
     this.run();
@@ -119,8 +172,8 @@ export class Spool {
 
   private async commit(changes: Map<string, Change>): Promise<void> {
     let writes = 0;
-    const results = await Promise.allSettled(
-      [...changes].map(([id, c]) => ('write' in c ? (writes++, writeFileAtomicAsync(this.fileOf(id), c.write)) : unlinkIfPresent(this.fileOf(id)))),
+    const results = await inParallel([...changes], FILES_IN_FLIGHT, ([id, c]) =>
+      'write' in c ? (writes++, writeFileAtomicAsync(this.fileOf(id), c.write)) : unlinkIfPresent(this.fileOf(id)),
     );
     // A batch of removals alone is not fsynced, as Postfix's queue manager unlinks a finished
     // queue file without one: nobody waits on a removal, and one that a power cut loses leaves

@@ -66,3 +66,21 @@ test('a batch that cannot be written rejects durable(), so the 250 is not sent',
   await expect(spool.flush()).rejects.toThrow(/ENOENT/);
   expect(spool.isIdle()).toBe(true);
 });
+
+test('batches run side by side, but one that touches an item a running batch holds waits for it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-group-'));
+  const spool = new Spool(dir);
+  const tick = () => new Promise<void>((r) => queueMicrotask(r));
+  // A long batch whose last file is SAME: it is written well after the next batch began.
+  for (let i = 0; i < 40; i++) spool.write(item(`BULK${i}`));
+  spool.write(item('SAME', 'first'));
+  await tick();
+  // The next batch removes SAME: its unlink must not overtake the rename still to come.
+  spool.write(item('OTHER'));
+  spool.remove('SAME');
+  await tick();
+  await spool.flush();
+  expect(files(dir).filter((f) => !f.startsWith('BULK'))).toEqual(['OTHER.json']);
+  expect(files(dir)).toHaveLength(41);
+  expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});
