@@ -3,7 +3,7 @@ import type { LabNode } from './lab-node';
 
 /**
  * How long settle waits before looking again at what cannot say when it is done: a Postfix node
- * (its state is read from its queue files and log), or a queue with work due that nothing started.
+ * (its state is read from its queue files and log), or a queue with work due that a kick did not start.
  */
 export const SETTLE_POLL_MS = 15;
 
@@ -47,7 +47,14 @@ export async function settleNodes(nodes: () => Iterable<LabNode>, timeoutMs: num
     const waits: Array<Promise<void>> = [];
     let poll = polled;
     for (const n of busy) {
-      const ends = 'busyEnds' in n ? n.busyEnds() : undefined;
+      let ends = 'busyEnds' in n ? n.busyEnds() : undefined;
+      if (!ends && !(n instanceof PostfixNode)) {
+        // Work came due with nothing running: the lab clock runs on in real time between the
+        // moments advance stops at, so a retry a few ms after the last moment falls due while the
+        // lab settles. The queue's real-time tick would start it within a second; start it now.
+        n.queue.kick();
+        ends = 'busyEnds' in n ? n.busyEnds() : undefined;
+      }
       if (ends) waits.push(ends);
       else poll = true;
     }
