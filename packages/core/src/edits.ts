@@ -1,6 +1,7 @@
 import {
   asciiLower,
   headerLine,
+  headerNameKey,
   locateHeaders,
   parseHeaders,
   prependHeader,
@@ -31,13 +32,16 @@ export function applyEdits(raw: Buffer, edits: readonly HeaderEdit[]): Buffer {
   // same parse every read uses and any field an earlier edit prepended; prepends stack on top.
   // The bytes are those that applying the edits one at a time would give.
   const fields = locateHeaders(raw);
+  // Each name's key once: a hop makes some twenty edits to a message of some thirty fields.
+  const keys = fields.map((f) => headerNameKey(f.name));
   const cut = new Set<LocatedField>();
-  let added: Array<{ name: string; line: Buffer }> = [];
+  let added: Array<{ key: string; line: Buffer }> = [];
   for (const e of edits) {
-    if (e.op === 'prepend') added.unshift({ name: e.name, line: headerLine(e.name, e.value ?? '') });
+    const key = headerNameKey(e.name);
+    if (e.op === 'prepend') added.unshift({ key, line: headerLine(e.name, e.value ?? '') });
     else {
-      for (const f of fields) if (!cut.has(f) && sameHeaderName(f.name, e.name)) cut.add(f);
-      added = added.filter((a) => !sameHeaderName(a.name, e.name));
+      for (let i = 0; i < fields.length; i++) if (keys[i] === key) cut.add(fields[i]!);
+      added = added.filter((a) => a.key !== key);
     }
   }
   const parts = added.map((a) => a.line);

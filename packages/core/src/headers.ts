@@ -135,6 +135,8 @@ export function parseHeaders(raw: Buffer): HeaderField[] {
 /** ASCII-only lower case: header names are ASCII, and an 8-bit byte must not fold into one. */
 export const asciiLower = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s.toLowerCase() : s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)));
 const nameKey = (name: string) => asciiLower(trimWspEnd(name));
+/** What two names that sameHeaderName calls the same have in common: compute it once for many comparisons. */
+export const headerNameKey = nameKey;
 export const sameHeaderName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
 /** A value as one line: folds become a space, surrounding whitespace goes. */
