@@ -76,6 +76,8 @@ async function bare(certificates) {
     key: cert.keyPem,
     cert: cert.chainPem,
     authOptional: true,
+    // As relaylab's listener: no reverse DNS of the client (a query per connection to the host's resolver).
+    disableReverseLookup: true,
     logger: false,
     size: 36 * 1024 * 1024,
     onData(stream, _session, done) {
