@@ -4,7 +4,7 @@ import type { Scenario, ScenarioResult } from '@relaylab/lab';
 import { HTML_FORMAT } from './html/page';
 import { JSON_FORMAT } from './json';
 import { JUNIT_FORMAT } from './junit';
-import type { Reporter, RunTiming } from './run';
+import type { Reporter, RunReport, RunTiming } from './run';
 import { SpooledFile, type StreamedFormat } from './streamed';
 
 /**
@@ -14,6 +14,7 @@ import { SpooledFile, type StreamedFormat } from './streamed';
 export class FileReporter<T> implements Reporter {
   private readonly file: SpooledFile<T>;
   private failure?: Error;
+  private heard = false;
   private readonly path: string;
 
   constructor(
@@ -32,6 +33,7 @@ export class FileReporter<T> implements Reporter {
   }
 
   result(r: ScenarioResult): void {
+    this.heard = true;
     if (this.failure) return;
     try {
       this.file.add(r);
@@ -41,7 +43,15 @@ export class FileReporter<T> implements Reporter {
     }
   }
 
-  finish(run: RunTiming): string[] {
+  /** A run handed whole at the end (no scenario heard as it ended) is written from its results. */
+  finish(run: RunTiming | RunReport): string[] {
+    if (!this.heard && 'results' in run) {
+      this.start(
+        run.results.map((r) => r.scenario),
+        run.startedAt,
+      );
+      run.results.forEach((r) => this.result(r));
+    }
     try {
       if (this.failure) throw this.failure;
       if (this.makeFolder) mkdirSync(dirname(this.path), { recursive: true });

@@ -21,7 +21,8 @@ export interface Reporter {
   /** `startedAt` as the run will give it to `finish`, for reports that repeat it per scenario. */
   start?(scenarios: readonly Scenario[], startedAt?: string): void;
   result?(result: ScenarioResult): void;
-  finish(run: RunTiming): string[];
+  /** Given a whole RunReport instead, a reporter that heard no scenario renders its results. */
+  finish(run: RunTiming | RunReport): string[];
 }
 
 export function summaryLine(results: readonly ScenarioResult[]): string {

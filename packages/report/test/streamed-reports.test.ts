@@ -86,3 +86,15 @@ test('a scenario’s part comes in pieces (an event, a message at a time), so a 
   expect(pieces(HTML_FORMAT as StreamedFormat<unknown>).length).toBe(r.fates.length + 2);
   expect(pieces(TRACE_LINES_FORMAT as StreamedFormat<unknown>).length).toBe(r.trace.length);
 });
+
+test('a reporter handed the whole run at the end, having heard no scenario, writes the same file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relaylab-streamed-'));
+  for (const [file, format, renderAll] of [
+    ['results.json', JSON_FORMAT, renderJson],
+    ['junit.xml', JUNIT_FORMAT, renderJunit],
+  ] as const) {
+    const reporter = new FileReporter<unknown>('x', join(dir, file), format as StreamedFormat<unknown>);
+    reporter.finish(run);
+    expect(readFileSync(join(dir, file), 'utf8')).toBe(renderAll(run));
+  }
+});

@@ -1,3 +1,4 @@
+import type { TraceEvent } from '@relaylab/core';
 import type { ExpectationResult, ScenarioResult } from '@relaylab/lab';
 import { headerSteps } from '../header-steps';
 import type { RunReport } from '../run';
@@ -26,16 +27,29 @@ function expectationsHtml(results: ExpectationResult[]): string {
   return `<table class="expectations"><thead><tr><th></th><th>expectation</th><th>checks</th><th>expected against actual</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], failed: boolean, sid: string): string {
+/** The events of each message, by Message-ID: read once, not once per message (a scenario may hold thousands). */
+function eventsByMessage(trace: readonly TraceEvent[]): Map<string, TraceEvent[]> {
+  const by = new Map<string, TraceEvent[]>();
+  for (const e of trace) {
+    if (!('messageId' in e) || typeof e.messageId !== 'string') continue;
+    const list = by.get(e.messageId);
+    if (list) list.push(e);
+    else by.set(e.messageId, [e]);
+  }
+  return by;
+}
+
+function messageHtml(r: ScenarioResult, entry: ScenarioResult['fates'][number], failed: boolean, sid: string, byMessage: Map<string, TraceEvent[]>): string {
   const { fate } = entry;
   const spec = r.scenario.messages.find((m) => m.id === entry.message);
   const messageId = r.messageIds[entry.message];
   const addresses = fate.addresses?.length ? fate.addresses : [entry.recipient];
-  const steps = messageId ? headerSteps(r.trace, messageId, addresses) : [];
-  const rows = messageId ? sequenceRows(r.trace, messageId, fate, r.scenario.topology) : [];
+  // every event of the message, the only ones header steps and sequence rows read
+  const events = (messageId && byMessage.get(messageId)) || [];
+  const steps = messageId ? headerSteps(events, messageId, addresses) : [];
+  const rows = messageId ? sequenceRows(events, messageId, fate, r.scenario.topology) : [];
   const mid = `${sid}--${slug(entry.message, entry.recipient)}`;
   const anchor = (i: number) => `${mid}--h${i}`;
-  const events = messageId ? r.trace.filter((e) => 'messageId' in e && e.messageId === messageId) : [];
   return `<div class="message state-${esc(fate.state)}${failed ? ' failed-expectation' : ''}" id="${esc(mid)}">
 <h3>${esc(entry.message)} → ${esc(entry.recipient)} <span class="${fate.state === 'delivered' || fate.state === 'handedOff' ? 'badge-pass' : 'badge-fail'}">${esc(fate.state)}</span></h3>
 <p class="muted">${esc(spec ? `${spec.from} via ${spec.via}${spec.subject ? `, “${spec.subject}”` : ''}` : '')} · ${esc(messageId ?? 'no Message-ID')}</p>
@@ -72,9 +86,10 @@ ${problems}
 <h4>Expectations</h4>
 ${expectationsHtml(expectations)}
 `;
+  const byMessage = eventsByMessage(r.trace);
   let first = true;
   for (const f of r.fates) {
-    yield `${first ? '' : '\n'}${messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid)}`;
+    yield `${first ? '' : '\n'}${messageHtml(r, f, failing.has(`${f.message}\u0000${f.recipient.toLowerCase()}`), sid, byMessage)}`;
     first = false;
   }
   yield `
