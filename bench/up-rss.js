@@ -6,8 +6,9 @@
 // on premises over forced TLS, which delivers it to the mailbox (a .eml in --out). The lab runs
 // in a child process; its RSS is read from /proc and printed every BENCH_EVERY messages, then
 // after the lab went idle. Memory should follow what is in flight, not what has passed.
-// BENCH_MESSAGES, BENCH_SIZE, BENCH_EVERY (default 5000), BENCH_NODE_FLAGS (flags for the lab's node),
-// BENCH_WEB=1 (the web view on, as `relaylab up` runs by default; its index of messages is then measured too).
+// The lab runs as `relaylab up` does by default: the web view on (BENCH_WEB=0: --no-web) and `up`'s
+// own heap bound (BENCH_UP_FLAGS, e.g. --max-heap 0, to measure another).
+// BENCH_MESSAGES, BENCH_SIZE, BENCH_EVERY (default 5000), BENCH_NODE_FLAGS (flags for the lab's node).
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, readdirSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -35,7 +36,8 @@ async function main() {
       'up',
       join(root, 'scenarios/topologies/hybrid.yaml'),
       ...['--out', out, '--port', '0'],
-      ...(process.env.BENCH_WEB === '1' ? ['--web-port', '0'] : ['--no-web']),
+      ...(process.env.BENCH_WEB === '0' ? ['--no-web'] : ['--web-port', '0']),
+      ...(process.env.BENCH_UP_FLAGS || '').split(' ').filter(Boolean),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

@@ -9,7 +9,7 @@ type Command = (args: string[], io: Io) => Promise<number>;
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run')).runCommand,
-  up: async () => (await import('./up')).upCommand,
+  up: async () => (await import('./up-bounded')).upCommand,
   load: async () => (await import('./load')).loadCommand,
   node: async () => (await import('./node')).nodeCommand,
   dns: async () => (await import('./dns')).dnsCommand,

@@ -6,6 +6,7 @@ import { MailboxStore, parseServer, TopologyDnsServer } from '@relaylab/mta';
 import { LabView } from '../web/lab-view';
 import { WEB_PORT, WebServer } from '../web/server';
 import { ALLOW_NON_LOOPBACK, checkBind } from './loopback';
+import { heapMb, UP_HEAP_MB } from './up-bounded';
 import { guarded, intOption, loadTopology, makeLogger, parseWithEnv, portInUse, untilSignal, UsageError, type Io } from './shared';
 
 export const UP_HELP = `Usage: relaylab up <topology> [options]
@@ -27,6 +28,9 @@ with swaks, Send-MailMessage or a mail client and watch each hop.
                        printed carries the lab's control token (<certs>/control-token), which
                        the API asks of every request
   --no-web             no web view
+  --max-heap <MB>      the lab's JavaScript heap bound (default ${UP_HEAP_MB}; 0: none; without this
+                       option --max-old-space-size in NODE_OPTIONS is the bound); at the bound the
+                       lab stops and says so, exit 1
   --verbose            node logs (pino) on stderr
   --allow-non-loopback let --dns listen outside 127.0.0.0/8 (reachable from the network, as
                        stderr then says); the nodes always stay on the topology's loopback addresses
@@ -40,6 +44,7 @@ const OPTIONS = {
   verbose: { type: 'boolean' },
   'web-port': { type: 'string' },
   'no-web': { type: 'boolean' },
+  'max-heap': { type: 'string' },
   [ALLOW_NON_LOOPBACK]: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -106,7 +111,11 @@ async function listenWeb(web: WebServer, port: number | undefined, io: Io): Prom
   }
 }
 
-export function upCommand(args: string[], io: Io): Promise<number> {
+/**
+ * The lab itself, on the thread it is called on. `relaylab up` runs it in a Worker with a heap
+ * bound (up-bounded.ts), which passes signals on through `stopped`.
+ */
+export function upCommand(args: string[], io: Io, stopped: () => Promise<NodeJS.Signals> = untilSignal): Promise<number> {
   return guarded('up', io, UP_HELP, async () => {
     const { values, positionals } = parseWithEnv(args, OPTIONS, true);
     if (values.help) {
@@ -116,6 +125,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('expects exactly one topology file');
     const port = intOption(values, 'port');
     const webPort = intOption(values, 'web-port');
+    if (heapMb(values['max-heap']) === undefined) throw new UsageError(`--max-heap expects a size in MB (0: no bound), got "${values['max-heap']}"`);
     if (values.dns) {
       const address = (values.dns as string).split(':', 1)[0]!;
       checkBind({ command: 'up', what: 'the DNS service', option: '--dns', address, allowed: values[ALLOW_NON_LOOPBACK] === true, err: io.err });
@@ -123,7 +133,7 @@ export function upCommand(args: string[], io: Io): Promise<number> {
     const file = loadTopology(positionals[0]!, undefined);
     // Listening for SIGINT/SIGTERM from here on: a signal while the nodes start stops the lab once it
     // is up, cleanly, instead of killing it half-started (and a supervisor may signal at any time).
-    const stopSignal = untilSignal();
+    const stopSignal = stopped();
     // One port for every node is a topology edit, so the Lab's own 'topology' port mode applies it.
     const topology: Topology =
       port === undefined ? file : { ...file, nodes: Object.fromEntries(Object.entries(file.nodes).map(([n, s]) => [n, { ...s, port }])) };
