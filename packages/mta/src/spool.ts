@@ -162,7 +162,7 @@ export class Spool {
     );
   }
 
-  /** The batch is done before anyone waiting on it runs: isIdle() is already true for them. */
+  /** The batch leaves the running set before anyone waiting on it runs: isIdle() already counts it done for them. */
   private finish(batch: Batch, err?: Error): void {
     this.running.delete(batch);
     if (err) this.failure = err;
