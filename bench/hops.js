@@ -17,6 +17,8 @@
 // 2 hops:       Internet (Tailspin, submitted there as above) → EOP → on premises, EOP's "Outbound
 //               to on-premises" forced TLS; EOP spools each message (fsync before its 250).
 // 3 hops:       the centralized topology: Internet → EOP → on premises → EOP, back over forced TLS.
+// 2 hops in, 3 hops in: the same hops, the first from the bare hop's client bound to Tailspin's
+//               address instead of a submission at Tailspin: the rows' hops and nothing else.
 // Every relaylab hop is a real SMTP conversation with STARTTLS, full Exchange processing,
 // spooling (fsync before 250) and tracing. A hop's cost is (bare rate) / (rate × hops): 1.0×
 // means a relaylab hop costs what a bare hop costs. Rounds alternate the runs so that the
@@ -108,6 +110,7 @@ const allPaths = [
     hops: 1,
     topology: 'hybrid.yaml',
     smtpFrom: 'tailspin',
+    via: 'eop',
     from: 'tom@tailspin.example',
     to: 'carol@contoso.example',
     at: 'eop',
@@ -132,6 +135,28 @@ const allPaths = [
     to: 'alice@contoso.example',
     at: 'onprem',
     box: 'alice@contoso.example',
+  },
+  {
+    label: '2 hops in',
+    hops: 2,
+    topology: 'hybrid.yaml',
+    smtpFrom: 'tailspin',
+    via: 'eop',
+    from: 'tom@tailspin.example',
+    to: 'alice@contoso.example',
+    at: 'onprem',
+    box: 'alice@contoso.example',
+  },
+  {
+    label: '3 hops in',
+    hops: 3,
+    topology: 'mx-cloud-centralized.yaml',
+    smtpFrom: 'tailspin',
+    via: 'eop',
+    from: 'tom@tailspin.example',
+    to: 'carol@contoso.example',
+    at: 'eop',
+    box: 'carol@contoso.example',
   },
   {
     label: '3 hops',
@@ -159,8 +184,8 @@ async function relaylab(path, pki, certsDir, round, certificates) {
       // An outside client: it is no lab node, only bound to the sender's address, like the bare hop's client.
       const ca = [...certificates.authorities.values()].map((a) => a.certPem);
       transport = pooledTransport({
-        host: topology.nodes[path.at].address,
-        port: lab.node(path.at).port,
+        host: topology.nodes[path.via].address,
+        port: lab.node(path.via).port,
         localAddress: topology.nodes[path.smtpFrom].address,
         ca,
       });
