@@ -80,7 +80,8 @@ export async function rehearse(plan: Plan, options: RehearsalOptions): Promise<R
   const resolverFor = (node: string) => resolvers.get(node) ?? resolvers.set(node, new CachingResolver(zone, clock)).get(node)!;
   const pki = new Pki({ dir: options.certsDir, now: () => clock.now() });
   const trace = new MemoryTrace();
-  const lab = await Lab.start(plan.topology, { certsDir: options.certsDir, clock, pki, trace, resolverFor });
+  // Greeting at once, as Exchange does (see runScenario): a simulated day opens a connection per retry.
+  const lab = await Lab.start(plan.topology, { certsDir: options.certsDir, clock, pki, trace, resolverFor, timeouts: { greetingPauseMs: 0 } });
   const sent = new Map<string, { direction: string; to: string; submittedAtMs: number }>();
   const byMessage = new Map<string, TraceEvent[]>();
   const forwarded: TraceEvent[] = [];
