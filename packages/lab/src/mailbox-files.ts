@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { TraceEvent } from '@relaylab/core';
-import { sweepTempFiles, writeFileAtomic, type MailNode, type StoredMessage } from '@relaylab/mta';
+import { MailboxStore, sweepTempFiles, syncDirAsync, writeFileAtomic, writeFileAtomicAsync, type MailNode, type StoredMessage } from '@relaylab/mta';
 
 const safe = (s: string) =>
   s
@@ -27,6 +28,164 @@ export function writeMailboxMessage(dir: string, m: StoredMessage): string {
   for (let n = 2; existsSync(file); n++) file = first.replace(/\.eml$/, `-${n}.eml`);
   writeFileAtomic(file, m.raw, 0o644);
   return file;
+}
+
+/** Files of one batch written at once: libuv's four threads are shared with the spools' fsyncs. */
+const FILES_IN_FLIGHT = 8;
+
+/** A file of the batch being gathered. */
+interface Pending {
+  file: string;
+  raw: Buffer;
+}
+
+interface Batch {
+  files: Pending[];
+  done: Promise<void>;
+  settle(err?: Error): void;
+}
+
+function newBatch(): Batch {
+  let settle!: (err?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+  // A write nobody waits on (a message a user of the node submitted) must not become an unhandled rejection.
+  done.catch(() => undefined);
+  return { files: [], done, settle };
+}
+
+/**
+ * writeMailboxMessage off the event loop, with group commit: the messages delivered while the
+ * disk is busy are written together, each to a temp file fsynced and renamed (whole or absent
+ * after a crash, as writeMailboxMessage), then each folder they went to fsynced once. A synchronous
+ * write and two fsyncs per message held the whole lab's event loop for as long as the disk took.
+ *
+ * One batch runs at a time, so `write(...).durable` resolving means that message and every one
+ * written before it are on disk: a node answers 250 for a message delivered here only then.
+ */
+export class MailboxWriter {
+  private next = newBatch();
+  private running?: Batch;
+  /** Names given to messages not yet renamed into place: a second copy must not take one. */
+  private readonly claimed = new Set<string>();
+  /** Folders known to exist (made, and their entry in `dir` fsynced). */
+  private readonly folders = new Set<string>();
+  private failure?: Error;
+
+  constructor(readonly dir: string) {}
+
+  /** Starts writing `m`; `file` is its name from now on, `durable` resolves once it is on disk. */
+  write(m: StoredMessage): { file: string; durable: Promise<void> } {
+    const first = mailboxFileOf(this.dir, m);
+    let file = first;
+    for (let n = 2; this.claimed.has(file) || existsSync(file); n++) file = first.replace(/\.eml$/, `-${n}.eml`);
+    this.claimed.add(file);
+    const batch = this.next;
+    batch.files.push({ file, raw: m.raw });
+    if (!this.running) this.run();
+    return { file, durable: batch.done };
+  }
+
+  isIdle(): boolean {
+    return !this.running && this.next.files.length === 0;
+  }
+
+  /** Waits for every write asked for so far; throws what made one fail, if one did. */
+  async flush(): Promise<void> {
+    while (!this.isIdle()) await (this.running ?? this.next).done.catch(() => undefined);
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
+  }
+
+  private run(): void {
+    // The batch starts on the next turn of the loop, so the deliveries of this one share it.
+    const batch = this.next;
+    this.next = newBatch();
+    this.running = batch;
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.commit(batch.files))
+      .then(
+        () => this.finish(batch),
+        (err: Error) => this.finish(batch, err),
+      );
+  }
+
+  private finish(batch: Batch, err?: Error): void {
+    for (const p of batch.files) this.claimed.delete(p.file);
+    this.running = undefined;
+    if (err) this.failure = err;
+    batch.settle(err);
+    if (this.next.files.length) this.run();
+  }
+
+  private async commit(files: readonly Pending[]): Promise<void> {
+    const folders = [...new Set(files.map((p) => dirname(p.file)))];
+    const made = folders.filter((f) => !this.folders.has(f));
+    if (made.length) {
+      await Promise.all(made.map((f) => mkdir(f, { recursive: true })));
+      // A new folder's own entry must be durable too, or a power cut could lose the whole mailbox.
+      await syncDirAsync(this.dir);
+      for (const f of made) this.folders.add(f);
+    }
+    let next = 0;
+    const errors: unknown[] = [];
+    const worker = async () => {
+      while (next < files.length) {
+        const p = files[next++]!;
+        await writeFileAtomicAsync(p.file, p.raw, 0o644).catch((err: unknown) => errors.push(err));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, files.length) }, worker));
+    await Promise.all(folders.map((f) => syncDirAsync(f)));
+    if (errors.length) throw errors[0];
+  }
+}
+
+type Delivery = Pick<Extract<TraceEvent, { type: 'delivered' }>, 'node' | 'mailbox' | 'messageId'>;
+
+const deliveryKey = (node: string, mailbox: string, messageId: string) => `${node}\n${mailbox.toLowerCase()}\n${messageId}`;
+
+/**
+ * Every message the nodes deliver from now on written to `dir` by one MailboxWriter; each node's
+ * 250 for a message delivered there waits until its file is durable (MailboxStore.keepWith).
+ * `written(e)` is the file of a `delivered` event and when it is on disk: the mailbox put comes
+ * just before the event, so it is known then. A delivery the nodes made before this was called
+ * (mail the queue took back while they started) is written when `written` first sees it.
+ */
+export function keepMailboxFiles(
+  nodes: Iterable<{ name: string; mailboxes: { get(address: string): StoredMessage[] } }>,
+  dir: string,
+): { written(e: Delivery): { file: string; durable: Promise<void> } | undefined; writer: MailboxWriter } {
+  const writer = new MailboxWriter(dir);
+  /** Files begun and not yet claimed by their event; a list, as the same message may come twice. */
+  const begun = new Map<string, Array<{ file: string; durable: Promise<void> }>>();
+  const byName = new Map<string, { get(address: string): StoredMessage[] }>();
+  for (const node of nodes) {
+    byName.set(node.name, node.mailboxes);
+    if (!(node.mailboxes instanceof MailboxStore)) continue;
+    node.mailboxes.keepWith((m) => {
+      const w = writer.write(m);
+      const key = deliveryKey(node.name, m.recipient, m.messageId);
+      begun.set(key, [...(begun.get(key) ?? []), w]);
+      return w.durable;
+    });
+  }
+  return {
+    writer,
+    written(e) {
+      const key = deliveryKey(e.node, e.mailbox, e.messageId);
+      const list = begun.get(key);
+      const w = list?.shift();
+      if (list && !list.length) begun.delete(key);
+      if (w) return w;
+      const stored = byName
+        .get(e.node)
+        ?.get(e.mailbox)
+        .filter((m) => m.messageId === e.messageId)
+        .pop();
+      return stored && writer.write(stored);
+    },
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ export { NodeFaults, type FaultCommand } from './faults';
 export { StripStartTlsProxy, stripStartTlsLine } from './proxy';
 export { TcpPassThrough, type PassThroughOptions } from './passthrough';
 export { Spool, type SpooledItem, type SpoolProblem } from './spool';
-export { sweepTempFiles, writeFileAtomic } from './atomic-files';
+export { sweepTempFiles, syncDirAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic-files';
 export { composeDsn, statusOf } from './dsn';
 export { socketOf, openConnection, sendMessage, type OpenConnection } from './client-adapter';
 export { peerChain } from './tls-socket';

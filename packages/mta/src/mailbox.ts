@@ -18,6 +18,15 @@ export class MailboxStore {
   private limit = Infinity;
   /** Messages put since the store was made, dropped ones included. */
   delivered = 0;
+  /** Where each message put is also kept (`relaylab up`'s .eml files); resolves once it, and every one before it, is on disk. */
+  private keep?: (message: StoredMessage) => Promise<void>;
+  /** The latest message kept: the node's 250 for a message delivered here waits for it. */
+  kept?: Promise<void>;
+
+  /** From now on each message put is also handed to `keep`, whose promise a 250 waits for. */
+  keepWith(keep: (message: StoredMessage) => Promise<void>): void {
+    this.keep = keep;
+  }
 
   /** From now on each mailbox keeps at most `limit` messages (the latest); trims the ones it holds. */
   bound(limit: number): void {
@@ -33,6 +42,7 @@ export class MailboxStore {
     list.push(message);
     if (list.length > this.limit) list.splice(0, list.length - this.limit);
     this.boxes.set(key, list);
+    if (this.keep) this.kept = this.keep(message);
   }
 
   get(address: string): StoredMessage[] {

@@ -129,9 +129,14 @@ export class MailNode {
       listenPort: () => this.boundPort,
       accept: (session, from, raw) => {
         const before = this.spool?.changes;
+        const delivered = this.mailboxes.delivered;
         const taken = this.intake.fromSession(session, from, raw);
-        // Only a message that went to the spool waits for it; one delivered here is answered at once.
-        return taken.outcome === 'accept' && this.spool && this.spool.changes !== before ? { ...taken, durable: this.spool.committed() } : taken;
+        if (taken.outcome !== 'accept') return taken;
+        // A message that went to the spool waits for it, one delivered here for its mailbox file
+        // when the mailboxes are kept on disk; one held in memory only is answered at once.
+        const waits = [this.spool && this.spool.changes !== before && this.spool.committed(), this.mailboxes.delivered !== delivered && this.mailboxes.kept];
+        const durable = waits.filter((w): w is Promise<void> => w instanceof Promise);
+        return durable.length ? { ...taken, durable: durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined) } : taken;
       },
     });
     this.server.server.on('connection', (socket: Socket) => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Topology, TraceEvent } from '@relaylab/core';
-import { controlTokenFile, ensureControlToken, Lab, sweepMailboxTemps, TraceStore, topologyDirectory, writeMailboxMessage, writeSpool } from '@relaylab/lab';
+import { controlTokenFile, ensureControlToken, Lab, keepMailboxFiles, sweepMailboxTemps, TraceStore, topologyDirectory, writeSpool } from '@relaylab/lab';
 import { MailboxStore, parseServer, TopologyDnsServer } from '@relaylab/mta';
 import { LabView } from '../web/lab-view';
 import { WEB_PORT, WebServer } from '../web/server';
@@ -152,21 +152,20 @@ export function upCommand(args: string[], io: Io, stopped: () => Promise<NodeJS.
     });
     // Each delivered message is written to --out as it arrives; memory keeps each mailbox's latest few.
     for (const node of lab.nodes.values()) if (node.mailboxes instanceof MailboxStore) node.mailboxes.bound(MAILBOX_KEEP);
+    // Written off the event loop, a batch at a time; the node's 250 waits for the file.
+    const mailboxFiles = keepMailboxFiles(lab.nodes.values(), resolve(out, 'mailboxes'));
     const record = (e: TraceEvent) => {
-      // The mailbox file is written before the line that announces it, so whoever reads the line
-      // (a person, a script) finds the file.
-      const stored =
-        e.type === 'delivered'
-          ? lab
-              .node(e.node)
-              .mailboxes.get(e.mailbox)
-              .filter((m) => m.messageId === e.messageId)
-              .pop()
-          : undefined;
-      const file = stored ? writeMailboxMessage(resolve(out, 'mailboxes'), stored) : undefined;
       const line = hopLine(e);
-      if (line) io.out.write(`${line}\n`);
-      if (file) io.out.write(`         → ${file}\n`);
+      const written = e.type === 'delivered' ? mailboxFiles.written(e) : undefined;
+      if (!written) {
+        if (line) io.out.write(`${line}\n`);
+        return;
+      }
+      // Said once the file is on disk, so whoever reads the line (a person, a script) finds it.
+      written.durable.then(
+        () => io.out.write(`${line}\n         → ${written.file}\n`),
+        (err: Error) => io.err.write(`relaylab up: writing ${written.file} failed: ${err.message}\n`),
+      );
     };
     // What happened while the nodes started (mail taken back from the queue, delivered at once) first.
     for (const e of trace.events) record(e);
@@ -202,6 +201,7 @@ export function upCommand(args: string[], io: Io, stopped: () => Promise<NodeJS.
     // After stop, so messages that were being delivered when the signal came are in the queue again.
     await web?.close();
     await lab.stop();
+    await mailboxFiles.writer.flush().catch((err: Error) => io.err.write(`relaylab up: writing a mailbox file failed: ${err.message}\n`));
     const spooled = [...lab.nodes.values()].flatMap((n) => writeSpool(resolve(out, 'spool'), n));
     await dns?.close();
     trace.close();
