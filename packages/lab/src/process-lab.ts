@@ -11,6 +11,7 @@ import { NodeControlClient } from './control-client';
 import { relocateTopology } from './relocate';
 import { advanceLab, type StepTarget } from './steps';
 import { CONTROL_PORT, detourTarget, topologyDirectory } from './topology-directory';
+import { SETTLE_POLL_MS } from './settle';
 import { mergeByTime } from './trace-stream';
 
 export interface SpawnOptions {
@@ -215,8 +216,12 @@ export class ProcessLab implements StepTarget {
   }
 
   /**
-   * Every node idle twice in a row, and every event each node has emitted has arrived here: the
-   * second condition is what makes the gathered trace complete, not merely probably complete.
+   * Every node idle in two rounds of asking, and every event each node has emitted has arrived
+   * here: the second condition is what makes the gathered trace complete, not merely probably
+   * complete. The nodes answer one by one, so one round is no snapshot (a node may take a message
+   * after it answered, from a node that answers idle later); the second round, asked once the
+   * first is in, sees it. A node still busy is kicked: work that fell due while the lab clock ran
+   * on in real time would otherwise wait for the node's one-second tick.
    */
   async settle(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -228,7 +233,8 @@ export class ProcessLab implements StepTarget {
       const done = statuses.every((s) => s.idle && (this.counts.get(s.node) ?? 0) >= s.events);
       quiet = done ? quiet + 1 : 0;
       if (quiet >= 2) return true;
-      await sleep(25);
+      if (done) continue;
+      await Promise.all([sleep(SETTLE_POLL_MS), ...statuses.filter((s) => !s.idle).map((s) => this.client(s.node).kick())]);
     }
     return false;
   }
