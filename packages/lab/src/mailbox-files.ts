@@ -33,6 +33,9 @@ export function writeMailboxMessage(dir: string, m: StoredMessage): string {
 /** Files of one batch written at once: libuv's four threads are shared with the spools' fsyncs. */
 const FILES_IN_FLIGHT = 8;
 
+/** Batches written at once: one batch's files are written while the one before it waits for its fsyncs. */
+const BATCHES_AT_ONCE = 2;
+
 /** A file of the batch being gathered. */
 interface Pending {
   file: string;
@@ -59,12 +62,16 @@ function newBatch(): Batch {
  * after a crash, as writeMailboxMessage), then each folder they went to fsynced once. A synchronous
  * write and two fsyncs per message held the whole lab's event loop for as long as the disk took.
  *
- * One batch runs at a time, so `write(...).durable` resolving means that message and every one
- * written before it are on disk: a node answers 250 for a message delivered here only then.
+ * A batch settles only after the one begun before it, so `write(...).durable` resolving means
+ * that message and every one written before it are on disk: a node answers 250 for a message
+ * delivered here only then.
  */
 export class MailboxWriter {
   private next = newBatch();
-  private running?: Batch;
+  private readonly running = new Set<Batch>();
+  private scheduled = false;
+  /** Settles once the batch begun last has (and so every batch before it). */
+  private previous: Promise<void> = Promise.resolve();
   /** Names given to messages not yet renamed into place: a second copy must not take one. */
   private readonly claimed = new Set<string>();
   /** Folders known to exist (made, and their entry in `dir` fsynced). */
@@ -81,41 +88,48 @@ export class MailboxWriter {
     this.claimed.add(file);
     const batch = this.next;
     batch.files.push({ file, raw: m.raw });
-    if (!this.running) this.run();
+    if (!this.scheduled) {
+      // The batch starts on the next turn of the loop, so the deliveries of this one share it.
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.run();
+      });
+    }
     return { file, durable: batch.done };
   }
 
   isIdle(): boolean {
-    return !this.running && this.next.files.length === 0;
+    return this.running.size === 0 && this.next.files.length === 0;
   }
 
   /** Waits for every write asked for so far; throws what made one fail, if one did. */
   async flush(): Promise<void> {
-    while (!this.isIdle()) await (this.running ?? this.next).done.catch(() => undefined);
+    while (!this.isIdle()) await (this.next.files.length ? this.next.done.catch(() => undefined) : this.previous);
     const failure = this.failure;
     this.failure = undefined;
     if (failure) throw failure;
   }
 
   private run(): void {
-    // The batch starts on the next turn of the loop, so the deliveries of this one share it.
+    if (this.next.files.length === 0 || this.running.size >= BATCHES_AT_ONCE) return; // finish() runs it again
     const batch = this.next;
     this.next = newBatch();
-    this.running = batch;
-    void new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.commit(batch.files))
-      .then(
-        () => this.finish(batch),
-        (err: Error) => this.finish(batch, err),
-      );
+    this.running.add(batch);
+    const before = this.previous;
+    const ended = this.commit(batch.files).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    this.previous = Promise.all([ended, before]).then(([err]) => this.finish(batch, err));
   }
 
   private finish(batch: Batch, err?: Error): void {
     for (const p of batch.files) this.claimed.delete(p.file);
-    this.running = undefined;
+    this.running.delete(batch);
     if (err) this.failure = err;
     batch.settle(err);
-    if (this.next.files.length) this.run();
+    this.run();
   }
 
   private async commit(files: readonly Pending[]): Promise<void> {
