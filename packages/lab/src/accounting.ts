@@ -1,7 +1,8 @@
-import type { DsnEvent, TraceEvent } from '@relaylab/core';
+import type { DsnEvent } from '@relaylab/core';
 import type { Failure } from './assertions';
 import { describeFate, fateOf, type Fate, type NdrFate } from './outcomes';
 import type { Expectation, Scenario } from './scenario-model';
+import { lookupIn, type Trace } from './trace-index';
 
 type NodeAt = (ip: string, port: number) => string | undefined;
 type Entry = { message: string; recipient: string; fate: Fate };
@@ -19,12 +20,22 @@ function covers(e: Expectation, message: string, recipient: string, to: string[]
  * message is Exchange still trying, not a fate; asserting it makes the snapshot deliberate), and
  * every DSN the lab produced must itself reach a final state, exactly once.
  */
-export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: Entry[], events: readonly TraceEvent[], nodeAt: NodeAt): Failure[] {
+export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: Entry[], events: Trace, nodeAt: NodeAt): Failure[] {
+  const trace = lookupIn(events);
   const failures: Failure[] = [];
+  // by message label, so a scenario of many messages is not searched once per message
+  const toOf = new Map<string, string[]>();
+  for (const m of scenario.messages) if (!toOf.has(m.id)) toOf.set(m.id, m.to);
+  const expectOf = new Map<string, Expectation[]>();
+  for (const e of scenario.expect) {
+    const list = expectOf.get(e.message);
+    if (list) list.push(e);
+    else expectOf.set(e.message, [e]);
+  }
   for (const { message, recipient, fate } of fates) {
     if (fate.state !== 'deferred') continue;
-    const to = scenario.messages.find((m) => m.id === message)?.to ?? [];
-    if (scenario.expect.some((e) => covers(e, message, recipient, to))) continue; // the expectation judges it
+    const to = toOf.get(message) ?? [];
+    if ((expectOf.get(message) ?? []).some((e) => covers(e, message, recipient, to))) continue; // the expectation judges it
     failures.push({
       subject: `${message} → ${recipient}`,
       field: 'accounting',
@@ -34,14 +45,14 @@ export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: 
     });
   }
   const labelOf = new Map([...ids].map(([label, id]) => [id, label]));
-  for (const dsn of events.filter((e): e is DsnEvent => e.type === 'dsn')) {
+  for (const dsn of trace.events.filter((e): e is DsnEvent => e.type === 'dsn')) {
     const original = labelOf.get(dsn.messageId) ?? dsn.messageId;
-    const fate = fateOf(events, dsn.dsnMessageId, dsn.to, nodeAt);
+    const fate = fateOf(trace, dsn.dsnMessageId, dsn.to, nodeAt);
     const subject = `${dsn.action === 'delayed' ? 'Delay DSN' : 'NDR'} for ${original} (${dsn.recipients.join(', ')}) → ${dsn.to}`;
     const fail = (actual: string) => failures.push({ subject, field: 'accounting', expected: FINAL, actual, story: describeFate(fate) });
     if (fate.state === 'unaccounted') fail('no final state in the trace');
     else if (fate.finalStates.length > 1) fail(`ended in ${fate.finalStates.length} final states (${fate.finalStates.join(', ')}); exactly one is allowed`);
-    else if (fate.state === 'deferred' && !scenario.expect.some((e) => e.message === original && e.ndr?.state === 'deferred')) {
+    else if (fate.state === 'deferred' && !(expectOf.get(original) ?? []).some((e) => e.ndr?.state === 'deferred')) {
       fail(`still queued (deferred) at ${fate.node}: ${fate.reply}; expect ndr: { state: deferred } if that is the point`);
     }
   }
@@ -52,14 +63,15 @@ export function accountFor(scenario: Scenario, ids: Map<string, string>, fates: 
 export function ndrFate(
   fate: Fate,
   envelopeFrom: string,
-  events: readonly TraceEvent[],
+  events: Trace,
   nodeAt: NodeAt,
   read: (node: string, mailbox: string, messageId: string) => Buffer | undefined,
 ): NdrFate | undefined {
   const messageId = fate.ndr?.messageId;
   if (!messageId) return undefined;
-  const dsn = fateOf(events, messageId, envelopeFrom, nodeAt);
-  const submitted = events.find((ev) => ev.type === 'submitted' && ev.messageId === messageId);
+  const trace = lookupIn(events);
+  const dsn = fateOf(trace, messageId, envelopeFrom, nodeAt);
+  const submitted = trace.of(messageId).find((ev) => ev.type === 'submitted');
   const raw = dsn.state === 'delivered' && dsn.node && dsn.mailbox ? (read(dsn.node, dsn.mailbox, messageId)?.toString('utf8') ?? '') : '';
   return {
     messageId,

@@ -1,9 +1,10 @@
-import { fieldValues, headerValues, parseHeaders, type TraceEvent } from '@relaylab/core';
+import { fieldValues, headerValues, parseHeaders } from '@relaylab/core';
 import { checkBody, type BodyEvidence } from './body-assertions';
 import { checkHeaderExtras } from './header-extras';
 import { checkLabTime, timeChecks } from './lab-time';
 import { describeFate, type Fate, type Hop } from './outcomes';
 import type { Expectation, HeaderExpectation, HopExpectation, UnchangedExpectation } from './scenario-model';
+import { lookupIn, type Trace } from './trace-index';
 
 /** Header fields as they arrived at a node (trace), or as delivered (mailbox bytes). */
 export type HeaderSnapshot = (node: string | undefined) => Array<{ name: string; value: string }> | undefined;
@@ -17,13 +18,14 @@ export function storedHeaderBytes(fate: Fate): Buffer | undefined {
  * Headers as a node received them (its arrival event records its parse of the bytes it took in),
  * or, for the mailbox, parsed from the stored bytes: never rebuilt by replaying edits.
  */
-export function headerSnapshot(events: readonly TraceEvent[], messageId: string | undefined, fate: Fate): HeaderSnapshot {
+export function headerSnapshot(events: Trace, messageId: string | undefined, fate: Fate): HeaderSnapshot {
+  const mine = lookupIn(events).of(messageId);
   return (node) => {
     if (node === undefined) {
       const stored = storedHeaderBytes(fate);
       return stored ? parseHeaders(stored) : undefined;
     }
-    const seen = events.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node && ev.messageId === messageId);
+    const seen = mine.find((ev) => (ev.type === 'received' || ev.type === 'submitted') && ev.node === node);
     return seen && (seen.type === 'received' || seen.type === 'submitted') ? seen.headersIn : undefined;
   };
 }

@@ -1,5 +1,6 @@
-import { bodySha256, headerEnd, parseHeaders, type HeaderField, type TraceEvent } from '@relaylab/core';
+import { bodySha256, headerEnd, parseHeaders, type HeaderField } from '@relaylab/core';
 import type { Expectation } from './scenario-model';
+import { lookupIn, type Trace } from './trace-index';
 
 type Fail = (field: string, expected: unknown, actual: unknown) => void;
 
@@ -14,8 +15,10 @@ export interface BodyEvidence {
   arrivals: Array<{ node: string; sha256?: string }>;
 }
 
-export function bodyEvidence(events: readonly TraceEvent[], messageId: string, stored: Buffer | undefined): BodyEvidence {
-  const mine = events.filter((e) => (e.type === 'submitted' || e.type === 'received') && e.messageId === messageId);
+export function bodyEvidence(events: Trace, messageId: string, stored: Buffer | undefined): BodyEvidence {
+  const mine = lookupIn(events)
+    .of(messageId)
+    .filter((e) => e.type === 'submitted' || e.type === 'received');
   const submitted = mine.find((e) => e.type === 'submitted');
   return {
     submittedSha256: submitted?.type === 'submitted' ? submitted.bodySha256 : undefined,

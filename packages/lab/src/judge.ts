@@ -7,6 +7,7 @@ import { followDelayNotices } from './lab-time';
 import { fateOf, type Fate } from './outcomes';
 import type { ScenarioResult } from './runner';
 import type { Expectation, Scenario } from './scenario-model';
+import { TraceIndex } from './trace-index';
 
 /** One expectation about one recipient, judged: a test case in JUnit terms, a row in every report. */
 export interface ExpectationResult {
@@ -44,28 +45,37 @@ export function judge(
   const out: Judgement = { fates: [], failures: [], unaccounted: [], checks: 0, expectations: [], messageIds: {} };
   // the whole stored copy, for body expectations; only its header section is kept with the fate
   const storedCopies = new Map<Fate, Buffer>();
+  // indexed once: every lookup below is by Message-ID, and a scan per message made judging quadratic
+  const trace = new TraceIndex(events);
+  const entryKey = (message: string, recipient: string) => JSON.stringify([message, recipient.toLowerCase()]);
+  const entries = new Map<string, Judgement['fates'][number]>();
   for (const m of scenario.messages) {
     const messageId = ids.get(m.id) ?? labMessageId(scenario.name, m.id);
     out.messageIds[m.id] = messageId;
     for (const recipient of m.to) {
-      const fate = fateOf(events, messageId, recipient, nodeAt);
-      fate.ndr = ndrFate(fate, m.from, events, nodeAt, read);
-      followDelayNotices(fate, events, nodeAt);
+      const fate = fateOf(trace, messageId, recipient, nodeAt);
+      fate.ndr = ndrFate(fate, m.from, trace, nodeAt, read);
+      followDelayNotices(fate, trace, nodeAt);
       // header expectations read the stored bytes, kept with the fate so reporters read them too
       const stored = fate.state === 'delivered' && fate.node && fate.mailbox ? read(fate.node, fate.mailbox, messageId) : undefined;
       if (stored) fate.storedHeaders = stored.toString('latin1', 0, headerEnd(stored));
       if (stored) storedCopies.set(fate, stored);
-      out.fates.push({ message: m.id, recipient, fate });
+      const entry = { message: m.id, recipient, fate };
+      out.fates.push(entry);
+      // the first entry wins, as a search of out.fates in order would find it
+      if (!entries.has(entryKey(m.id, recipient))) entries.set(entryKey(m.id, recipient), entry);
       if (fate.state === 'unaccounted' || fate.finalStates.length > 1) out.unaccounted.push(`${m.id} → ${recipient}`);
     }
   }
-  out.failures.push(...accountFor(scenario, new Map(ids), out.fates, events, nodeAt));
+  out.failures.push(...accountFor(scenario, new Map(ids), out.fates, trace, nodeAt));
+  const specs = new Map<string, Scenario['messages'][number]>();
+  for (const m of scenario.messages) if (!specs.has(m.id)) specs.set(m.id, m);
   scenario.expect.forEach((e, index) => {
-    const spec = scenario.messages.find((m) => m.id === e.message)!;
+    const spec = specs.get(e.message)!;
     const messageId = out.messageIds[e.message] ?? labMessageId(scenario.name, e.message);
     for (const recipient of e.recipient ? [e.recipient] : spec.to) {
       const verdict = { name: `${e.message} → ${recipient}: ${e.state}`, index, expectation: e, message: e.message, recipient, messageId };
-      const entry = out.fates.find((f) => f.message === e.message && f.recipient.toLowerCase() === recipient.toLowerCase());
+      const entry = entries.get(entryKey(e.message, recipient));
       if (!entry) {
         const failure: Failure = { subject: `${e.message} → ${recipient}`, field: 'recipient', expected: recipient, actual: spec.to.join(', '), story: [] };
         out.expectations.push({ ...verdict, passed: false, checks: 0, failures: [failure] });
@@ -73,8 +83,8 @@ export function judge(
         continue;
       }
       const { fate } = entry;
-      const body = bodyEvidence(events, messageId, storedCopies.get(fate));
-      const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(events, messageId, fate), body);
+      const body = bodyEvidence(trace, messageId, storedCopies.get(fate));
+      const checked = checkExpectation(e, recipient, fate, storedHeaderBytes(fate), headerSnapshot(trace, messageId, fate), body);
       out.expectations.push({
         ...verdict,
         passed: checked.failures.length === 0,

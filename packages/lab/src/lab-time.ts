@@ -1,7 +1,8 @@
-import { parseDuration, type TraceEvent } from '@relaylab/core';
+import { parseDuration } from '@relaylab/core';
 import { formatLabOffset } from './lab-offset';
 import { fateOf, type DelayNotice, type Fate } from './outcomes';
 import type { DelayNoticeExpectation, Expectation, LabTime } from './scenario-model';
+import { lookupIn, type Trace } from './trace-index';
 
 /**
  * `at: 24h` holds within this of 24 hours after submission: the lab clock also counts the real
@@ -39,9 +40,11 @@ export function checkLabTime(field: string, want: LabTime, fate: Fate, at: strin
 }
 
 /** Follows each delay DSN to its own fate, as the NDR is followed. */
-export function followDelayNotices(fate: Fate, events: readonly TraceEvent[], nodeAt: (ip: string, port: number) => string | undefined): void {
+export function followDelayNotices(fate: Fate, events: Trace, nodeAt: (ip: string, port: number) => string | undefined): void {
+  if (!fate.delayNotices.length) return;
+  const trace = lookupIn(events);
   for (const notice of fate.delayNotices) {
-    const own = fateOf(events, notice.messageId, notice.to, nodeAt);
+    const own = fateOf(trace, notice.messageId, notice.to, nodeAt);
     notice.state = own.state;
     notice.mailbox = own.mailbox;
   }

@@ -1,5 +1,6 @@
 import type { AttemptEvent, ClassificationSummary, ReceivedEvent, TraceEvent } from '@relaylab/core';
 import { describeTimes, formatLabOffset } from './lab-offset';
+import { lookupIn, type Trace, type TraceLookup } from './trace-index';
 
 /** What happened to one recipient of one message, read back from the trace. */
 export interface Hop {
@@ -148,11 +149,11 @@ function hopOf(attempt: AttemptEvent, to: string, received: ReceivedEvent | unde
  * connection from the sender's own address, and its `forwarded` event joins the two connections,
  * so the hop is the sender's to the node behind, with the devices it crossed in `via`.
  */
-function throughPassThroughs(events: readonly TraceEvent[], to: string, local: { ip: string; port: number }) {
+function throughPassThroughs(trace: TraceLookup, to: string, local: { ip: string; port: number }) {
   const via: string[] = [];
   for (let depth = 0; depth < 8; depth++) {
-    const link = events.find((f) => f.type === 'forwarded' && f.node === to && f.client.ip === local.ip && f.client.port === local.port);
-    if (!link || link.type !== 'forwarded') break;
+    const link = trace.forwarded(to, local);
+    if (!link) break;
     via.push(to);
     to = link.to;
     local = link.local;
@@ -160,8 +161,10 @@ function throughPassThroughs(events: readonly TraceEvent[], to: string, local: {
   return { to, local, via };
 }
 
-export function fateOf(events: readonly TraceEvent[], messageId: string, recipient: string, nodeAt: NodeAt): Fate {
-  const mine = events.filter((e) => 'messageId' in e && e.messageId === messageId);
+/** Pass the trace indexed (TraceIndex) when following many messages through one trace. */
+export function fateOf(events: Trace, messageId: string, recipient: string, nodeAt: NodeAt): Fate {
+  const trace = lookupIn(events);
+  const mine = trace.of(messageId);
   const addresses = [recipient.toLowerCase()];
   const fate: Fate = { state: 'unaccounted', deliveries: 0, finalStates: [], path: [], hops: [], failedAttempts: [], addresses, retries: 0, delayNotices: [] };
   const submitted = mine.find((e) => e.type === 'submitted');
@@ -185,7 +188,7 @@ export function fateOf(events: readonly TraceEvent[], messageId: string, recipie
           break;
         }
         const { to, local, via } = throughPassThroughs(
-          events,
+          trace,
           nodeAt(e.destination.ip, e.destination.port) ?? `${e.destination.host} (${e.destination.ip})`,
           e.local,
         );
