@@ -21,6 +21,8 @@ export const REPLIES = {
   certificateValidationFailed: reply(450, '4.7.320', 'Certificate validation failed'),
   // after retries expire [field]
   queueExpired: reply(550, '4.4.7', 'QUEUE.Expired; message expired'),
+  // the queued message could not be read back from the node's spool (file gone or damaged) [lab]
+  spoolUnreadable: reply(550, '5.3.0', 'The queued message could not be read back from the queue'),
 
   // inbound refusals
   startTlsRequired: reply(451, '5.7.3', 'STARTTLS is required to send mail'), // [field]; Partner RequireTls [lab]

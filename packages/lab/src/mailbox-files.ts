@@ -246,14 +246,20 @@ export function reconcileMailboxes(events: readonly TraceEvent[], dir: string): 
  * What a node still holds for delivery, written at shutdown as `<dir>/<node>/<id>.eml` plus a
  * `.json` with envelope, next hop and last error, so stopping a lab never silently drops mail.
  */
-export function writeSpool(dir: string, node: Pick<MailNode, 'name'> & { queue: Pick<MailNode['queue'], 'pending'> }): string[] {
+export function writeSpool(
+  dir: string,
+  node: Pick<MailNode, 'name'> & { queue: Pick<MailNode['queue'], 'pending'> & Partial<Pick<MailNode['queue'], 'bodyOfSync'>> },
+): string[] {
   const items = node.queue.pending();
   if (!items.length) return [];
   const folder = join(dir, safe(node.name));
   mkdirSync(folder, { recursive: true });
   return items.map((item) => {
     const base = join(folder, safe(item.id));
-    writeFileAtomic(`${base}.eml`, item.raw, 0o644);
+    // A body the queue let go of in memory is read back from the node's own spool.
+    const raw = item.raw ?? node.queue.bodyOfSync?.(item);
+    if (!raw) throw new Error(`${node.name} holds no body for queued message ${item.messageId}`);
+    writeFileAtomic(`${base}.eml`, raw, 0o644);
     const { raw: _raw, ...meta } = item;
     writeFileAtomic(`${base}.json`, `${JSON.stringify(meta, null, 2)}\n`, 0o644);
     return `${base}.eml`;

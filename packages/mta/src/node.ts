@@ -42,6 +42,8 @@ export interface MailNodeOptions {
    * 250 reply). A node started on a spool that holds items takes them back. None: memory only.
    */
   spoolDir?: string;
+  /** Bytes of queued messages kept in memory when there is a spool (the queue's DEFAULT_BODY_BUDGET); the rest are read back from it. */
+  bodyBudget?: number;
   /** Real-time limits of the listener; a client that stays silent longer is cut off with 421. */
   timeouts?: ListenerTimeouts;
 }
@@ -96,6 +98,7 @@ export class MailNode {
       nodeAt: (ip, port) => directory.nodeAt(ip, port),
       maxMessagesPerConnection: options.maxMessagesPerConnection ?? 100,
       spoolDir: options.spoolDir,
+      bodyBudget: options.bodyBudget,
       onFinalFailure: (item, failed) =>
         this.intake.notifySender({ messageId: item.messageId, from: item.from, raw: item.raw, arrived: item.enqueuedAt, failed }),
       onDelayed: (item) => {

@@ -20,6 +20,7 @@ export interface OutboundOptions {
   nodeAt(ip: string, port: number): string | undefined;
   maxMessagesPerConnection: number;
   spoolDir?: string;
+  bodyBudget?: QueueOptions['bodyBudget'];
   onFinalFailure: QueueOptions['onFinalFailure'];
   onDelayed?: QueueOptions['onDelayed'];
 }
@@ -46,6 +47,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     maxConnectionsPerHop: 2,
     nodeAt: options.nodeAt,
     spool,
+    bodyBudget: options.bodyBudget,
     onFinalFailure: options.onFinalFailure,
     onDelayed: options.onDelayed,
   });

@@ -8,7 +8,13 @@ export interface QueueItem {
   messageId: string;
   from: string;
   recipients: string[];
-  raw: Buffer;
+  /**
+   * The message. A queue with a spool keeps it only within its body budget; beyond it the item
+   * lets go of it once its spool write is on disk, and `bodyOf` reads it back.
+   */
+  raw?: Buffer;
+  /** Bytes of the message, known while the body is on disk only. */
+  size: number;
   route: OutboundRoute;
   /** Exchange keeps one queue per next hop; so do we, for concurrency and reuse. */
   nextHop: string;
@@ -21,6 +27,12 @@ export interface QueueItem {
   delayNotified?: boolean;
 }
 
+/** An item with its message in hand: what is written to the spool, delivered, or returned in a DSN. */
+export type LoadedItem = QueueItem & { raw: Buffer };
+
+/** Bodies a queue keeps in memory by default: the rest wait in the spool (a queue of 40,000 held 500 MB of RSS). */
+export const DEFAULT_BODY_BUDGET = 32 * 1024 * 1024;
+
 export interface QueueOptions {
   clock: Clock;
   trace: NodeTrace;
@@ -31,13 +43,15 @@ export interface QueueOptions {
   nodeAt(ip: string, port: number): string | undefined;
   /** Where items are kept durably; without one the queue lives in memory only. */
   spool?: Spool;
+  /** Bytes of queued messages kept in memory (DEFAULT_BODY_BUDGET); only with a spool, which holds the rest. */
+  bodyBudget?: number;
   /**
    * The queue gives up on recipients (expired, or refused with 5xx by the next hop): the node
    * sends the DSN and says which, or why none (a DSN is never answered with another DSN).
    */
-  onFinalFailure?(item: QueueItem, failed: FailedRecipient[]): { dsn?: string; noDsn?: string };
+  onFinalFailure?(item: LoadedItem, failed: FailedRecipient[]): { dsn?: string; noDsn?: string };
   /** The message is still queued at its role's DelayNotificationTimeout: the node sends the delay DSN. */
-  onDelayed?(item: QueueItem): void;
+  onDelayed?(item: LoadedItem): void;
 }
 
 export interface FailedRecipient {
@@ -64,6 +78,9 @@ export class DeliveryQueue {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
+  /** Queued items that hold their body in memory, and its bytes (bodies of running attempts are not counted). */
+  private readonly holding = new Set<QueueItem>();
+  private held = 0;
 
   constructor(
     private readonly deliverer: Deliverer,
@@ -83,10 +100,34 @@ export class DeliveryQueue {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Bytes of message bodies the queued items hold in memory: the body budget, or a little more while spool writes commit. */
+  get bodyBytesHeld(): number {
+    return this.held;
+  }
+
+  /** The item's message: held in memory, or read back from its spool file (rejects, saying why, if it cannot be). */
+  async bodyOf(item: QueueItem): Promise<Buffer> {
+    if (item.raw) return item.raw;
+    if (!this.options.spool) throw new Error(`message ${item.messageId} holds no body and the queue has no spool`);
+    return this.checkedBody(item, await this.options.spool.readRaw(item.id));
+  }
+
+  /** bodyOf for callers that cannot wait (writing out the queue at shutdown, the web view). */
+  bodyOfSync(item: QueueItem): Buffer {
+    if (item.raw) return item.raw;
+    if (!this.options.spool) throw new Error(`message ${item.messageId} holds no body and the queue has no spool`);
+    return this.checkedBody(item, this.options.spool.readRawSync(item.id));
+  }
+
+  private checkedBody(item: QueueItem, raw: Buffer): Buffer {
+    if (raw.length !== item.size) throw new Error(`spool file ${this.options.spool?.fileOf(item.id)} holds ${raw.length} bytes, the message had ${item.size}`);
+    return raw;
+  }
+
   /** Durable before it returns when the node has a spool: the caller may then answer 250. */
-  enqueue(item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt'>): void {
+  enqueue(item: Omit<QueueItem, 'attempts' | 'nextAttemptAt' | 'enqueuedAt' | 'size' | 'raw'> & { raw: Buffer }): void {
     const now = this.options.clock.now();
-    const queued: QueueItem = { ...item, attempts: 0, enqueuedAt: now, nextAttemptAt: now };
+    const queued: LoadedItem = { ...item, size: item.raw.length, attempts: 0, enqueuedAt: now, nextAttemptAt: now };
     this.options.spool?.write(queued);
     this.add(queued);
     this.kick();
@@ -100,7 +141,7 @@ export class DeliveryQueue {
     const restored = items.filter((i) => !known.has(i.id));
     const at = this.options.clock.now();
     for (const item of restored) {
-      this.add(item);
+      this.add(item, true);
       this.options.trace.emit({ type: 'restored', messageId: item.messageId, recipients: item.recipients, spoolFile: this.options.spool.fileOf(item.id) }, at);
     }
     return { restored, problems, sweptTemps };
@@ -168,14 +209,44 @@ export class DeliveryQueue {
     return Math.min(this.expiresAt(item) ?? Infinity, this.delayNoticeAt(item) ?? Infinity);
   }
 
-  private add(item: QueueItem): void {
+  /** `onDisk`: the item's current version is already durable in the spool (restored from it). */
+  private add(item: QueueItem, onDisk = false): void {
     this.items.push(item);
     this.queuedByHop.set(item.nextHop, (this.queuedByHop.get(item.nextHop) ?? 0) + 1);
     this.timeoutsAt = Math.min(this.timeoutsAt, this.timeoutOf(item));
+    this.holdBody(item, onDisk);
+  }
+
+  /**
+   * Queued bodies stay in memory up to the budget; beyond it an item lets go of its Buffer once
+   * the spool write that holds it is on disk (not before: a crash would lose the message), so
+   * memory follows what is in flight, not how deep the queue is. Without a spool the Buffer is
+   * the only copy and stays.
+   */
+  private holdBody(item: QueueItem, onDisk: boolean): void {
+    if (!item.raw) return;
+    this.holding.add(item);
+    this.held += item.raw.length;
+    const spool = this.options.spool;
+    if (!spool || this.held <= (this.options.bodyBudget ?? DEFAULT_BODY_BUDGET)) return;
+    if (onDisk) return this.dropBody(item);
+    // A failed write keeps the body: the spool does not hold it.
+    spool.committed().then(
+      () => this.dropBody(item),
+      () => undefined,
+    );
+  }
+
+  /** Only while the item is queued: an attempt that took it since uses the body. */
+  private dropBody(item: QueueItem): void {
+    if (!item.raw || !this.holding.delete(item)) return;
+    this.held -= item.raw.length;
+    delete item.raw;
   }
 
   private removeAt(index: number): QueueItem {
     const [item] = this.items.splice(index, 1) as [QueueItem];
+    if (this.holding.delete(item)) this.held -= item.raw?.length ?? 0;
     const left = (this.queuedByHop.get(item.nextHop) ?? 1) - 1;
     if (left > 0) this.queuedByHop.set(item.nextHop, left);
     else this.queuedByHop.delete(item.nextHop);
@@ -200,18 +271,73 @@ export class DeliveryQueue {
       if (noticeAt !== undefined && noticeAt <= now.getTime()) {
         item.delayNotified = true;
         due.push({ item, expired: false });
+        // Its body is read back first: it leaves the queue meanwhile, so no attempt writes it at the same time.
+        if (!item.raw) {
+          this.removeAt(i--);
+          continue;
+        }
       }
       this.timeoutsAt = Math.min(this.timeoutsAt, this.timeoutOf(item));
     }
     for (const { item, expired } of due) {
       if (expired) {
-        this.bounceExpired(item, now);
+        const bouncing = this.bounceExpired(item, now);
+        if (bouncing) this.track(bouncing);
         continue;
       }
-      // Written before the notice goes out: a restart must not tell the sender twice.
-      this.options.spool?.write(item);
-      this.options.onDelayed?.(item);
+      if (item.raw) {
+        this.notifyDelayed(item as LoadedItem);
+        continue;
+      }
+      this.track(
+        this.bodyOf(item).then(
+          (raw) => {
+            const loaded = { ...item, raw };
+            this.notifyDelayed(loaded);
+            this.add(loaded);
+          },
+          (err: Error) => this.lostBody(item, err, now),
+        ),
+      );
     }
+  }
+
+  /** Written before the notice goes out: a restart must not tell the sender twice. */
+  private notifyDelayed(item: LoadedItem): void {
+    this.options.spool?.write(item);
+    this.options.onDelayed?.(item);
+  }
+
+  /** Work on an item out of the queue that is not a delivery (its body being read back): the queue is not idle meanwhile. */
+  private track(work: Promise<void>): void {
+    this.active++;
+    const running: Promise<void> = work.finally(() => {
+      this.inFlight.delete(running);
+      this.active--;
+      this.kick();
+    });
+    this.inFlight.add(running);
+  }
+
+  /**
+   * The message could not be read back from its spool file (gone, or damaged and moved to
+   * `corrupt/`): it can be neither sent nor returned, so its recipients fail here, with why, and
+   * the sender is told (a DSN without the original's headers).
+   */
+  private lostBody(item: QueueItem, err: Error, at: Date): void {
+    const reply = formatReply(REPLIES.spoolUnreadable);
+    const reason = `the message could not be read back from the spool: ${err.message}`;
+    let notice: { dsn?: string; noDsn?: string } | undefined;
+    try {
+      notice = this.options.onFinalFailure?.(
+        { ...item, raw: Buffer.alloc(0) },
+        item.recipients.map((recipient) => ({ recipient, reply, reason })),
+      );
+    } catch (dsnErr) {
+      notice = { noDsn: `the DSN could not be sent: ${(dsnErr as Error).message}` };
+    }
+    this.options.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
+    this.options.spool?.remove(item.id);
   }
 
   pending(): readonly QueueItem[] {
@@ -250,7 +376,16 @@ export class DeliveryQueue {
     }
   }
 
-  private bounceExpired(item: QueueItem, at: Date): void {
+  /** A promise when the body must be read back first. */
+  private bounceExpired(item: QueueItem, at: Date): Promise<void> | undefined {
+    if (item.raw) return this.bounceLoaded(item as LoadedItem, at);
+    return this.bodyOf(item).then(
+      (raw) => this.bounceLoaded({ ...item, raw }, at),
+      (err: Error) => this.lostBody(item, err, at),
+    );
+  }
+
+  private bounceLoaded(item: LoadedItem, at: Date): undefined {
     const reply = formatReply(REPLIES.queueExpired, item.lastReply ? `LastError: ${item.lastReply}` : undefined);
     const reason = `retried ${item.attempts} times since ${item.enqueuedAt.toISOString()}${item.lastReason ? `; last: ${item.lastReason}` : ''}`;
     const notice = this.options.onFinalFailure?.(
@@ -259,6 +394,7 @@ export class DeliveryQueue {
     );
     this.options.trace.emit({ type: 'bounced', messageId: item.messageId, recipients: item.recipients, reply, reason, ...notice }, at);
     this.options.spool?.remove(item.id);
+    return undefined;
   }
 
   /**
@@ -267,7 +403,7 @@ export class DeliveryQueue {
    * right after the delivery agent's report. A crash between the next hop's commit and this write
    * is the only way a recipient gets a second copy.
    */
-  private markSent(item: QueueItem, sent: readonly string[]): void {
+  private markSent(item: LoadedItem, sent: readonly string[]): void {
     const done = new Set(sent);
     const owed = item.recipients.filter((r) => !done.has(r));
     if (!owed.length) this.options.spool?.remove(item.id);
@@ -278,9 +414,16 @@ export class DeliveryQueue {
     return at.getTime() - item.enqueuedAt.getTime() >= this.options.retry.expiryMs;
   }
 
-  private async attempt(item: QueueItem): Promise<void> {
+  private async attempt(queued: QueueItem): Promise<void> {
     // A message whose lifetime ran out while the clock jumped is not tried again.
-    if (item.attempts > 0 && this.expired(item, this.options.clock.now())) return this.bounceExpired(item, this.options.clock.now());
+    if (queued.attempts > 0 && this.expired(queued, this.options.clock.now())) return this.bounceExpired(queued, this.options.clock.now());
+    let raw: Buffer;
+    try {
+      raw = await this.bodyOf(queued);
+    } catch (err) {
+      return this.lostBody(queued, err as Error, this.options.clock.now());
+    }
+    const item: LoadedItem = { ...queued, raw };
     let outcomes: RecipientOutcome[];
     try {
       outcomes = await this.deliverer.deliver({
@@ -328,7 +471,7 @@ export class DeliveryQueue {
       return;
     }
     const first = deferred[0] as { reply: string; reason: string };
-    const next: QueueItem = {
+    const next: LoadedItem = {
       ...item,
       recipients: deferred.map((o) => o.recipient),
       attempts: item.attempts + 1,

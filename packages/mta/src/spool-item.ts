@@ -1,8 +1,8 @@
 import type { OutboundRoute } from '@relaylab/core';
-import type { QueueItem } from './queue';
+import type { LoadedItem, QueueItem } from './queue';
 
 /** A queue item as it lies on disk: dates as ISO strings, the message base64. */
-export interface StoredItem extends Omit<QueueItem, 'raw' | 'enqueuedAt' | 'nextAttemptAt'> {
+export interface StoredItem extends Omit<QueueItem, 'raw' | 'size' | 'enqueuedAt' | 'nextAttemptAt'> {
   version: 1;
   raw: string;
   enqueuedAt: string;
@@ -14,7 +14,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const ROUTE_KINDS = ['OutboundConnector', 'SendConnector', 'Default'];
 const TLS_REQUIREMENTS = ['Opportunistic', 'EncryptionOnly', 'CertificateValidation', 'DomainValidation'];
 
-export function toStored(item: QueueItem): StoredItem {
+/** `size` is not stored: the body's length is the truth. */
+export function toStored({ size: _size, ...item }: Omit<LoadedItem, 'size'> & { size?: number }): StoredItem {
   return { version: 1, ...item, raw: item.raw.toString('base64'), enqueuedAt: item.enqueuedAt.toISOString(), nextAttemptAt: item.nextAttemptAt.toISOString() };
 }
 
@@ -62,7 +63,7 @@ function route(v: unknown): OutboundRoute {
  * the node would crash and send the same mail again at every restart. `id` must be the file's
  * own, or removing the item when done would remove another file.
  */
-export function parseStoredItem(text: string, expectedId: string): QueueItem {
+export function parseStoredItem(text: string, expectedId: string): LoadedItem {
   let s: unknown;
   try {
     s = JSON.parse(text);
@@ -81,13 +82,15 @@ export function parseStoredItem(text: string, expectedId: string): QueueItem {
       'a non-empty list of addresses',
     );
     const raw = field(s, 'raw', (v): v is string => str(v) && BASE64.test(v), 'base64');
+    const body = Buffer.from(raw, 'base64');
     const attempts = field(s, 'attempts', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number of attempts');
     return {
       id,
       messageId: field(s, 'messageId', str, 'a string'),
       from: field(s, 'from', str, 'an address or empty'),
       recipients,
-      raw: Buffer.from(raw, 'base64'),
+      raw: body,
+      size: body.length,
       route: route(s.route),
       nextHop: field(s, 'nextHop', str, 'a string'),
       enqueuedAt: date(s, 'enqueuedAt'),

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { QueueItem } from './queue';
+import type { LoadedItem } from './queue';
 import { parseStoredItem, toStored } from './spool-item';
 import { sweepTempFiles, syncDir, syncDirAsync, unlinkIfPresent, writeFileAtomicAsync } from './atomic-files';
 
 /** The spool keeps queue items whole: enough to carry on after the process died. */
-export type SpooledItem = QueueItem;
+export type SpooledItem = Omit<LoadedItem, 'size'> & { size?: number };
 
 const FILE = /^([A-Za-z0-9_-]+)\.json$/;
 
@@ -186,14 +187,52 @@ export class Spool {
   }
 
   /**
+   * The message an item's file holds, for a queue that let go of it in memory. A file that is gone
+   * or does not hold a valid item is an error saying so; a damaged one is moved to `corrupt/`,
+   * as load() does, for a person to look at.
+   */
+  async readRaw(id: string): Promise<Buffer> {
+    let text: string;
+    try {
+      text = await readFile(this.fileOf(id), 'utf8');
+    } catch (err) {
+      throw this.unreadable(id, err as NodeJS.ErrnoException);
+    }
+    return this.rawIn(id, text);
+  }
+
+  readRawSync(id: string): Buffer {
+    let text: string;
+    try {
+      text = readFileSync(this.fileOf(id), 'utf8');
+    } catch (err) {
+      throw this.unreadable(id, err as NodeJS.ErrnoException);
+    }
+    return this.rawIn(id, text);
+  }
+
+  private unreadable(id: string, err: NodeJS.ErrnoException): Error {
+    return new Error(err.code === 'ENOENT' ? `spool file ${this.fileOf(id)} is missing` : `spool file ${this.fileOf(id)} cannot be read (${err.message})`);
+  }
+
+  private rawIn(id: string, text: string): Buffer {
+    try {
+      return parseStoredItem(text, id).raw;
+    } catch (err) {
+      const movedTo = this.moveAside(`${id}.json`);
+      throw new Error(`spool file ${this.fileOf(id)} is not a valid queue item (${(err as Error).message}); moved to ${movedTo}`);
+    }
+  }
+
+  /**
    * Every item a previous run left. A file that does not hold a valid item is moved to
    * `corrupt/` (kept for a person to look at, never retried) and reported; the others load. Temp
    * files of a write that a crash cut short are removed: the rename never happened, so the item's
    * previous version, or none if the 250 was never sent, is the truth.
    */
-  load(): { items: SpooledItem[]; problems: SpoolProblem[]; sweptTemps: string[] } {
+  load(): { items: LoadedItem[]; problems: SpoolProblem[]; sweptTemps: string[] } {
     const sweptTemps = sweepTempFiles(this.dir);
-    const items: SpooledItem[] = [];
+    const items: LoadedItem[] = [];
     const problems: SpoolProblem[] = [];
     for (const name of readdirSync(this.dir).sort()) {
       const m = FILE.exec(name);

@@ -99,7 +99,7 @@ function queuedMessage(node: string, item: QueueItem, now: Date) {
     fromAddress: item.from,
     recipients: item.recipients,
     status: item.nextAttemptAt > now && item.attempts > 0 ? 'Retry' : 'Ready',
-    size: item.raw.length,
+    size: item.size,
     queue: `${node}\\${item.nextHop}`,
     lastError: item.lastReply ?? null,
     lastErrorReason: item.lastReason ?? null,

@@ -211,7 +211,11 @@ export class LabView {
       if (stored) return { raw: stored.raw, where: `mailbox ${stored.recipient} at ${n.name}` };
     }
     const q = this.queued(messageId)[0];
-    return q ? { raw: q.item.raw, where: `queue ${q.item.nextHop} at ${q.node}` } : undefined;
+    if (!q) return undefined;
+    // A body the queue let go of in memory is read back from the node's spool.
+    const queue = this.lab.node(q.node).queue;
+    const raw = q.item.raw ?? ('bodyOfSync' in queue ? queue.bodyOfSync(q.item) : undefined);
+    return raw && { raw, where: `queue ${q.item.nextHop} at ${q.node}` };
   }
 
   mailboxes(node: string): Array<{ address: string; folders: Array<{ name: string; messages: StoredMessage[] }> }> {
