@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -106,9 +107,76 @@ async function startDest(): Promise<MailNode> {
   return dest;
 }
 
-test('a node killed with SIGKILL after its 250 delivers the message after restart, exactly once', async () => {
+/** The one item in the spool, as a file on disk says it. */
+function storedItem(spool: string): { attempts: number; nextAttemptAt: string; raw: string } & Record<string, unknown> {
+  const files = readdirSync(spool).filter((f) => f.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return JSON.parse(readFileSync(join(spool, files[0]!), 'utf8'));
+}
+
+/** Lab minutes from now (real time, which a fresh node's clock starts at) until the stored retry. */
+function minutesUntil(iso: string): number {
+  return (Date.parse(iso) - Date.now()) / 60_000;
+}
+
+async function expectDeliveredOnce(spool: string): Promise<void> {
+  await until(() => dest!.mailboxes.get('b@dest.example').length > 0, 'delivery after restart');
+  await until(() => readdirSync(spool).filter((f) => f.endsWith('.json')).length === 0, 'the spool to empty');
+  await new Promise((r) => setTimeout(r, 200));
+  const delivered = dest!.mailboxes.get('b@dest.example');
+  expect(delivered).toHaveLength(1);
+  expect(delivered[0]!.messageId).toBe('<crash-1@relay.example>');
+  expect(delivered[0]!.raw.toString()).toContain('still here');
+}
+
+/**
+ * Killed while its first attempt is still under way (the destination accepts the connection and
+ * never greets): what is on disk is the 250's own write, due at once, and a restart delivers it.
+ */
+test('a node killed with SIGKILL right after its 250, first attempt under way, delivers the message after restart, exactly once', async () => {
   const spool = mkdtempSync(join(tmpdir(), 'relaylab-crash-'));
-  // The destination's port is reserved but nothing listens yet: the relay's first attempt is refused.
+  dest = await startDest();
+  const destPort = dest.port;
+  await dest.takeDown();
+  // On the destination's port, a host that takes the connection and says nothing.
+  const silent = createServer();
+  const held: Socket[] = [];
+  silent.on('connection', (s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(destPort, '127.0.0.181', r));
+  try {
+    const first = await startRelay(spool, 0, destPort, 0);
+    const reply = await sendThrough(first.port);
+    expect(reply).toMatch(/^250 2\.6\.0 <crash-1@relay\.example> Queued mail for delivery/);
+    await until(() => held.length > 0, 'the first attempt to connect');
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+
+  // What the 250 promised is on disk: one item, the whole message, the recipient still owed, due now.
+  const stored = storedItem(spool);
+  expect(stored).toMatchObject({ messageId: '<crash-1@relay.example>', from: 'a@relay.example', recipients: ['b@dest.example'], attempts: 0 });
+  expect(Buffer.from(stored.raw, 'base64').toString()).toContain('still here');
+
+  await dest.bringUp();
+  const second = await startRelay(spool, 0, destPort, 0);
+  await expectDeliveredOnce(spool);
+  second.child.kill('SIGTERM');
+}, 30_000);
+
+/**
+ * Killed once its refused first attempt was deferred on disk: the retry it scheduled survives
+ * the restart (not tried before it is due, however soon the node comes back) and is delivered
+ * once the lab clock reaches it. The crash test used to kill the node at whatever point after the
+ * 250 the kill landed and then move the clock ten minutes: when the deferral (a 4000 s retry for
+ * this role) had reached the disk first, the restarted node rightly held it, `pending 1`, and the
+ * test timed out, about one run in three.
+ */
+test('a node killed with SIGKILL after deferring its first attempt keeps the retry it scheduled across the restart', async () => {
+  const spool = mkdtempSync(join(tmpdir(), 'relaylab-crash-'));
+  // The destination's port is reserved but nothing listens: the relay's first attempt is refused.
   dest = await startDest();
   const destPort = dest.port;
   await dest.takeDown();
@@ -116,27 +184,32 @@ test('a node killed with SIGKILL after its 250 delivers the message after restar
   const first = await startRelay(spool, 0, destPort, 0);
   const reply = await sendThrough(first.port);
   expect(reply).toMatch(/^250 2\.6\.0 <crash-1@relay\.example> Queued mail for delivery/);
+  await until(() => {
+    const files = readdirSync(spool).filter((f) => f.endsWith('.json'));
+    return files.length === 1 && JSON.parse(readFileSync(join(spool, files[0]!), 'utf8')).attempts === 1;
+  }, 'the deferral on disk');
   first.child.kill('SIGKILL');
   await new Promise((r) => first.child.once('exit', r));
 
-  // What the 250 promised is on disk: one item, the whole message, the recipient still owed.
-  const files = readdirSync(spool).filter((f) => f.endsWith('.json'));
-  expect(files).toHaveLength(1);
-  const stored = JSON.parse(readFileSync(join(spool, files[0]), 'utf8'));
-  expect(stored).toMatchObject({ messageId: '<crash-1@relay.example>', from: 'a@relay.example', recipients: ['b@dest.example'] });
+  const stored = storedItem(spool);
+  expect(stored).toMatchObject({ messageId: '<crash-1@relay.example>', recipients: ['b@dest.example'], attempts: 1, lastReply: expect.stringMatching(/^4/) });
   expect(Buffer.from(stored.raw, 'base64').toString()).toContain('still here');
-
   await dest.bringUp();
-  // Ten lab minutes later, the retry the first process scheduled is due.
-  const second = await startRelay(spool, 0, destPort, 10);
-  await until(() => dest!.mailboxes.get('b@dest.example').length > 0, 'delivery after restart');
-  await until(() => readdirSync(spool).filter((f) => f.endsWith('.json')).length === 0, 'the spool to empty');
-  await new Promise((r) => setTimeout(r, 200));
-  const delivered = dest.mailboxes.get('b@dest.example');
-  expect(delivered).toHaveLength(1);
-  expect(delivered[0].messageId).toBe('<crash-1@relay.example>');
-  expect(delivered[0].raw.toString()).toContain('still here');
-  second.child.kill('SIGTERM');
+
+  // Back up before the retry is due: it holds the item and does not try it early.
+  const early = await startRelay(spool, 0, destPort, minutesUntil(stored.nextAttemptAt) - 5);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(early.exited()).toBeUndefined();
+  expect(early.output()).toMatch(/^pending 1$/m);
+  expect(dest.mailboxes.get('b@dest.example')).toHaveLength(0);
+  early.child.kill('SIGKILL');
+  await new Promise((r) => early.child.once('exit', r));
+  expect(storedItem(spool)).toMatchObject({ attempts: 1, nextAttemptAt: stored.nextAttemptAt });
+
+  // Once the lab clock reaches the retry, it goes out, once.
+  const late = await startRelay(spool, 0, destPort, minutesUntil(stored.nextAttemptAt) + 1);
+  await expectDeliveredOnce(spool);
+  late.child.kill('SIGTERM');
 }, 30_000);
 
 /**
