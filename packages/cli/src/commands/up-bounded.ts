@@ -76,7 +76,13 @@ export async function upCommand(args: string[], io: Io): Promise<number> {
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   let code: number | undefined;
-  worker.on('message', (m: { code: number }) => (code = m.code));
+  worker.on('message', (m: { code: number }) => {
+    code = m.code;
+    // The lab has returned its code: as the CLI's process.exit does on the main thread, anything it
+    // left open (a listener of a lab that failed half started) must not keep the worker, and with
+    // it this process, alive; its output is already on its way, so a moment is enough.
+    setTimeout(() => void worker.terminate(), 1000).unref();
+  });
   let failure: Error | undefined;
   worker.on('error', (e) => (failure = e));
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
