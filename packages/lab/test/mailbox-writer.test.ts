@@ -101,7 +101,7 @@ describe('a lab whose mailboxes are kept on disk', () => {
     await new Promise((r) => setTimeout(r, 300));
     // Not yet answered 250, so the relay still owes it.
     expect(events('attempt', 'held')).toEqual([]);
-    expect(lab.node('relay').queue.isIdle()).toBe(false);
+    expect(lab.node('relay').isIdle()).toBe(false);
     release();
     expect(await lab.settle()).toBe(true);
     expect(events('attempt', 'held').map((e) => e.type === 'attempt' && e.outcome)).toEqual(['sent']);
