@@ -155,3 +155,12 @@ test('--list, --grep and --help', async () => {
   const unknown = await run(['fly']);
   expect(unknown.code).toBe(2);
 });
+
+test('--settle-timeout bounds each settle: a bad value is a usage error, a tiny one fails the scenario saying so', async () => {
+  const bad = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--settle-timeout', '0']);
+  expect(bad.code).toBe(2);
+  expect(bad.err).toMatch(/--settle-timeout expects a number of seconds above 0, got "0"/);
+  const tiny = await run(['run', join(repo, 'scenarios/partner-forced-tls-inbound.yaml'), '--certs', certs, '--settle-timeout', '0.001']);
+  expect(tiny.code).toBe(1);
+  expect(tiny.out).toMatch(/did not settle within 0\.001s/);
+});

@@ -15,6 +15,9 @@ Options:
   --reporter <list>    pretty, json, junit, html; several comma-separated or repeated (default pretty)
   --output <dir>       where json (results.json), junit (junit.xml) and html (index.html) are
                        written (default ${DEFAULT_OUTPUT_DIR}/)
+  --settle-timeout <s> how long, in real seconds, each settle (after the messages, a step, an
+                       advance's clock moment) may wait for the lab to go quiet (default 30);
+                       raise it for scenarios that send thousands of messages
   --verbose            node logs (pino) on stderr
   -h, --help           this help
 

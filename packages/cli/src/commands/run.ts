@@ -19,6 +19,7 @@ const OPTIONS = {
   trace: { type: 'string' },
   reporter: { type: 'string', multiple: true },
   output: { type: 'string' },
+  'settle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +77,10 @@ export function runCommand(args: string[], io: Io): Promise<number> {
     const concurrency = Number(values.concurrency ?? 4);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency expects a positive whole number, got "${values.concurrency}"`);
 
+    const settleSeconds = Number(values['settle-timeout'] ?? 30);
+    if (!Number.isFinite(settleSeconds) || settleSeconds <= 0)
+      throw new UsageError(`--settle-timeout expects a number of seconds above 0, got "${values['settle-timeout']}"`);
+
     const certsDir = resolve(values.certs ?? process.env.RELAYLAB_CERTS ?? 'certs');
     const logger = values.verbose ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
     const tty = !!(io.out as NodeJS.WriteStream).isTTY;
@@ -88,7 +93,7 @@ export function runCommand(args: string[], io: Io): Promise<number> {
     // Each scenario is reported as it ends, its trace written out by every reporter that needs it;
     // the run keeps its verdicts only, so memory follows the scenarios in flight, not those done.
     const onResult = (result: ScenarioResult) => [...reporters, ...(traceFile ? [traceFile] : [])].forEach((r) => r.result?.(result));
-    const results = await runScenarios(scenarios, { certsDir, pki, logger, concurrency, onResult, keep: 'verdicts' });
+    const results = await runScenarios(scenarios, { certsDir, pki, logger, concurrency, onResult, keep: 'verdicts', settleTimeoutMs: settleSeconds * 1000 });
     const run = { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime() };
 
     // The run itself is done: what cannot be written is said in one line, and the summary still prints.
