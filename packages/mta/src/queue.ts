@@ -33,6 +33,8 @@ export type LoadedItem = QueueItem & { raw: Buffer };
 /** Bodies a queue keeps in memory by default: the rest wait in the spool (a queue of 40,000 held 500 MB of RSS). */
 export const DEFAULT_BODY_BUDGET = 32 * 1024 * 1024;
 
+const BODIES_READ_AT_ONCE = 8;
+
 export interface QueueOptions {
   clock: Clock;
   trace: NodeTrace;
@@ -81,6 +83,9 @@ export class DeliveryQueue {
   /** Queued items that hold their body in memory, and its bytes (bodies of running attempts are not counted). */
   private readonly holding = new Set<QueueItem>();
   private held = 0;
+  /** Spool read-backs running, and those waiting their turn. */
+  private reading = 0;
+  private readonly readers: Array<() => void> = [];
 
   constructor(
     private readonly deliverer: Deliverer,
@@ -109,7 +114,17 @@ export class DeliveryQueue {
   async bodyOf(item: QueueItem): Promise<Buffer> {
     if (item.raw) return item.raw;
     if (!this.options.spool) throw new Error(`message ${item.messageId} holds no body and the queue has no spool`);
-    return this.checkedBody(item, await this.options.spool.readRaw(item.id));
+    // A jump of the lab clock can expire thousands of items at once: their bodies come back a few at a time, not all into memory.
+    // A read that ends hands its turn to the next one waiting.
+    if (this.reading >= BODIES_READ_AT_ONCE) await new Promise<void>((resolve) => this.readers.push(resolve));
+    else this.reading++;
+    try {
+      return this.checkedBody(item, await this.options.spool.readRaw(item.id));
+    } finally {
+      const next = this.readers.shift();
+      if (next) next();
+      else this.reading--;
+    }
   }
 
   /** bodyOf for callers that cannot wait (writing out the queue at shutdown, the web view). */

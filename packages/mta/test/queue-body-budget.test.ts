@@ -112,6 +112,21 @@ test('a queue keeps at most its body budget in memory and delivers every message
   expect(relay.node.queue.bodyBytesHeld).toBe(0);
 }, 60_000);
 
+test('messages that expire with their bodies on disk all bounce with DSNs that carry their headers', async () => {
+  const { relay } = await relayHolding(20, 0);
+  expect(relay.node.queue.pending().every((i) => !i.raw)).toBe(true);
+  relay.clock.advance(10 * 24 * 60 * 60_000);
+  relay.node.queue.kick();
+  await until('every message expired', () => relay.node.queue.pending().length === 0 && relay.node.isIdle());
+
+  const bounced = relay.trace.events.filter((e): e is FinalFailureEvent => e.type === 'bounced');
+  expect(bounced).toHaveLength(20);
+  expect(bounced.every((b) => b.reply.startsWith('550 4.4.7') && b.dsn)).toBe(true);
+  const dsns = relay.node.mailboxes.get('a@relay.example').map((m) => m.raw.toString('latin1'));
+  const returned = dsns.filter((d) => d.includes('Undeliverable')).map((d) => /Message-ID: (<budget-\d+@relay\.example>)\r\nSubject/.exec(d)?.[1]);
+  expect(new Set(returned).size).toBe(20);
+}, 60_000);
+
 test('a spool file gone or damaged before the retry ends its message as bounced, saying why', async () => {
   const { dest, relay, spoolDir } = await relayHolding(3, 0);
   const [gone, damaged, fine] = relay.node.queue.pending();
