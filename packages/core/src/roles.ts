@@ -34,6 +34,11 @@ export interface RetrySchedule {
    * delay DSN (`Action: delayed`). None: no delay notice (Postfix's delay_warning_time is off by default).
    */
   delayNotificationMs?: number;
+  /**
+   * Postfix's backoff: the first retry after quickIntervalMs (minimal_backoff_time), each later one
+   * twice as long as the one before, never longer than intervalMs (maximal_backoff_time).
+   */
+  doubling?: boolean;
 }
 
 const MIN = 60_000;
@@ -50,7 +55,7 @@ const edgeRetry: RetrySchedule = { ...mailboxServerRetry, quickIntervalMs: 10 * 
 // Exchange Online's delay notice follows Exchange Server's 4 hours [lab].
 const onlineRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 15 * MIN, intervalMs: 15 * MIN, expiryMs: 24 * HOUR, delayNotificationMs: 4 * HOUR };
 // Postfix defaults: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d
-const postfixRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 5 * MIN, intervalMs: 4000_000, expiryMs: 5 * 24 * HOUR };
+const postfixRetry: RetrySchedule = { quickRetries: 0, quickIntervalMs: 5 * MIN, intervalMs: 4000_000, expiryMs: 5 * 24 * HOUR, doubling: true };
 
 /**
  * New-ReceiveConnector's defaults [doc]: MaxMessageSize 36 MB, MaxRecipientsPerMessage 200,
@@ -69,6 +74,7 @@ const mailboxServerLimits: ReceiveLimits = {
 const edgeLimits: ReceiveLimits = { ...mailboxServerLimits, connectionTimeoutMs: 5 * MIN, connectionInactivityTimeoutMs: 1 * MIN };
 
 export function retryDelay(schedule: RetrySchedule, attempts: number): number {
+  if (schedule.doubling) return Math.min(schedule.quickIntervalMs * 2 ** Math.max(0, attempts - 1), schedule.intervalMs);
   return attempts <= schedule.quickRetries ? schedule.quickIntervalMs : schedule.intervalMs;
 }
 
