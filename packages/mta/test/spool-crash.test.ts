@@ -196,8 +196,8 @@ test('a node killed with SIGKILL after deferring its first attempt keeps the ret
   expect(Buffer.from(stored.raw, 'base64').toString()).toContain('still here');
   await dest.bringUp();
 
-  // Back up before the retry is due: it holds the item and does not try it early.
-  const early = await startRelay(spool, 0, destPort, minutesUntil(stored.nextAttemptAt) - 5);
+  // Back up half-way to the retry (minutes before it is due): it holds the item and does not try it early.
+  const early = await startRelay(spool, 0, destPort, minutesUntil(stored.nextAttemptAt) / 2);
   await new Promise((r) => setTimeout(r, 500));
   expect(early.exited()).toBeUndefined();
   expect(early.output()).toMatch(/^pending 1$/m);
