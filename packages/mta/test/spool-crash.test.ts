@@ -170,7 +170,7 @@ test('a node killed with SIGKILL right after its 250, first attempt under way, d
  * Killed once its refused first attempt was deferred on disk: the retry it scheduled survives
  * the restart (not tried before it is due, however soon the node comes back) and is delivered
  * once the lab clock reaches it. The crash test used to kill the node at whatever point after the
- * 250 the kill landed and then move the clock ten minutes: when the deferral (a 4000 s retry for
+ * 250 the kill landed and then move the clock ten minutes: when the deferral (then a 4000 s retry for
  * this role) had reached the disk first, the restarted node rightly held it, `pending 1`, and the
  * test timed out, about one run in three.
  */
