@@ -104,6 +104,8 @@ export interface ListenerDeps {
   listenPort(): number;
   /** The node takes over an accepted message before the 250 reply, or refuses it. */
   accept(session: SessionState, from: string, raw: Buffer): Acceptance;
+  /** What MAIL FROM waits for while the node's queue is under back pressure (see DeliveryQueue.backPressure). */
+  backPressure?(): Promise<void> | undefined;
 }
 
 const endpoint = (ip: string | undefined, port: number | undefined): Endpoint => ({ ip: (ip ?? '').replace(/^::ffff:/, ''), port: port ?? 0 });
@@ -130,6 +132,43 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     deps.trace.emit({ type: 'refused', sessionId: s.id, command, remote: s.remote, reply, reason: verdict.reason, ...extra });
     deps.logger.info({ sessionId: s.id, command, reply }, verdict.reason);
     return smtpError(verdict.reply);
+  };
+
+  /** MAIL FROM once any back pressure has let it through: the connector, the classification and the relay rights. */
+  const mailFrom = (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
+    const s = state(session);
+    s.ehlo = session.hostNameAppearsAs ?? '';
+    s.recipients.clear();
+    s.recipientsCapped = false;
+    const size = declaredSizeVerdict(s.limits, Number((address.args || {}).SIZE ?? 0));
+    if (size.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', size, { from: address.address }));
+    // Checked per transaction, at the lab's time now: one session may outlive a certificate.
+    s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
+    const facts: SessionFacts = {
+      clientIp: s.remote.ip,
+      localIp: s.local.ip,
+      localPort: s.local.port,
+      ehlo: s.ehlo,
+      secure: s.tls.secure,
+      clientCertificate: s.clientCertificate,
+    };
+    s.inbound =
+      ctx.preset.connectorModel === 'online'
+        ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
+        : decideReceiveConnector(s.receiveConnector, facts);
+    if (s.inbound.verdict.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
+    s.classification = ctx.preset.exchange
+      ? classifySession({
+          ctx,
+          inbound: s.inbound,
+          receiveConnector: s.receiveConnector,
+          clientCertificate: s.clientCertificate,
+          secure: s.tls.secure,
+          senderDomain: domainOf(address.address),
+        })
+      : undefined;
+    s.relay = relayRights(ctx, s);
+    callback();
   };
 
   const server = new SMTPServer({
@@ -196,39 +235,10 @@ export function createListener(deps: ListenerDeps): SMTPServer {
     },
 
     onMailFrom(address: SMTPServerAddress, session, callback) {
-      const s = state(session);
-      s.ehlo = session.hostNameAppearsAs ?? '';
-      s.recipients.clear();
-      s.recipientsCapped = false;
-      const size = declaredSizeVerdict(s.limits, Number((address.args || {}).SIZE ?? 0));
-      if (size.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', size, { from: address.address }));
-      // Checked per transaction, at the lab's time now: one session may outlive a certificate.
-      s.clientCertificate = s.tls.peerChain.length ? checkChain(s.tls.peerChain, deps.trust, deps.clock.now()) : undefined;
-      const facts: SessionFacts = {
-        clientIp: s.remote.ip,
-        localIp: s.local.ip,
-        localPort: s.local.port,
-        ehlo: s.ehlo,
-        secure: s.tls.secure,
-        clientCertificate: s.clientCertificate,
-      };
-      s.inbound =
-        ctx.preset.connectorModel === 'online'
-          ? matchInboundConnector(ctx.spec.inboundConnectors ?? [], facts, domainOf(address.address))
-          : decideReceiveConnector(s.receiveConnector, facts);
-      if (s.inbound.verdict.outcome === 'refuse') return callback(answer(s, 'MAIL FROM', s.inbound.verdict, { from: address.address }));
-      s.classification = ctx.preset.exchange
-        ? classifySession({
-            ctx,
-            inbound: s.inbound,
-            receiveConnector: s.receiveConnector,
-            clientCertificate: s.clientCertificate,
-            secure: s.tls.secure,
-            senderDomain: domainOf(address.address),
-          })
-        : undefined;
-      s.relay = relayRights(ctx, s);
-      callback();
+      const held = deps.backPressure?.();
+      if (!held) return mailFrom(address, session, callback);
+      // Exchange's back pressure delays the reply to MAIL FROM; a client that left meanwhile has no session.
+      void held.then(() => (sessions.has(session.id) ? mailFrom(address, session, callback) : callback(new Error('the client left'))));
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {

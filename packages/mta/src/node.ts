@@ -44,6 +44,8 @@ export interface MailNodeOptions {
   spoolDir?: string;
   /** Bytes of queued messages kept in memory when there is a spool (the queue's DEFAULT_BODY_BUDGET); the rest are read back from it. */
   bodyBudget?: number;
+  /** Messages queued at which MAIL FROM is held back (BACK_PRESSURE_QUEUE). */
+  backPressureAt?: number;
   /** Real-time limits of the listener; a client that stays silent longer is cut off with 421. */
   timeouts?: ListenerTimeouts;
 }
@@ -99,6 +101,7 @@ export class MailNode {
       maxMessagesPerConnection: options.maxMessagesPerConnection ?? 100,
       spoolDir: options.spoolDir,
       bodyBudget: options.bodyBudget,
+      backPressureAt: options.backPressureAt,
       onFinalFailure: (item, failed) =>
         this.intake.notifySender({ messageId: item.messageId, from: item.from, raw: item.raw, arrived: item.enqueuedAt, failed }),
       onDelayed: (item) => {
@@ -130,6 +133,7 @@ export class MailNode {
       timeouts: options.timeouts ?? {},
       faults: this.faults,
       listenPort: () => this.boundPort,
+      backPressure: () => this.queue.backPressure(),
       accept: (session, from, raw) => {
         const before = this.spool?.changes;
         const delivered = this.mailboxes.delivered;

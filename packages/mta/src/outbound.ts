@@ -21,6 +21,7 @@ export interface OutboundOptions {
   maxMessagesPerConnection: number;
   spoolDir?: string;
   bodyBudget?: QueueOptions['bodyBudget'];
+  backPressureAt?: QueueOptions['backPressureAt'];
   onFinalFailure: QueueOptions['onFinalFailure'];
   onDelayed?: QueueOptions['onDelayed'];
 }
@@ -48,6 +49,7 @@ export function createOutbound(options: OutboundOptions): { queue: DeliveryQueue
     nodeAt: options.nodeAt,
     spool,
     bodyBudget: options.bodyBudget,
+    backPressureAt: options.backPressureAt,
     onFinalFailure: options.onFinalFailure,
     onDelayed: options.onDelayed,
   });

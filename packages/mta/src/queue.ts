@@ -30,6 +30,15 @@ export interface QueueItem {
 /** An item with its message in hand: what is written to the spool, delivered, or returned in a DSN. */
 export type LoadedItem = QueueItem & { raw: Buffer };
 
+/**
+ * Back pressure, Exchange's "medium" level [lab thresholds]: with this many messages queued, the
+ * node's listener holds each MAIL FROM's reply (a tarpit) until the queue is back under three
+ * quarters of it, or BACK_PRESSURE_MAX_MS passed, so that a sender faster than the next hop waits
+ * instead of piling messages up in the queue (and in memory).
+ */
+export const BACK_PRESSURE_QUEUE = 5000;
+export const BACK_PRESSURE_MAX_MS = 30_000;
+
 /** Bodies a queue keeps in memory by default: the rest wait in the spool (a queue of 40,000 held 500 MB of RSS). */
 export const DEFAULT_BODY_BUDGET = 32 * 1024 * 1024;
 
@@ -47,6 +56,8 @@ export interface QueueOptions {
   spool?: Spool;
   /** Bytes of queued messages kept in memory (DEFAULT_BODY_BUDGET); only with a spool, which holds the rest. */
   bodyBudget?: number;
+  /** Messages queued at which new ones are held back (BACK_PRESSURE_QUEUE). */
+  backPressureAt?: number;
   /**
    * The queue gives up on recipients (expired, or refused with 5xx by the next hop): the node
    * sends the DSN and says which, or why none (a DSN is never answered with another DSN).
@@ -357,6 +368,24 @@ export class DeliveryQueue {
 
   pending(): readonly QueueItem[] {
     return this.items;
+  }
+
+  /**
+   * Under back pressure, resolves once the queue is back under three quarters of the threshold
+   * (or after BACK_PRESSURE_MAX_MS, or when the queue stops); undefined when there is none.
+   */
+  backPressure(maxMs = BACK_PRESSURE_MAX_MS): Promise<void> | undefined {
+    const at = this.options.backPressureAt ?? BACK_PRESSURE_QUEUE;
+    if (this.items.length < at) return undefined;
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (this.items.length < at * 0.75 || this.stopped || Date.now() - started >= maxMs) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
   }
 
   kick(): void {
