@@ -36,7 +36,7 @@ export type LoadedItem = QueueItem & { raw: Buffer };
  * quarters of it, or BACK_PRESSURE_MAX_MS passed, so that a sender faster than the next hop waits
  * instead of piling messages up in the queue (and in memory).
  */
-export const BACK_PRESSURE_QUEUE = 5000;
+export const BACK_PRESSURE_QUEUE = 2000;
 export const BACK_PRESSURE_MAX_MS = 30_000;
 
 /** Bodies a queue keeps in memory by default: the rest wait in the spool (a queue of 40,000 held 500 MB of RSS). */
