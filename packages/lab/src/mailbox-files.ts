@@ -2,7 +2,16 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TraceEvent } from '@relaylab/core';
-import { MailboxStore, sweepTempFiles, syncDirAsync, writeFileAtomic, writeFileAtomicAsync, type MailNode, type StoredMessage } from '@relaylab/mta';
+import {
+  MailboxStore,
+  settleable,
+  sweepTempFiles,
+  syncDirAsync,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+  type MailNode,
+  type StoredMessage,
+} from '@relaylab/mta';
 
 const safe = (s: string) =>
   s
@@ -49,11 +58,7 @@ interface Batch {
 }
 
 function newBatch(): Batch {
-  let settle!: (err?: Error) => void;
-  const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
-  // A write nobody waits on (a message a user of the node submitted) must not become an unhandled rejection.
-  done.catch(() => undefined);
-  return { files: [], done, settle };
+  return { files: [], ...settleable() };
 }
 
 /**

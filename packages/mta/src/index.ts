@@ -8,6 +8,7 @@ export { StripStartTlsProxy, stripStartTlsLine } from './proxy';
 export { TcpPassThrough, type PassThroughOptions } from './passthrough';
 export { Spool, type SpooledItem, type SpoolProblem } from './spool';
 export { sweepTempFiles, syncDirAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic-files';
+export { settleable } from './settleable';
 export { composeDsn, statusOf } from './dsn';
 export { socketOf, openConnection, sendMessage, type OpenConnection } from './client-adapter';
 export { peerChain } from './tls-socket';

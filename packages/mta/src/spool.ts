@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { LoadedItem } from './queue';
 import { parseStoredItem, toStored } from './spool-item';
 import { sweepTempFiles, syncDir, syncDirAsync, unlinkIfPresent, writeFileAtomicAsync } from './atomic-files';
+import { settleable } from './settleable';
 
 /** The spool keeps queue items whole: enough to carry on after the process died. */
 export type SpooledItem = Omit<LoadedItem, 'size'> & { size?: number };
@@ -56,11 +57,7 @@ interface Batch {
 }
 
 function newBatch(): Batch {
-  let settle!: (err?: Error) => void;
-  const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
-  // A batch nobody waits on (removals only) must not become an unhandled rejection.
-  done.catch(() => undefined);
-  return { changes: new Map(), done, settle };
+  return { changes: new Map(), ...settleable() };
 }
 
 /**
