@@ -1,5 +1,5 @@
 import { openConnection, sendMessage } from '@relaylab/mta';
-import { checkPaths, loadMessage, pathPicker, type LoadPath, type LoadSummary } from './load';
+import { checkPaths, loadMessage, pathPicker, summarize, type LoadPath, type LoadSummary } from './load';
 import { LoadTracker, type ObservedEvent } from './load-stats';
 import { InputError, StartError } from './shared';
 import { unreachable, webCaller, type Json, type WebTarget } from './web-client';
@@ -275,23 +275,23 @@ export async function runRemoteLoad(options: RemoteLoadOptions): Promise<LoadSum
     }
     const seconds = (performance.now() - started) / 1000;
     const held = (await heldInQueues(call, tracker.open())).size;
-    const accounting = tracker.accounting(held);
-    return {
-      topology: options.topologyFile ?? `${lab.name} at ${options.target.web}`,
-      lab: { web: options.target.web, name: lab.name, entry: options.entry },
-      paths,
-      messages: options.messages,
-      concurrency: options.concurrency,
-      size: options.size,
+    return summarize(
+      {
+        topology: options.topologyFile ?? `${lab.name} at ${options.target.web}`,
+        lab: { web: options.target.web, name: lab.name, entry: options.entry },
+        paths,
+        messages: options.messages,
+        concurrency: options.concurrency,
+        size: options.size,
+        queuePeak,
+        refusals,
+        peakRssBytes: peakRss,
+        rssOf: `relaylab up (pid ${pid}), sampled every 100 ms`,
+      },
+      tracker,
+      held,
       seconds,
-      throughput: (accounting.delivered + accounting.bounced + accounting.refused + accounting.deleted) / seconds,
-      hops: tracker.hops(),
-      queuePeak,
-      accounting,
-      refusals,
-      peakRssBytes: peakRss,
-      rssOf: `relaylab up (pid ${pid}), sampled every 100 ms`,
-    };
+    );
   } finally {
     sampling = false;
     if (reporter) clearInterval(reporter);

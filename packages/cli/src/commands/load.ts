@@ -93,6 +93,33 @@ export interface LoadSummary {
   refusals?: Record<string, number>;
 }
 
+/** The summary both runs (embedded and against `relaylab up`) give: what was asked, then what the tracker saw. */
+export function summarize(
+  run: Pick<LoadSummary, 'topology' | 'lab' | 'paths' | 'messages' | 'concurrency' | 'size' | 'queuePeak' | 'refusals' | 'peakRssBytes' | 'rssOf'>,
+  tracker: LoadTracker,
+  held: number,
+  seconds: number,
+): LoadSummary {
+  const accounting = tracker.accounting(held);
+  const { topology, lab, paths, messages, concurrency, size, queuePeak, refusals, peakRssBytes, rssOf } = run;
+  return {
+    topology,
+    ...(lab && { lab }),
+    paths,
+    messages,
+    concurrency,
+    size,
+    seconds,
+    throughput: (accounting.delivered + accounting.bounced + accounting.refused + accounting.deleted) / seconds,
+    hops: tracker.hops(),
+    queuePeak,
+    accounting,
+    ...(refusals && { refusals }),
+    peakRssBytes,
+    rssOf,
+  };
+}
+
 function count(values: Record<string, unknown>, name: string, fallback: number, min = 1): number {
   const v = values[name];
   if (v === undefined) return fallback;
@@ -235,21 +262,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     await lab.settle(Math.max(1000, deadline - Date.now()));
     sample();
     const held = [...lab.nodes.values()].reduce((n, node) => n + node.queue.pending().length, 0);
-    const accounting = tracker.accounting(held);
-    return {
-      topology: options.topologyFile,
-      paths,
-      messages: options.messages,
-      concurrency: options.concurrency,
-      size: options.size,
+    return summarize(
+      {
+        topology: options.topologyFile,
+        paths,
+        messages: options.messages,
+        concurrency: options.concurrency,
+        size: options.size,
+        queuePeak,
+        peakRssBytes: peakRss,
+        rssOf: 'this process (the lab and the load), sampled every 50 ms',
+      },
+      tracker,
+      held,
       seconds,
-      throughput: (accounting.delivered + accounting.bounced + accounting.refused + accounting.deleted) / seconds,
-      hops: tracker.hops(),
-      queuePeak,
-      accounting,
-      peakRssBytes: peakRss,
-      rssOf: 'this process (the lab and the load), sampled every 50 ms',
-    };
+    );
   } finally {
     clearInterval(sampler);
     if (reporter) clearInterval(reporter);
